@@ -1,0 +1,7 @@
+"""The seed README's import path: ``from dynamodb.adapter import Table``."""
+
+from __future__ import annotations
+
+from .table import Table, create_table
+
+__all__ = ["Table", "create_table"]

@@ -1,0 +1,325 @@
+"""Where requests go: configuration, the botocore/aiobotocore clients, the drivers.
+
+A :class:`Connection` holds the endpoint, region, credentials, timeouts and retry
+policy. It creates its botocore client (sync) on first use, and one aiobotocore
+client (async) per event loop. :meth:`Connection.run` and :meth:`Connection.arun`
+drive a :mod:`dynamodb.flow` generator: they are the only places that send.
+
+``set_connection()`` replaces the default connection; a model (``__connection__``)
+or a single call (``connection=``) can name another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from botocore.config import Config
+
+from .exceptions import DynamoDBError, TransportError, error_from_response
+from .flow import Flow, Request
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from ._compat import Self
+
+__all__ = [
+    "LOCAL_ENDPOINT",
+    "Connection",
+    "aclose",
+    "get_connection",
+    "set_connection",
+]
+
+T = TypeVar("T")
+
+LOCAL_ENDPOINT = "http://127.0.0.1:8000"
+"""What ``set_connection(is_local_endpoint=True)`` connects to."""
+
+_LOCAL_DEFAULT_REGION = "us-east-1"
+_LOCAL_DEFAULT_KEY = "local"
+
+
+def _snake(operation: str) -> str:
+    out = []
+    for index, char in enumerate(operation):
+        if char.isupper() and index:
+            out.append("_")
+        out.append(char.lower())
+    return "".join(out)
+
+
+class Connection:
+    """Settings for talking to one DynamoDB endpoint, and the clients that do it.
+
+    ``connect_timeout`` and ``read_timeout`` are seconds. ``max_attempts`` counts
+    every attempt of one request, the first included (1 means no retry);
+    ``retry_mode`` is botocore's (``"standard"``, ``"adaptive"`` or ``"legacy"``).
+    Anything left as None comes from the standard AWS environment variables and
+    config files, as with boto3.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        profile_name: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 5,
+        retry_mode: str = "standard",
+        max_pool_connections: int = 50,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(
+                f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"
+            )
+        self.endpoint_url = endpoint_url
+        self.region_name = region_name
+        self.aws_access_key_id = aws_access_key_id
+        self.aws_secret_access_key = aws_secret_access_key
+        self.aws_session_token = aws_session_token
+        self.profile_name = profile_name
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_attempts = max_attempts
+        self.retry_mode = retry_mode
+        self.max_pool_connections = max_pool_connections
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+        self._async_clients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
+
+    def __repr__(self) -> str:
+        where = self.endpoint_url or f"region {self.region_name or '(from environment)'}"
+        return f"<Connection {where}>"
+
+    # -- client construction ----------------------------------------------------
+
+    def _config(self) -> Config:
+        return Config(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retries={"total_max_attempts": self.max_attempts, "mode": self.retry_mode},
+            max_pool_connections=self.max_pool_connections,
+        )
+
+    def _client_arguments(self) -> dict[str, Any]:
+        arguments: dict[str, Any] = {"config": self._config()}
+        for name in (
+            "endpoint_url",
+            "region_name",
+            "aws_access_key_id",
+            "aws_secret_access_key",
+            "aws_session_token",
+        ):
+            value = getattr(self, name)
+            if value is not None:
+                arguments[name] = value
+        return arguments
+
+    @property
+    def client(self) -> Any:
+        """The botocore DynamoDB client (created on first use, thread-safe)."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    import botocore.session
+
+                    session = botocore.session.Session(profile=self.profile_name)
+                    self._client = session.create_client("dynamodb", **self._client_arguments())
+        return self._client
+
+    async def _async_client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        entry = self._async_clients.get(loop)
+        if entry is None:
+            try:
+                from aiobotocore.session import AioSession
+            except ImportError:  # pragma: no cover - depends on the install
+                raise DynamoDBError(
+                    "the async API needs aiobotocore: pip install 'dynamodb-py[async]'"
+                ) from None
+            session = AioSession(profile=self.profile_name)
+            context = session.create_client("dynamodb", **self._client_arguments())
+            client = await context.__aenter__()
+            entry = (context, client)
+            self._async_clients[loop] = entry
+        return entry[1]
+
+    # -- sending ---------------------------------------------------------------
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one request synchronously; DynamoDB errors come back typed."""
+        method = getattr(self.client, _snake(operation))
+        try:
+            response: dict[str, Any] = method(**params)
+        except Exception as error:
+            raise _translate(error, operation) from error
+        return response
+
+    async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one request on the running event loop."""
+        client = await self._async_client()
+        method = getattr(client, _snake(operation))
+        try:
+            response: dict[str, Any] = await method(**params)
+        except Exception as error:
+            raise _translate(error, operation) from error
+        return response
+
+    def run(self, flow: Flow[T]) -> T:
+        """Drive a flow to its end, blocking."""
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, Request):
+                    try:
+                        reply = self.send(step.operation, step.params)
+                    except DynamoDBError as error:
+                        step = flow.throw(error)
+                        continue
+                else:
+                    time.sleep(step.seconds)
+                    reply = None
+                step = flow.send(reply)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+    async def arun(self, flow: Flow[T]) -> T:
+        """Drive a flow to its end on the running event loop."""
+        try:
+            step = next(flow)
+            while True:
+                if isinstance(step, Request):
+                    try:
+                        reply = await self.asend(step.operation, step.params)
+                    except DynamoDBError as error:
+                        step = flow.throw(error)
+                        continue
+                else:
+                    await asyncio.sleep(step.seconds)
+                    reply = None
+                step = flow.send(reply)
+        except StopIteration as stop:
+            result: T = stop.value
+            return result
+
+    # -- closing -----------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the sync client (a new one is made if the connection is used again)."""
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        """Close the async client of the running event loop."""
+        loop = asyncio.get_running_loop()
+        entry = self._async_clients.pop(loop, None)
+        if entry is not None:
+            await entry[0].__aexit__(None, None, None)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def _translate(error: Exception, operation: str) -> Exception:
+    """A typed dynamodb-py error for what botocore or aiohttp raised."""
+    from botocore.exceptions import ClientError, HTTPClientError
+
+    if isinstance(error, ClientError):
+        response: dict[str, Any] = dict(error.response)
+        details = response.get("Error", {})
+        code = str(details.get("Code", "Unknown"))
+        message = str(details.get("Message", "")) or str(error)
+        return error_from_response(code, message, response, operation)
+    if isinstance(error, (HTTPClientError, OSError, asyncio.TimeoutError)):
+        return TransportError(f"{operation}: {error}")
+    return error
+
+
+_default: Connection | None = None
+_default_lock = threading.Lock()
+
+
+def set_connection(
+    is_local_endpoint: bool | tuple[str, int | str] = False,
+    endpoint_url: str | None = None,
+    region_name: str | None = None,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    **options: Any,
+) -> Connection:
+    """Set (and return) the default connection.
+
+    ``is_local_endpoint=True`` means DynamoDB Local on ``http://127.0.0.1:8000``;
+    a ``(host, port)`` tuple means ``http://host:port``. For a local endpoint,
+    missing credentials and region get placeholders (DynamoDB Local accepts any).
+    Other keyword arguments go to :class:`Connection` (timeouts, retries ...).
+    """
+    global _default
+    if is_local_endpoint:
+        if endpoint_url is not None:
+            raise ValueError("give is_local_endpoint or endpoint_url, not both")
+        if isinstance(is_local_endpoint, tuple):
+            host, port = is_local_endpoint
+            endpoint_url = f"http://{host}:{port}"
+        else:
+            endpoint_url = LOCAL_ENDPOINT
+        region_name = region_name or _LOCAL_DEFAULT_REGION
+        aws_access_key_id = aws_access_key_id or _LOCAL_DEFAULT_KEY
+        aws_secret_access_key = aws_secret_access_key or _LOCAL_DEFAULT_KEY
+    connection = Connection(
+        endpoint_url=endpoint_url,
+        region_name=region_name,
+        aws_access_key_id=aws_access_key_id,
+        aws_secret_access_key=aws_secret_access_key,
+        **options,
+    )
+    with _default_lock:
+        _default = connection
+    return connection
+
+
+def get_connection() -> Connection:
+    """The default connection (from the AWS environment until ``set_connection``)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Connection()
+    return _default
+
+
+async def aclose() -> None:
+    """Close the default connection's async client for the running event loop."""
+    if _default is not None:
+        await _default.aclose()

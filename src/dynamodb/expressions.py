@@ -1,0 +1,437 @@
+"""Condition expressions as immutable values, and the placeholder allocator.
+
+Conditions are built from fields (``Test.score.gt(5) & Test.name.begins_with("a")``)
+and rendered through one :class:`Placeholders` per request, so every attribute
+name goes out as ``#n0``-style placeholders: reserved words (``name``, ``date``)
+and names with dots, dashes or spaces always work. ``bool(condition)`` raises,
+because ``if Test.score.gt(5):`` is always a bug.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .codec import AttributeValue
+
+__all__ = [
+    "And",
+    "AttributeExists",
+    "AttributeNotExists",
+    "BeginsWith",
+    "Between",
+    "Comparison",
+    "Condition",
+    "Contains",
+    "In",
+    "Not",
+    "Operand",
+    "Or",
+    "Path",
+    "Placeholders",
+    "SizeOf",
+    "and_all",
+]
+
+
+PathElement = str | int
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """A document path: an attribute name, then map keys (str) and list indexes (int)."""
+
+    elements: tuple[PathElement, ...]
+
+    @classmethod
+    def of(cls, name: str, *more: PathElement) -> Path:
+        return cls((name, *more))
+
+    @property
+    def attribute(self) -> str:
+        """The top-level attribute name."""
+        first = self.elements[0]
+        assert isinstance(first, str)
+        return first
+
+    def __str__(self) -> str:
+        text = ""
+        for element in self.elements:
+            text += f"[{element}]" if isinstance(element, int) else ("." if text else "") + element
+        return text
+
+
+class Operand(Protocol):
+    """What a condition compares: something with a path that encodes values."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def encode_operand(self, value: Any) -> AttributeValue: ...
+
+
+class Placeholders:
+    """Allocates ``#nK`` name and ``:vK`` value placeholders for one request."""
+
+    __slots__ = ("_name_index", "names", "values")
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, AttributeValue] = {}
+        self._name_index: dict[str, str] = {}
+
+    def name(self, name: str) -> str:
+        placeholder = self._name_index.get(name)
+        if placeholder is None:
+            placeholder = f"#n{len(self._name_index)}"
+            self._name_index[name] = placeholder
+            self.names[placeholder] = name
+        return placeholder
+
+    def path(self, path: Path) -> str:
+        text = ""
+        for element in path.elements:
+            if isinstance(element, int):
+                text += f"[{element}]"
+            else:
+                text += ("." if text else "") + self.name(element)
+        return text
+
+    def value(self, value: AttributeValue) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    def apply(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Add ExpressionAttributeNames/Values to ``request`` when any were used."""
+        if self.names:
+            request["ExpressionAttributeNames"] = dict(self.names)
+        if self.values:
+            request["ExpressionAttributeValues"] = dict(self.values)
+        return request
+
+
+class Condition:
+    """Base of all conditions: combine with ``&``, ``|`` and ``~``."""
+
+    __slots__ = ()
+
+    def render(self, placeholders: Placeholders) -> str:
+        raise NotImplementedError
+
+    def paths(self) -> Iterable[Path]:
+        """Every path this condition reads (index selection uses it)."""
+        raise NotImplementedError
+
+    def __and__(self, other: Condition) -> Condition:
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return And(_flatten(And, (self, other)))
+
+    def __or__(self, other: Condition) -> Condition:
+        if not isinstance(other, Condition):
+            return NotImplemented
+        return Or(_flatten(Or, (self, other)))
+
+    def __invert__(self) -> Condition:
+        return Not(self)
+
+    def __bool__(self) -> bool:
+        raise TypeError(
+            "a condition has no truth value: combine conditions with & | ~ "
+            "instead of and / or / not, and pass them to where() or condition="
+        )
+
+
+def _flatten(kind: type[And] | type[Or], parts: Iterable[Condition]) -> tuple[Condition, ...]:
+    flat: list[Condition] = []
+    for part in parts:
+        if type(part) is kind:
+            flat.extend(part.parts)
+        else:
+            flat.append(part)
+    return tuple(flat)
+
+
+def and_all(conditions: Sequence[Condition]) -> Condition | None:
+    """AND a list of conditions together (None for an empty list)."""
+    if not conditions:
+        return None
+    if len(conditions) == 1:
+        return conditions[0]
+    return And(_flatten(And, conditions))
+
+
+_OPERATORS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison(Condition):
+    """``path <op> value`` with op one of eq, ne, lt, lte, gt, gte."""
+
+    path: Path
+    operator: str
+    value: AttributeValue
+
+    def render(self, placeholders: Placeholders) -> str:
+        return (
+            f"{placeholders.path(self.path)} {_OPERATORS[self.operator]} "
+            f"{placeholders.value(self.value)}"
+        )
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Condition):
+    """``path BETWEEN low AND high`` (both ends included)."""
+
+    path: Path
+    low: AttributeValue
+    high: AttributeValue
+
+    def render(self, placeholders: Placeholders) -> str:
+        return (
+            f"{placeholders.path(self.path)} BETWEEN {placeholders.value(self.low)} "
+            f"AND {placeholders.value(self.high)}"
+        )
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class BeginsWith(Condition):
+    """``begins_with(path, prefix)``."""
+
+    path: Path
+    prefix: AttributeValue
+
+    def render(self, placeholders: Placeholders) -> str:
+        return f"begins_with({placeholders.path(self.path)}, {placeholders.value(self.prefix)})"
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class Contains(Condition):
+    """``contains(path, member)``: a substring, or a member of a set or list."""
+
+    path: Path
+    member: AttributeValue
+
+    def render(self, placeholders: Placeholders) -> str:
+        return f"contains({placeholders.path(self.path)}, {placeholders.value(self.member)})"
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class In(Condition):
+    """``path IN (v1, v2, ...)``."""
+
+    path: Path
+    choices: tuple[AttributeValue, ...]
+
+    def render(self, placeholders: Placeholders) -> str:
+        listed = ", ".join(placeholders.value(choice) for choice in self.choices)
+        return f"{placeholders.path(self.path)} IN ({listed})"
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeExists(Condition):
+    """``attribute_exists(path)``."""
+
+    path: Path
+
+    def render(self, placeholders: Placeholders) -> str:
+        return f"attribute_exists({placeholders.path(self.path)})"
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeNotExists(Condition):
+    """``attribute_not_exists(path)``."""
+
+    path: Path
+
+    def render(self, placeholders: Placeholders) -> str:
+        return f"attribute_not_exists({placeholders.path(self.path)})"
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class SizeComparison(Condition):
+    """``size(path) <op> n``."""
+
+    path: Path
+    operator: str
+    value: AttributeValue
+
+    def render(self, placeholders: Placeholders) -> str:
+        return (
+            f"size({placeholders.path(self.path)}) {_OPERATORS[self.operator]} "
+            f"{placeholders.value(self.value)}"
+        )
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class And(Condition):
+    """All parts hold."""
+
+    parts: tuple[Condition, ...]
+
+    def render(self, placeholders: Placeholders) -> str:
+        return " AND ".join(f"({part.render(placeholders)})" for part in self.parts)
+
+    def paths(self) -> Iterable[Path]:
+        return [path for part in self.parts for path in part.paths()]
+
+
+@dataclass(frozen=True, slots=True)
+class Or(Condition):
+    """At least one part holds."""
+
+    parts: tuple[Condition, ...]
+
+    def render(self, placeholders: Placeholders) -> str:
+        return " OR ".join(f"({part.render(placeholders)})" for part in self.parts)
+
+    def paths(self) -> Iterable[Path]:
+        return [path for part in self.parts for path in part.paths()]
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Condition):
+    """The part does not hold."""
+
+    part: Condition
+
+    def render(self, placeholders: Placeholders) -> str:
+        return f"NOT ({self.part.render(placeholders)})"
+
+    def paths(self) -> Iterable[Path]:
+        return self.part.paths()
+
+
+def _number(value: int) -> AttributeValue:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TypeError(f"size() compares with a non-negative int, not {value!r}")
+    return {"N": str(value)}
+
+
+@dataclass(frozen=True, slots=True)
+class SizeOf:
+    """``size(path)``, compared with ints: ``Test.tags.size().gt(2)``."""
+
+    path: Path
+
+    def eq(self, value: int) -> Condition:
+        return SizeComparison(self.path, "eq", _number(value))
+
+    def ne(self, value: int) -> Condition:
+        return SizeComparison(self.path, "ne", _number(value))
+
+    def lt(self, value: int) -> Condition:
+        return SizeComparison(self.path, "lt", _number(value))
+
+    def lte(self, value: int) -> Condition:
+        return SizeComparison(self.path, "lte", _number(value))
+
+    def gt(self, value: int) -> Condition:
+        return SizeComparison(self.path, "gt", _number(value))
+
+    def gte(self, value: int) -> Condition:
+        return SizeComparison(self.path, "gte", _number(value))
+
+
+class ConditionBuilder:
+    """Mixin for fields: the comparison methods that build conditions.
+
+    Subclasses provide ``path`` and ``encode_operand(value)``; ``encode_member``
+    encodes one member for ``contains`` (the element type of a list or set).
+    """
+
+    __slots__ = ()
+
+    @property
+    def path(self) -> Path:
+        raise NotImplementedError
+
+    def encode_operand(self, value: Any) -> AttributeValue:
+        raise NotImplementedError
+
+    def encode_member(self, value: Any) -> AttributeValue:
+        return self.encode_operand(value)
+
+    def eq(self, value: Any) -> Condition:
+        """``attribute = value``."""
+        return Comparison(self.path, "eq", self.encode_operand(value))
+
+    def ne(self, value: Any) -> Condition:
+        """``attribute <> value``."""
+        return Comparison(self.path, "ne", self.encode_operand(value))
+
+    def lt(self, value: Any) -> Condition:
+        """``attribute < value``."""
+        return Comparison(self.path, "lt", self.encode_operand(value))
+
+    def lte(self, value: Any) -> Condition:
+        """``attribute <= value``."""
+        return Comparison(self.path, "lte", self.encode_operand(value))
+
+    def gt(self, value: Any) -> Condition:
+        """``attribute > value``."""
+        return Comparison(self.path, "gt", self.encode_operand(value))
+
+    def gte(self, value: Any) -> Condition:
+        """``attribute >= value``."""
+        return Comparison(self.path, "gte", self.encode_operand(value))
+
+    def between(self, low: Any, high: Any) -> Condition:
+        """``low <= attribute <= high``."""
+        return Between(self.path, self.encode_operand(low), self.encode_operand(high))
+
+    def begins_with(self, prefix: Any) -> Condition:
+        """The string or binary value starts with ``prefix``."""
+        return BeginsWith(self.path, self.encode_operand(prefix))
+
+    def contains(self, member: Any) -> Condition:
+        """A substring of a string, or a member of a set or list."""
+        return Contains(self.path, self.encode_member(member))
+
+    def is_in(self, *choices: Any) -> Condition:
+        """The value is one of ``choices`` (given as arguments or one iterable)."""
+        if len(choices) == 1 and isinstance(choices[0], (list, tuple, set, frozenset)):
+            choices = tuple(choices[0])
+        if not choices:
+            raise ValueError(f"{self.path}: is_in() needs at least one choice")
+        return In(self.path, tuple(self.encode_operand(choice) for choice in choices))
+
+    in_ = is_in
+
+    def exists(self) -> Condition:
+        """The attribute is present."""
+        return AttributeExists(self.path)
+
+    def not_exists(self) -> Condition:
+        """The attribute is absent."""
+        return AttributeNotExists(self.path)
+
+    def size(self) -> SizeOf:
+        """``size(attribute)``, to compare: ``Test.tags.size().gte(2)``."""
+        return SizeOf(self.path)

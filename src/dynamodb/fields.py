@@ -1,0 +1,920 @@
+"""Typed fields: descriptors that validate, and convert to and from the wire.
+
+A field is a generic descriptor ``Field[T]``: on the class it is the field
+itself (``Test.score.gt(5)``), on an instance it is the value, a ``T``.
+Values are checked when assigned; containers (whose contents can change in
+place) are checked again when encoded for a write.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import enum
+import json
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, overload
+
+from ._compat import Self
+from .codec import AttributeValue, EncodeError, decode_number, encode_number, encode_value
+from .exceptions import FieldValidationError, ModelDefinitionError
+from .expressions import ConditionBuilder, Path
+
+if TYPE_CHECKING:
+    from .model import Model
+
+__all__ = [
+    "MISSING",
+    "BinaryField",
+    "BooleanField",
+    "CharField",
+    "DateField",
+    "DateTimeField",
+    "DecimalField",
+    "DictField",
+    "EnumField",
+    "Field",
+    "FloatField",
+    "IntegerField",
+    "JSONField",
+    "ListField",
+    "MapField",
+    "SetField",
+    "TimeDeltaField",
+    "UUIDField",
+]
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+M = TypeVar("M", bound="Model")
+
+
+class _Missing(enum.Enum):
+    MISSING = "MISSING"
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing.MISSING
+"""Marks "no default given" (None is a legitimate default)."""
+
+Validator = Callable[[Any], object]
+
+_INDEX_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
+
+
+class Field(ConditionBuilder, Generic[T]):
+    """Base of all fields.
+
+    ``name`` is the attribute name in DynamoDB (default: the Python name).
+    ``default`` is a value (mutable ones are copied per instance) or a callable
+    called per instance. ``required`` makes writes refuse a missing value.
+    ``validator`` is called with each new value and may return False or raise
+    ValueError to refuse it. ``hash_key``/``range_key`` make the field part of
+    the table's key. ``indexed=True`` adds a local secondary index on this field
+    (projecting the keys only, or the attributes in ``projections``; pass
+    ``projections="ALL"`` for all).
+    """
+
+    key_type: str | None = None
+    """'S', 'N' or 'B' when the field can be a table or index key."""
+    type_label: ClassVar[str] = "a value"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        hash_key: bool = False,
+        range_key: bool = False,
+        default: Any = MISSING,
+        required: bool = False,
+        validator: Validator | None = None,
+        indexed: bool = False,
+        projections: Iterable[str] | str | None = None,
+        index_name: str | None = None,
+        doc: str | None = None,
+    ) -> None:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ModelDefinitionError(f"a field's name must be a non-empty string, not {name!r}")
+        self.name: str = name or ""
+        self.attr: str = ""
+        self.owner: type[Any] | None = None
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.default = default
+        self.required = required or hash_key or range_key
+        self.validator = validator
+        self.indexed = indexed
+        self.projections = projections
+        self.index_name = index_name
+        self.__doc__ = doc
+
+    # -- descriptor protocol -------------------------------------------------
+
+    def __set_name__(self, owner: type[Any], attr: str) -> None:
+        self.attr = attr
+        if not self.name:
+            self.name = attr
+        self.owner = owner
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> T: ...
+
+    def __get__(self, obj: object | None, owner: type[Any] | None = None) -> Self | T:
+        if obj is None:
+            return self
+        return cast(T, obj._data.get(self.attr))  # type: ignore[attr-defined]
+
+    def __set__(self, obj: object, value: T | None) -> None:
+        obj._data[self.attr] = self.clean(value, type(obj).__name__)  # type: ignore[attr-defined]
+
+    # -- validation -----------------------------------------------------------
+
+    def clean(self, value: Any, model_name: str | None = None) -> T | None:
+        """Convert and check ``value``; raise FieldValidationError naming the field."""
+        if value is None:
+            return None
+        try:
+            converted = self.convert(value)
+            self.check(converted)
+        except (EncodeError, TypeError, ValueError) as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error), model_name) from None
+        if self.validator is not None:
+            self._run_validator(converted, model_name)
+        return converted
+
+    def _run_validator(self, value: T, model_name: str | None) -> None:
+        assert self.validator is not None
+        try:
+            verdict = self.validator(value)
+        except (TypeError, ValueError) as error:
+            raise self.invalid(value, str(error) or "refused by validator", model_name) from None
+        if verdict is False:
+            raise self.invalid(value, "refused by validator", model_name)
+
+    def invalid(
+        self, value: Any, reason: str, model_name: str | None = None
+    ) -> FieldValidationError:
+        """The FieldValidationError for ``value`` on this field."""
+        owner = model_name or (self.owner.__name__ if self.owner is not None else "?")
+        return FieldValidationError(owner, self.attr or self.name, value, reason)
+
+    def convert(self, value: Any) -> T:
+        """Return ``value`` as this field's type, or raise ValueError/TypeError."""
+        return cast(T, value)
+
+    def check(self, value: T) -> None:
+        """Check constraints beyond the type (lengths, ranges)."""
+
+    def absent(self) -> T | None:
+        """The value of an attribute missing from a stored item."""
+        return None
+
+    def make_default(self) -> T | None:
+        """A fresh default value for a new instance (None when there is none)."""
+        default = self.default
+        if default is MISSING:
+            return None
+        if callable(default):
+            return self.clean(default())
+        return self.clean(copy.deepcopy(default))
+
+    # -- wire ---------------------------------------------------------------
+
+    def to_wire(self, value: T) -> AttributeValue | None:
+        """Encode a clean value; None means the attribute is left out."""
+        return encode_value(value)
+
+    def from_wire(self, attribute: AttributeValue) -> T:
+        """Decode an AttributeValue read from DynamoDB."""
+        if "NULL" in attribute:
+            return cast(T, None)
+        return self.decode(attribute)
+
+    def decode(self, attribute: AttributeValue) -> T:
+        from .codec import decode_value
+
+        return cast(T, decode_value(attribute))
+
+    def to_son(self, value: T) -> Any:
+        """A value ``json.dumps`` accepts."""
+        return _son(value)
+
+    def encode_operand(self, value: Any) -> AttributeValue:
+        """Encode a value compared with this field in a condition."""
+        cleaned = self.clean(value)
+        if cleaned is None:
+            return {"NULL": True}
+        encoded = self.to_wire(cleaned)
+        if encoded is None:
+            raise self.invalid(value, "cannot compare with an empty value")
+        return encoded
+
+    @property
+    def path(self) -> Path:
+        return Path((self.name,))
+
+    @property
+    def is_key(self) -> bool:
+        return self.hash_key or self.range_key
+
+    def local_index_name(self) -> str:
+        """The name of the local secondary index that ``indexed=True`` creates."""
+        if self.index_name:
+            return self.index_name
+        return _INDEX_NAME_CHARS.sub("_", self.name) + "_index"
+
+    def __repr__(self) -> str:
+        owner = self.owner.__name__ + "." if self.owner is not None else ""
+        return f"<{type(self).__name__} {owner}{self.attr or self.name}>"
+
+
+def _son(value: Any) -> Any:
+    """Turn a decoded value into JSON-compatible data."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(key): _son(member) for key, member in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((_son(member) for member in value), key=_sort_key)
+    if isinstance(value, (list, tuple)):
+        return [_son(member) for member in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return _son(value.value)
+    to_son = getattr(value, "to_son", None)
+    if to_son is not None:
+        return to_son()
+    return str(value)
+
+
+def _sort_key(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)
+
+
+def _type_error(field: Field[Any], value: Any) -> TypeError:
+    return TypeError(f"expected {field.type_label}, got {type(value).__name__}")
+
+
+class _SizedMixin:
+    """min_length / max_length for strings, bytes and containers."""
+
+    min_length: int | None
+    max_length: int | None
+
+    def _check_length(self, size: int) -> None:
+        if self.min_length is not None and size < self.min_length:
+            raise ValueError(f"length {size} is below min_length {self.min_length}")
+        if self.max_length is not None and size > self.max_length:
+            raise ValueError(f"length {size} is above max_length {self.max_length}")
+
+
+class _RangeMixin:
+    """minimum / maximum for ordered values."""
+
+    minimum: Any
+    maximum: Any
+
+    def _check_range(self, value: Any) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"below minimum {self.minimum!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"above maximum {self.maximum!r}")
+
+
+class CharField(_SizedMixin, Field[str]):
+    """A string (``S``). Keys and index keys cannot be empty strings."""
+
+    key_type = "S"
+    type_label = "a str"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(name, **options)
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def convert(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise _type_error(self, value)
+        return value
+
+    def check(self, value: str) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: str) -> AttributeValue:
+        return {"S": value}
+
+    def decode(self, attribute: AttributeValue) -> str:
+        return cast(str, attribute["S"])
+
+
+class _NumberField(_RangeMixin, Field[T]):
+    key_type = "N"
+
+    def __init__(
+        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
+    ) -> None:
+        super().__init__(name, **options)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def check(self, value: T) -> None:
+        encode_number(cast(Any, value))
+        self._check_range(value)
+
+    def to_wire(self, value: T) -> AttributeValue:
+        return {"N": encode_number(cast(Any, value))}
+
+
+class IntegerField(_NumberField[int]):
+    """An int (``N``); bools are refused."""
+
+    type_label = "an int"
+
+    def convert(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, Decimal) and value == value.to_integral_value():
+                return int(value)
+            raise _type_error(self, value)
+        return int(value)
+
+    def decode(self, attribute: AttributeValue) -> int:
+        text = attribute["N"]
+        try:
+            return int(text)
+        except ValueError:
+            return int(Decimal(text))
+
+
+class FloatField(_NumberField[float]):
+    """A float (``N``, written as its shortest repr); ints are accepted."""
+
+    type_label = "a float"
+
+    def convert(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise _type_error(self, value)
+        return float(value)
+
+    def decode(self, attribute: AttributeValue) -> float:
+        return float(attribute["N"])
+
+
+class DecimalField(_NumberField[Decimal]):
+    """An exact Decimal (``N``, up to 38 digits); ints and floats are converted exactly."""
+
+    type_label = "a Decimal"
+
+    def convert(self, value: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, bool):
+            raise _type_error(self, value)
+        if isinstance(value, int):
+            return Decimal(value)
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        if isinstance(value, str):
+            try:
+                return Decimal(value)
+            except InvalidOperation:
+                raise ValueError(f"{value!r} is not a decimal number") from None
+        raise _type_error(self, value)
+
+    def decode(self, attribute: AttributeValue) -> Decimal:
+        return Decimal(attribute["N"])
+
+
+class BooleanField(Field[bool]):
+    """A bool (``BOOL``)."""
+
+    type_label = "a bool"
+
+    def convert(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise _type_error(self, value)
+        return value
+
+    def to_wire(self, value: bool) -> AttributeValue:
+        return {"BOOL": value}
+
+    def decode(self, attribute: AttributeValue) -> bool:
+        if "BOOL" in attribute:
+            return bool(attribute["BOOL"])
+        # Older data may hold booleans as numbers.
+        return bool(decode_number(attribute["N"]))
+
+
+class DateTimeField(_RangeMixin, Field[dt.datetime]):
+    """A datetime stored as an ISO 8601 string in UTC, so strings sort by time.
+
+    Naive datetimes are taken as UTC; reads give timezone-aware datetimes.
+    The stored form always has microseconds: ``2024-05-01T12:00:00.000000+00:00``.
+    """
+
+    key_type = "S"
+    type_label = "a datetime"
+
+    def __init__(
+        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
+    ) -> None:
+        super().__init__(name, **options)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any) -> dt.datetime:
+        if not isinstance(value, dt.datetime):
+            raise _type_error(self, value)
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+    def check(self, value: dt.datetime) -> None:
+        self._check_range(value)
+
+    def to_wire(self, value: dt.datetime) -> AttributeValue:
+        return {"S": value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")}
+
+    def decode(self, attribute: AttributeValue) -> dt.datetime:
+        text = attribute["S"]
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            from dateutil import parser
+
+            parsed = parser.isoparse(text)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt.timezone.utc)
+        return parsed.astimezone(dt.timezone.utc)
+
+    def to_son(self, value: dt.datetime) -> Any:
+        return value.isoformat()
+
+
+class DateField(_RangeMixin, Field[dt.date]):
+    """A date stored as ``YYYY-MM-DD``. A datetime is refused (it would lose its time)."""
+
+    key_type = "S"
+    type_label = "a date"
+
+    def __init__(
+        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
+    ) -> None:
+        super().__init__(name, **options)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any) -> dt.date:
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise _type_error(self, value)
+        return value
+
+    def check(self, value: dt.date) -> None:
+        self._check_range(value)
+
+    def to_wire(self, value: dt.date) -> AttributeValue:
+        return {"S": value.isoformat()}
+
+    def decode(self, attribute: AttributeValue) -> dt.date:
+        return dt.date.fromisoformat(attribute["S"])
+
+
+_MICROSECONDS = Decimal(1_000_000)
+
+
+class TimeDeltaField(_RangeMixin, Field[dt.timedelta]):
+    """A timedelta stored as a number of seconds, microseconds kept exactly."""
+
+    key_type = "N"
+    type_label = "a timedelta"
+
+    def __init__(
+        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
+    ) -> None:
+        super().__init__(name, **options)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value: Any) -> dt.timedelta:
+        if not isinstance(value, dt.timedelta):
+            raise _type_error(self, value)
+        return value
+
+    def check(self, value: dt.timedelta) -> None:
+        self._check_range(value)
+
+    def to_wire(self, value: dt.timedelta) -> AttributeValue:
+        micro = value // dt.timedelta(microseconds=1)
+        return {"N": str(Decimal(micro) / _MICROSECONDS)}
+
+    def decode(self, attribute: AttributeValue) -> dt.timedelta:
+        micro = Decimal(attribute["N"]) * _MICROSECONDS
+        return dt.timedelta(microseconds=int(micro))
+
+    def to_son(self, value: dt.timedelta) -> Any:
+        return value.total_seconds()
+
+
+class BinaryField(_SizedMixin, Field[bytes]):
+    """Bytes (``B``)."""
+
+    key_type = "B"
+    type_label = "bytes"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(name, **options)
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def convert(self, value: Any) -> bytes:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise _type_error(self, value)
+        return bytes(value)
+
+    def check(self, value: bytes) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: bytes) -> AttributeValue:
+        return {"B": value}
+
+    def decode(self, attribute: AttributeValue) -> bytes:
+        raw = attribute["B"]
+        return raw if isinstance(raw, bytes) else base64.b64decode(raw)
+
+
+class UUIDField(Field[uuid.UUID]):
+    """A UUID stored as its canonical string; strings are parsed."""
+
+    key_type = "S"
+    type_label = "a UUID"
+
+    def convert(self, value: Any) -> uuid.UUID:
+        if isinstance(value, uuid.UUID):
+            return value
+        if isinstance(value, str):
+            return uuid.UUID(value)
+        raise _type_error(self, value)
+
+    def to_wire(self, value: uuid.UUID) -> AttributeValue:
+        return {"S": str(value)}
+
+    def decode(self, attribute: AttributeValue) -> uuid.UUID:
+        return uuid.UUID(attribute["S"])
+
+
+class EnumField(Field[E]):
+    """An Enum member, stored as its value (a str or an int). Raw values are accepted."""
+
+    type_label = "an enum member"
+
+    def __init__(self, enum_type: type[E], name: str | None = None, **options: Any) -> None:
+        if not (isinstance(enum_type, type) and issubclass(enum_type, enum.Enum)):
+            raise ModelDefinitionError(f"EnumField needs an Enum class, not {enum_type!r}")
+        kinds = {type(member.value) for member in enum_type}
+        if kinds <= {str}:
+            self.key_type = "S"
+        elif kinds <= {int}:
+            self.key_type = "N"
+        else:
+            raise ModelDefinitionError(
+                f"EnumField({enum_type.__name__}): member values must be all str or all int"
+            )
+        super().__init__(name, **options)
+        self.enum_type = enum_type
+
+    def convert(self, value: Any) -> E:
+        if isinstance(value, self.enum_type):
+            return value
+        try:
+            return self.enum_type(value)
+        except ValueError:
+            allowed = ", ".join(repr(member.value) for member in self.enum_type)
+            raise ValueError(f"not a {self.enum_type.__name__} (one of {allowed})") from None
+
+    def to_wire(self, value: E) -> AttributeValue:
+        raw = value.value
+        return {"S": raw} if self.key_type == "S" else {"N": str(raw)}
+
+    def decode(self, attribute: AttributeValue) -> E:
+        if "S" in attribute:
+            return self.enum_type(attribute["S"])
+        return self.enum_type(int(attribute["N"]))
+
+
+class JSONField(Field[Any]):
+    """Any JSON-serialisable value, stored as a compact JSON string (``S``)."""
+
+    type_label = "JSON data"
+
+    def convert(self, value: Any) -> Any:
+        json.dumps(value, allow_nan=False)
+        return value
+
+    def to_wire(self, value: Any) -> AttributeValue:
+        return {"S": json.dumps(value, separators=(",", ":"), allow_nan=False)}
+
+    def decode(self, attribute: AttributeValue) -> Any:
+        return json.loads(attribute["S"])
+
+
+# -- containers ----------------------------------------------------------------
+
+
+def _element_field(of: Any, owner: str) -> Field[Any] | None:
+    """Turn ``of=`` (a field, a field class or a model class) into a field."""
+    if of is None:
+        return None
+    if isinstance(of, Field):
+        return of
+    if isinstance(of, type) and issubclass(of, Field):
+        return of()
+    if isinstance(of, type) and hasattr(of, "_fields"):
+        return MapField(of)
+    raise ModelDefinitionError(f"{owner}(of=...) needs a field or a model class, not {of!r}")
+
+
+class ListField(_SizedMixin, Field[list[Any]]):
+    """A list (``L``).
+
+    Without ``of=`` it holds nested values (str, int, float, Decimal, bool, None,
+    bytes, sets, lists, dicts). ``of=`` types every element: a field
+    (``IntegerField()``), or a model class whose instances are stored as maps.
+    """
+
+    type_label = "a list"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        of: Any = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(name, **options)
+        self.of = _element_field(of, "ListField")
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def __set_name__(self, owner: type[Any], attr: str) -> None:
+        super().__set_name__(owner, attr)
+        if self.of is not None and not self.of.attr:
+            self.of.attr = f"{attr}[]"
+
+    def convert(self, value: Any) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            raise _type_error(self, value)
+        if self.of is None:
+            encode_value(value)
+            return list(value)
+        return [self._clean_element(member) for member in value]
+
+    def _clean_element(self, member: Any) -> Any:
+        assert self.of is not None
+        try:
+            return self.of.clean(member)
+        except FieldValidationError as error:
+            raise ValueError(f"element {member!r}: {error.reason}") from None
+
+    def check(self, value: list[Any]) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: list[Any]) -> AttributeValue:
+        self._check_length(len(value))
+        if self.of is None:
+            return encode_value(value)
+        return {"L": [self._encode_element(member) for member in value]}
+
+    def _encode_element(self, member: Any) -> AttributeValue:
+        assert self.of is not None
+        cleaned = self._clean_element(member)
+        if cleaned is None:
+            return {"NULL": True}
+        return self.of.to_wire(cleaned) or {"NULL": True}
+
+    def decode(self, attribute: AttributeValue) -> list[Any]:
+        if self.of is None:
+            return super().decode(attribute)
+        return [self.of.from_wire(member) for member in attribute["L"]]
+
+    def encode_member(self, value: Any) -> AttributeValue:
+        if self.of is None:
+            return encode_value(value)
+        return self._encode_element(value)
+
+
+class DictField(_SizedMixin, Field[dict[str, Any]]):
+    """A dict with string keys (``M``); ``of=`` types the values like ListField's."""
+
+    type_label = "a dict"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        of: Any = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(name, **options)
+        self.of = _element_field(of, "DictField")
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def convert(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise _type_error(self, value)
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"keys must be str, got {type(key).__name__}")
+        if self.of is None:
+            encode_value(dict(value))
+            return dict(value)
+        return {key: self._clean_value(member) for key, member in value.items()}
+
+    def _clean_value(self, member: Any) -> Any:
+        assert self.of is not None
+        try:
+            return self.of.clean(member)
+        except FieldValidationError as error:
+            raise ValueError(f"value {member!r}: {error.reason}") from None
+
+    def check(self, value: dict[str, Any]) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: dict[str, Any]) -> AttributeValue:
+        self._check_length(len(value))
+        if self.of is None:
+            return encode_value(value)
+        encoded: dict[str, AttributeValue] = {}
+        for key, member in value.items():
+            cleaned = self._clean_value(member)
+            encoded[key] = (
+                {"NULL": True} if cleaned is None else self.of.to_wire(cleaned) or {"NULL": True}
+            )
+        return {"M": encoded}
+
+    def decode(self, attribute: AttributeValue) -> dict[str, Any]:
+        if self.of is None:
+            return super().decode(attribute)
+        return {key: self.of.from_wire(member) for key, member in attribute["M"].items()}
+
+
+_SET_TYPES: dict[type, str] = {str: "SS", int: "NS", float: "NS", Decimal: "NS", bytes: "BS"}
+
+
+class SetField(_SizedMixin, Field[set[Any]]):
+    """A set of strings, numbers or bytes (``SS``/``NS``/``BS``).
+
+    ``of=`` (str, int, float, Decimal or bytes) fixes the member type; without
+    it the members decide. DynamoDB cannot store an empty set, so an empty set
+    is not written, and a missing attribute reads as an empty set.
+    """
+
+    type_label = "a set"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        of: type | None = None,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        **options: Any,
+    ) -> None:
+        if of is not None and of not in _SET_TYPES:
+            raise ModelDefinitionError(
+                f"SetField(of=...) takes str, int, float, Decimal or bytes, not {of!r}"
+            )
+        options.setdefault("default", set)
+        super().__init__(name, **options)
+        self.of = of
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def convert(self, value: Any) -> set[Any]:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise _type_error(self, value)
+        members = set(value)
+        if self.of is not None:
+            members = {self._convert_member(member) for member in members}
+        if members:
+            encode_value(members)
+        return members
+
+    def _convert_member(self, member: Any) -> Any:
+        of = self.of
+        assert of is not None
+        if of is float and isinstance(member, int) and not isinstance(member, bool):
+            return float(member)
+        if of is Decimal and isinstance(member, (int, float)) and not isinstance(member, bool):
+            return Decimal(repr(member)) if isinstance(member, float) else Decimal(member)
+        if of is bytes and isinstance(member, (bytearray, memoryview)):
+            return bytes(member)
+        if not isinstance(member, of) or isinstance(member, bool):
+            raise TypeError(f"members must be {of.__name__}, got {type(member).__name__}")
+        return member
+
+    def check(self, value: set[Any]) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: set[Any]) -> AttributeValue | None:
+        self._check_length(len(value))
+        if not value:
+            return None
+        return encode_value(value)
+
+    def from_wire(self, attribute: AttributeValue) -> set[Any]:
+        if "NULL" in attribute:
+            return set()
+        return self.decode(attribute)
+
+    def absent(self) -> set[Any]:
+        return set()
+
+    def decode(self, attribute: AttributeValue) -> set[Any]:
+        if self.of is None or self.of is Decimal:
+            decoded = super().decode(attribute)
+            if self.of is Decimal:
+                return {Decimal(member) for member in attribute["NS"]}
+            return decoded
+        if self.of is str:
+            return set(attribute["SS"])
+        if self.of is bytes:
+            return {bytes(member) for member in attribute["BS"]}
+        kind = self.of
+        return {kind(member) for member in attribute["NS"]}
+
+    def encode_member(self, value: Any) -> AttributeValue:
+        member = self._convert_member(value) if self.of is not None else value
+        encoded = encode_value({member})
+        return {tag[0]: members[0] for tag, members in encoded.items()}
+
+    def make_default(self) -> set[Any] | None:
+        made = super().make_default()
+        return set() if made is None else made
+
+
+class MapField(Field[M]):
+    """One nested model instance stored as a map (``M``)."""
+
+    type_label = "a model instance"
+
+    def __init__(self, model: type[M], name: str | None = None, **options: Any) -> None:
+        if not (isinstance(model, type) and hasattr(model, "_fields")):
+            raise ModelDefinitionError(f"MapField needs a model class, not {model!r}")
+        super().__init__(name, **options)
+        self.model = model
+
+    def convert(self, value: Any) -> M:
+        if isinstance(value, self.model):
+            return value
+        if isinstance(value, Mapping):
+            return self.model(**value)
+        raise TypeError(f"expected a {self.model.__name__} or a dict, got {type(value).__name__}")
+
+    def to_wire(self, value: M) -> AttributeValue:
+        return {"M": value._to_wire_map()}
+
+    def decode(self, attribute: AttributeValue) -> M:
+        return self.model._from_wire(attribute["M"])
+
+    def to_son(self, value: M) -> Any:
+        return value.to_son()

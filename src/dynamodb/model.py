@@ -1,0 +1,422 @@
+"""The Model base class: declarative fields, instance state, and item operations.
+
+A model class describes one table (``__table_name__``, keys, capacity, indexes);
+its instances are items. Every call that talks to DynamoDB builds a flow (see
+:mod:`dynamodb.flow`) and hands it to a connection's sync driver, or, for the
+``a``-prefixed twin, its async driver: the two share everything but the send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from . import operations
+from ._compat import Self, dataclass_transform
+from .codec import AttributeValue
+from .connection import Connection, get_connection
+from .exceptions import (
+    ConditionalCheckFailed,
+    DecodeError,
+    FieldValidationError,
+    ItemAlreadyExists,
+    ModelDefinitionError,
+)
+from .expressions import AttributeNotExists, Condition, Path
+from .fields import Field
+from .flow import Flow, call
+from .schema import TableSchema
+
+__all__ = ["MapModel", "Model", "ModelMeta"]
+
+Item = dict[str, AttributeValue]
+
+
+@dataclass_transform(kw_only_default=True, field_specifiers=(Field,))
+class ModelMeta(type):
+    """Collects a model's fields and checks its definition when the class is made."""
+
+    _fields: dict[str, Field[Any]]
+    _fields_by_name: dict[str, Field[Any]]
+    _schema: TableSchema | None
+    _is_map: bool
+    _is_abstract: bool
+
+    def __new__(
+        mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> ModelMeta:
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        fields: dict[str, Field[Any]] = {}
+        for base in reversed(cls.__mro__[1:]):
+            if isinstance(base, ModelMeta):
+                fields.update(base._fields)
+        for attr, value in namespace.items():
+            if isinstance(value, Field):
+                fields[attr] = value
+            elif attr in fields:
+                del fields[attr]  # a subclass replaced an inherited field with something else
+        cls._fields = fields
+        cls._fields_by_name = _index_by_name(name, fields)
+        _check_names(name, fields)
+        cls._is_map = bool(namespace.get("__map__")) or any(
+            getattr(base, "_is_map", False) for base in bases
+        )
+        cls._is_abstract = bool(namespace.get("__abstract__", False))
+        if cls._is_map or cls._is_abstract:
+            for field in fields.values():
+                if cls._is_map and (field.is_key or field.indexed):
+                    raise ModelDefinitionError(
+                        f"model {name}: field {field.attr} of a map model cannot be a key "
+                        "or indexed (map models are stored inside other items)"
+                    )
+            cls._schema = None
+        else:
+            settings = {
+                "__table_name__": namespace.get("__table_name__"),
+                "ReadCapacityUnits": getattr(cls, "ReadCapacityUnits", None),
+                "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
+                "__secondary_indexes__": getattr(cls, "__secondary_indexes__", None),
+            }
+            cls._schema = TableSchema.build(name, settings, fields)
+        return cls
+
+
+def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Field[Any]]:
+    by_name: dict[str, Field[Any]] = {}
+    for field in fields.values():
+        other = by_name.get(field.name)
+        if other is not None and other is not field:
+            raise ModelDefinitionError(
+                f"model {model}: fields {other.attr} and {field.attr} both use the "
+                f"DynamoDB attribute name {field.name!r}"
+            )
+        by_name[field.name] = field
+    return by_name
+
+
+_RESERVED: frozenset[str] = frozenset()
+
+
+def _check_names(model: str, fields: Mapping[str, Field[Any]]) -> None:
+    for attr in fields:
+        if attr in _RESERVED:
+            raise ModelDefinitionError(
+                f"model {model}: a field cannot be called {attr!r}, which is a Model method; "
+                f"name the Python attribute differently and keep the DynamoDB name with "
+                f"name={attr!r}"
+            )
+        if attr.startswith("_"):
+            raise ModelDefinitionError(
+                f"model {model}: field {attr} starts with '_'; give it a public Python name "
+                f"and keep the DynamoDB name with name={attr!r}"
+            )
+
+
+class Model(metaclass=ModelMeta):
+    """Base class of all models; subclass it and declare fields.
+
+    ``__table_name__`` defaults to the class name. ``ReadCapacityUnits`` and
+    ``WriteCapacityUnits`` set provisioned capacity (absent: on-demand billing).
+    ``__secondary_indexes__`` declares global secondary indexes. ``__abstract__ =
+    True`` makes a base class without a table. ``__connection__`` names the
+    :class:`~dynamodb.Connection` this model uses (default: the one from
+    ``set_connection``).
+    """
+
+    __abstract__: ClassVar[bool] = True
+    __table_name__: ClassVar[str]
+    __connection__: ClassVar[Connection | None] = None
+    __secondary_indexes__: ClassVar[dict[str, dict[str, Any]]] = {}
+    ReadCapacityUnits: ClassVar[int | None] = None
+    WriteCapacityUnits: ClassVar[int | None] = None
+
+    _data: dict[str, Any]
+
+    def __init__(self, **values: Any) -> None:
+        cls = type(self)
+        if cls._is_abstract and not cls._is_map:
+            raise TypeError(f"{cls.__name__} is abstract (no table); instantiate a subclass")
+        fields = cls._fields
+        unknown = values.keys() - fields.keys()
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__}() got unknown fields {sorted(unknown)}; "
+                f"its fields are {sorted(fields)}"
+            )
+        data: dict[str, Any] = {}
+        name = cls.__name__
+        for attr, field in fields.items():
+            if attr in values:
+                data[attr] = field.clean(values[attr], name)
+            else:
+                data[attr] = field.make_default()
+        self._data = data
+
+    # -- plumbing ------------------------------------------------------------------
+
+    @classmethod
+    def _table(cls) -> TableSchema:
+        schema = cls._schema
+        if schema is None:
+            kind = "a map model" if cls._is_map else "abstract"
+            raise TypeError(f"{cls.__name__} is {kind}: it has no table")
+        return schema
+
+    @classmethod
+    def _connection(cls, connection: Connection | None) -> Connection:
+        return connection or cls.__connection__ or get_connection()
+
+    @classmethod
+    def _from_wire(cls, item: Mapping[str, AttributeValue]) -> Self:
+        """An instance from a stored item (absent attributes read as None)."""
+        obj = cls.__new__(cls)
+        data: dict[str, Any] = {}
+        try:
+            for attr, field in cls._fields.items():
+                raw = item.get(field.name)
+                data[attr] = field.absent() if raw is None else field.from_wire(raw)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as error:
+            raise _decode_error(cls, item, error) from error
+        obj._data = data
+        return obj
+
+    def _to_wire_map(self) -> Item:
+        """Every non-empty attribute, encoded; checks required fields."""
+        cls = type(self)
+        name = cls.__name__
+        item: Item = {}
+        data = self._data
+        for attr, field in cls._fields.items():
+            value = data.get(attr)
+            if value is None:
+                if field.required:
+                    raise field.invalid(None, "is required", name)
+                continue
+            try:
+                encoded = field.to_wire(value)
+            except FieldValidationError:
+                raise
+            except (TypeError, ValueError) as error:
+                raise field.invalid(value, str(error), name) from None
+            if encoded is not None:
+                item[field.name] = encoded
+        return item
+
+    @classmethod
+    def _key_from_values(cls, values: Mapping[str, Any]) -> Item:
+        """The wire key from ``{python or DynamoDB name: value}``; checks it is whole."""
+        schema = cls._table()
+        key_fields = schema.key_fields
+        allowed = {f.attr for f in key_fields} | {f.name for f in key_fields}
+        unknown = set(values) - allowed
+        if unknown:
+            expected = ", ".join(f.attr for f in key_fields)
+            raise TypeError(
+                f"{cls.__name__} key has unknown parts {sorted(unknown)}; its key is {expected}"
+            )
+        key: Item = {}
+        for field in key_fields:
+            value = values.get(field.attr, values.get(field.name))
+            cleaned = field.clean(value, cls.__name__)
+            if cleaned is None:
+                raise field.invalid(value, "is part of the key and is required", cls.__name__)
+            encoded = field.to_wire(cleaned)
+            assert encoded is not None
+            key[field.name] = encoded
+        return key
+
+    def _key(self) -> Item:
+        return type(self)._key_from_values(self.get_primary_key_dict())
+
+    # -- plain data -------------------------------------------------------------------
+
+    def get_primary_key_dict(self) -> dict[str, Any]:
+        """``{python name: value}`` for the key fields (hash, then range)."""
+        return {field.attr: self._data.get(field.attr) for field in type(self)._table().key_fields}
+
+    def to_son(self) -> dict[str, Any]:
+        """The item as data ``json.dumps`` accepts (ISO datetimes, sets as sorted lists)."""
+        data = self._data
+        return {
+            attr: None if data.get(attr) is None else field.to_son(data[attr])
+            for attr, field in type(self)._fields.items()
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{python name: value}`` for every field (values as they are, not copied)."""
+        return dict(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Model)
+        return self._data == other._data
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{attr}={value!r}" for attr, value in self._data.items() if value is not None
+        )
+        return f"{type(self).__name__}({shown})"
+
+    # -- flows ---------------------------------------------------------------------
+
+    def _put_flow(self, condition: Condition | None, exists_error: bool = False) -> Flow[Self]:
+        schema = type(self)._table()
+        request = operations.put_item_request(schema.table_name, self._to_wire_map(), condition)
+        try:
+            yield from call("PutItem", request)
+        except ConditionalCheckFailed as error:
+            if exists_error:
+                raise ItemAlreadyExists(
+                    f"{type(self).__name__} {self.get_primary_key_dict()} exists already",
+                    code=error.code,
+                    response=error.response,
+                    operation=error.operation,
+                ) from error
+            raise
+        return self
+
+    @classmethod
+    def _create_flow(cls, overwrite: bool, values: dict[str, Any]) -> Flow[Self]:
+        item = cls(**values)
+        condition = None if overwrite else AttributeNotExists(Path((cls._table().hash_key.name,)))
+        return item._put_flow(condition, exists_error=not overwrite)
+
+    @classmethod
+    def _get_flow(cls, key: Mapping[str, Any], consistent: bool) -> Flow[Self | None]:
+        schema = cls._table()
+        request = operations.get_item_request(
+            schema.table_name, cls._key_from_values(key), consistent
+        )
+        response = yield from call("GetItem", request)
+        found = response.get("Item")
+        return cls._from_wire(found) if found else None
+
+    @classmethod
+    def _delete_flow(cls, key: Item, condition: Condition | None) -> Flow[None]:
+        request = operations.delete_item_request(cls._table().table_name, key, condition)
+        yield from call("DeleteItem", request)
+
+    @classmethod
+    def _count_flow(cls, exact: bool) -> Flow[int]:
+        table = cls._table().table_name
+        if exact:
+            return (yield from operations.count_items(table))
+        description = yield from operations.describe_table(table)
+        return int(description.get("ItemCount", 0))
+
+    # -- items: sync and async twins -------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Store a new item; ``overwrite=False`` raises ItemAlreadyExists for a taken key."""
+        return cls._connection(connection).run(cls._create_flow(overwrite, values))
+
+    @classmethod
+    async def acreate(
+        cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Async twin of :meth:`create`."""
+        return await cls._connection(connection).arun(cls._create_flow(overwrite, values))
+
+    @classmethod
+    def get(
+        cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
+    ) -> Self | None:
+        """The item with this key, or None; ``consistent=True`` reads strongly consistent."""
+        return cls._connection(connection).run(cls._get_flow(key, consistent))
+
+    @classmethod
+    async def aget(
+        cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
+    ) -> Self | None:
+        """Async twin of :meth:`get`."""
+        return await cls._connection(connection).arun(cls._get_flow(key, consistent))
+
+    def save(
+        self, *, condition: Condition | None = None, connection: Connection | None = None
+    ) -> Self:
+        """Store the whole item (PutItem), only if ``condition`` holds when given."""
+        return type(self)._connection(connection).run(self._put_flow(condition))
+
+    async def asave(
+        self, *, condition: Condition | None = None, connection: Connection | None = None
+    ) -> Self:
+        """Async twin of :meth:`save`."""
+        return await type(self)._connection(connection).arun(self._put_flow(condition))
+
+    def delete(
+        self, *, condition: Condition | None = None, connection: Connection | None = None
+    ) -> None:
+        """Delete this item (by its key), only if ``condition`` holds when given."""
+        cls = type(self)
+        cls._connection(connection).run(cls._delete_flow(self._key(), condition))
+
+    async def adelete(
+        self, *, condition: Condition | None = None, connection: Connection | None = None
+    ) -> None:
+        """Async twin of :meth:`delete`."""
+        cls = type(self)
+        await cls._connection(connection).arun(cls._delete_flow(self._key(), condition))
+
+    @classmethod
+    def delete_by_key(
+        cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
+    ) -> None:
+        """Delete the item with this key without reading it first."""
+        cls._connection(connection).run(cls._delete_flow(cls._key_from_values(key), condition))
+
+    @classmethod
+    async def adelete_by_key(
+        cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
+    ) -> None:
+        """Async twin of :meth:`delete_by_key`."""
+        flow = cls._delete_flow(cls._key_from_values(key), condition)
+        await cls._connection(connection).arun(flow)
+
+    @classmethod
+    def item_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
+        """How many items the table holds.
+
+        By default DynamoDB's ItemCount from DescribeTable: free, but AWS refreshes
+        it only about every six hours. ``exact=True`` counts with a paged COUNT
+        scan, which reads (and bills) the whole table.
+        """
+        return cls._connection(connection).run(cls._count_flow(exact))
+
+    @classmethod
+    async def aitem_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
+        """Async twin of :meth:`item_count`."""
+        return await cls._connection(connection).arun(cls._count_flow(exact))
+
+
+class MapModel(Model):
+    """A model stored inside other items as a map: no table, no keys.
+
+    Use it for ``ListField(of=Address)``, ``DictField(of=Address)`` or
+    ``MapField(Address)``.
+    """
+
+    __abstract__ = True
+    __map__ = True
+
+
+def _decode_error(
+    cls: type[Model], item: Mapping[str, AttributeValue], error: Exception
+) -> DecodeError:
+    for attr, field in cls._fields.items():
+        raw = item.get(field.name)
+        if raw is None:
+            continue
+        try:
+            field.from_wire(raw)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as failure:
+            return DecodeError(cls.__name__, attr, raw, f"{type(failure).__name__}: {failure}")
+    return DecodeError(cls.__name__, "?", dict(item), str(error))
+
+
+_RESERVED = frozenset(name for name in dir(Model) if not name.startswith("_"))

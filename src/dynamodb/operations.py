@@ -1,0 +1,204 @@
+"""Pure builders and flows for single items and tables.
+
+Nothing here does I/O: functions build request dicts, and flows (generators,
+see :mod:`dynamodb.flow`) yield them and read the responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .codec import AttributeValue
+from .exceptions import ResourceInUse, ResourceNotFound, WaitTimeout
+from .expressions import Condition, Placeholders
+from .flow import Flow, call, sleep
+from .schema import TableSchema
+
+__all__ = [
+    "WaitPolicy",
+    "count_items",
+    "create_table",
+    "delete_item_request",
+    "delete_table",
+    "describe_table",
+    "ensure_table",
+    "get_item_request",
+    "put_item_request",
+    "update_table",
+    "wait_until_active",
+    "wait_until_gone",
+]
+
+Item = dict[str, AttributeValue]
+
+
+# -- items ----------------------------------------------------------------------
+
+
+def with_condition(request: dict[str, Any], condition: Condition | None) -> dict[str, Any]:
+    """Add a ConditionExpression (and its placeholders) to a write request."""
+    if condition is None:
+        return request
+    placeholders = Placeholders()
+    request["ConditionExpression"] = condition.render(placeholders)
+    request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return placeholders.apply(request)
+
+
+def put_item_request(table: str, item: Item, condition: Condition | None = None) -> dict[str, Any]:
+    """A PutItem request, conditional when ``condition`` is given."""
+    return with_condition({"TableName": table, "Item": item}, condition)
+
+
+def get_item_request(
+    table: str, key: Item, consistent: bool = False, attributes: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """A GetItem request, reading only ``attributes`` when given."""
+    request: dict[str, Any] = {"TableName": table, "Key": key}
+    if consistent:
+        request["ConsistentRead"] = True
+    if attributes is not None:
+        placeholders = Placeholders()
+        request["ProjectionExpression"] = ", ".join(placeholders.name(a) for a in attributes)
+        placeholders.apply(request)
+    return request
+
+
+def delete_item_request(
+    table: str, key: Item, condition: Condition | None = None
+) -> dict[str, Any]:
+    """A DeleteItem request, conditional when ``condition`` is given."""
+    return with_condition({"TableName": table, "Key": key}, condition)
+
+
+def count_items(table: str, consistent: bool = False) -> Flow[int]:
+    """Count every item exactly with a paged ``Select=COUNT`` scan."""
+    request: dict[str, Any] = {"TableName": table, "Select": "COUNT"}
+    if consistent:
+        request["ConsistentRead"] = True
+    total = 0
+    while True:
+        response = yield from call("Scan", request)
+        total += int(response.get("Count", 0))
+        last = response.get("LastEvaluatedKey")
+        if not last:
+            return total
+        request = {**request, "ExclusiveStartKey": last}
+
+
+# -- tables ---------------------------------------------------------------------
+
+
+class WaitPolicy:
+    """How table waits poll: first delay, growth, largest delay, total budget (seconds)."""
+
+    __slots__ = ("first", "growth", "largest", "timeout")
+
+    def __init__(
+        self, first: float = 0.05, growth: float = 2.0, largest: float = 2.0, timeout: float = 600.0
+    ) -> None:
+        self.first = first
+        self.growth = growth
+        self.largest = largest
+        self.timeout = timeout
+
+    def delays(self) -> Iterable[float]:
+        """Successive delays, stopping once their sum would pass the timeout."""
+        delay, waited = self.first, 0.0
+        while waited + delay <= self.timeout:
+            yield delay
+            waited += delay
+            delay = min(delay * self.growth, self.largest)
+
+
+def describe_table(table: str) -> Flow[dict[str, Any]]:
+    """DescribeTable; the ``Table`` part of the answer."""
+    response = yield from call("DescribeTable", {"TableName": table})
+    description: dict[str, Any] = response["Table"]
+    return description
+
+
+def _is_active(description: dict[str, Any]) -> bool:
+    if description.get("TableStatus") != "ACTIVE":
+        return False
+    return all(
+        index.get("IndexStatus", "ACTIVE") == "ACTIVE"
+        for index in description.get("GlobalSecondaryIndexes", [])
+    )
+
+
+def wait_until_active(table: str, policy: WaitPolicy | None = None) -> Flow[dict[str, Any]]:
+    """Poll until the table and all its global indexes are ACTIVE."""
+    policy = policy or WaitPolicy()
+    for delay in policy.delays():
+        try:
+            description = yield from describe_table(table)
+        except ResourceNotFound:
+            # Just after CreateTable, some endpoints do not list the table yet.
+            description = {}
+        if _is_active(description):
+            return description
+        yield from sleep(delay)
+    raise WaitTimeout(f"table {table} was not ACTIVE after {policy.timeout} s")
+
+
+def wait_until_gone(table: str, policy: WaitPolicy | None = None) -> Flow[None]:
+    """Poll until DescribeTable says the table does not exist."""
+    policy = policy or WaitPolicy()
+    for delay in policy.delays():
+        try:
+            yield from describe_table(table)
+        except ResourceNotFound:
+            return
+        yield from sleep(delay)
+    raise WaitTimeout(f"table {table} still existed after {policy.timeout} s")
+
+
+def create_table(
+    schema: TableSchema, wait: bool = True, policy: WaitPolicy | None = None
+) -> Flow[dict[str, Any]]:
+    """CreateTable, then (by default) wait until it is ACTIVE; the description."""
+    response = yield from call("CreateTable", schema.create_table_request())
+    if not wait:
+        description: dict[str, Any] = response["TableDescription"]
+        return description
+    return (yield from wait_until_active(schema.table_name, policy))
+
+
+def delete_table(
+    table: str, wait: bool = True, missing_ok: bool = False, policy: WaitPolicy | None = None
+) -> Flow[bool]:
+    """DeleteTable, then (by default) wait until it is gone; False if it did not exist."""
+    try:
+        yield from call("DeleteTable", {"TableName": table})
+    except ResourceNotFound:
+        if missing_ok:
+            return False
+        raise
+    if wait:
+        yield from wait_until_gone(table, policy)
+    return True
+
+
+def ensure_table(
+    schema: TableSchema, force: bool = False, policy: WaitPolicy | None = None
+) -> Flow[dict[str, Any]]:
+    """Create the table; ``force`` drops an existing one first, else it is left alone."""
+    if force:
+        yield from delete_table(schema.table_name, missing_ok=True, policy=policy)
+    try:
+        return (yield from create_table(schema, policy=policy))
+    except ResourceInUse:
+        if force:
+            raise
+        return (yield from wait_until_active(schema.table_name, policy))
+
+
+def update_table(schema: TableSchema, policy: WaitPolicy | None = None) -> Flow[dict[str, Any]]:
+    """Make the table match the schema (capacity, billing, global indexes)."""
+    description = yield from wait_until_active(schema.table_name, policy)
+    for request in schema.update_table_requests(description):
+        yield from call("UpdateTable", request)
+        description = yield from wait_until_active(schema.table_name, policy)
+    return description

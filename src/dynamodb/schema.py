@@ -1,0 +1,384 @@
+"""A model's table: keys, capacity, indexes, and the CreateTable/UpdateTable payloads.
+
+Built once per model class when the class is defined, so mistakes in a model
+(no hash key, an index on an unknown field ...) raise at definition time.
+
+Index projections follow the dynamix rule: an index projects the keys only
+(``KEYS_ONLY``) unless ``projections=[...]`` lists attributes (``INCLUDE``);
+``projections="ALL"`` projects everything. Keys-only indexes are the cheapest to
+write and store; ``get_items(requery_for_all_projections=True)`` fetches the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .exceptions import ModelDefinitionError, SchemaMismatch
+from .fields import Field
+
+__all__ = ["IndexSpec", "TableSchema"]
+
+_MAX_LOCAL_INDEXES = 5
+_MAX_GLOBAL_INDEXES = 20
+_GLOBAL_INDEX_OPTIONS = {"hash_key", "range_key", "read_capacity", "write_capacity", "projections"}
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """One secondary index."""
+
+    name: str
+    is_global: bool
+    hash_key: Field[Any]
+    range_key: Field[Any] | None
+    projection_type: str  # KEYS_ONLY | INCLUDE | ALL
+    projected: tuple[str, ...] = ()
+    read_capacity: int | None = None
+    write_capacity: int | None = None
+
+    def key_schema(self) -> list[dict[str, str]]:
+        schema = [{"AttributeName": self.hash_key.name, "KeyType": "HASH"}]
+        if self.range_key is not None:
+            schema.append({"AttributeName": self.range_key.name, "KeyType": "RANGE"})
+        return schema
+
+    def projection(self) -> dict[str, Any]:
+        projection: dict[str, Any] = {"ProjectionType": self.projection_type}
+        if self.projection_type == "INCLUDE":
+            projection["NonKeyAttributes"] = list(self.projected)
+        return projection
+
+    def definition(self) -> dict[str, Any]:
+        """The entry of CreateTable's LocalSecondaryIndexes/GlobalSecondaryIndexes."""
+        definition: dict[str, Any] = {
+            "IndexName": self.name,
+            "KeySchema": self.key_schema(),
+            "Projection": self.projection(),
+        }
+        if self.is_global and self.read_capacity is not None:
+            definition["ProvisionedThroughput"] = {
+                "ReadCapacityUnits": self.read_capacity,
+                "WriteCapacityUnits": self.write_capacity,
+            }
+        return definition
+
+
+@dataclass
+class TableSchema:
+    """Everything DynamoDB needs to know about a model's table."""
+
+    model_name: str
+    table_name: str
+    hash_key: Field[Any]
+    range_key: Field[Any] | None
+    read_capacity: int | None
+    write_capacity: int | None
+    indexes: dict[str, IndexSpec] = field(default_factory=dict)
+
+    @property
+    def on_demand(self) -> bool:
+        return self.read_capacity is None
+
+    @property
+    def key_fields(self) -> tuple[Field[Any], ...]:
+        if self.range_key is None:
+            return (self.hash_key,)
+        return (self.hash_key, self.range_key)
+
+    # -- building from a model class ------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        model_name: str,
+        namespace: Mapping[str, Any],
+        fields: Mapping[str, Field[Any]],
+    ) -> TableSchema:
+        """Check a model's definition and return its schema (ModelDefinitionError if wrong)."""
+
+        def fail(message: str) -> ModelDefinitionError:
+            return ModelDefinitionError(f"model {model_name}: {message}")
+
+        hash_keys = [f for f in fields.values() if f.hash_key]
+        range_keys = [f for f in fields.values() if f.range_key]
+        if len(hash_keys) != 1:
+            named = ", ".join(f.attr for f in hash_keys) or "none"
+            raise fail(f"needs exactly one field with hash_key=True (found: {named})")
+        if len(range_keys) > 1:
+            named = ", ".join(f.attr for f in range_keys)
+            raise fail(f"has more than one field with range_key=True: {named}")
+        hash_key = hash_keys[0]
+        range_key = range_keys[0] if range_keys else None
+        for key in (hash_key, range_key):
+            if key is not None and key.hash_key and key.range_key:
+                raise fail(f"field {key.attr} cannot be both hash_key and range_key")
+            if key is not None and key.key_type is None:
+                raise fail(
+                    f"field {key.attr} ({type(key).__name__}) cannot be a key: keys are "
+                    "strings, numbers or bytes"
+                )
+        table_name = namespace.get("__table_name__") or model_name
+        if not isinstance(table_name, str) or not 3 <= len(table_name) <= 255:
+            raise fail(f"__table_name__ must be a string of 3 to 255 characters: {table_name!r}")
+        read, write = cls._capacity(fail, namespace)
+        schema = cls(model_name, table_name, hash_key, range_key, read, write)
+        schema._add_local_indexes(fail, fields)
+        schema._add_global_indexes(fail, namespace.get("__secondary_indexes__") or {}, fields)
+        return schema
+
+    @staticmethod
+    def _capacity(fail: Any, namespace: Mapping[str, Any]) -> tuple[int | None, int | None]:
+        read = namespace.get("ReadCapacityUnits")
+        write = namespace.get("WriteCapacityUnits")
+        if (read is None) != (write is None):
+            raise fail("give both ReadCapacityUnits and WriteCapacityUnits, or neither (on-demand)")
+        for label, value in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise fail(f"{label} must be a positive int, not {value!r}")
+        return read, write
+
+    def _projection(
+        self, fail: Any, owner: str, projections: Any, fields: Mapping[str, Field[Any]]
+    ) -> tuple[str, tuple[str, ...]]:
+        if projections is None or projections == [] or projections == ():
+            return "KEYS_ONLY", ()
+        if projections == "ALL":
+            return "ALL", ()
+        if isinstance(projections, str) or not isinstance(projections, Iterable):
+            raise fail(f"{owner}: projections must be a list of field names or 'ALL'")
+        names: list[str] = []
+        for entry in projections:
+            found = _find_field(fields, entry)
+            if found is None:
+                raise fail(f"{owner}: projections names an unknown field {entry!r}")
+            if found.name not in names:
+                names.append(found.name)
+        return "INCLUDE", tuple(names)
+
+    def _add_local_indexes(self, fail: Any, fields: Mapping[str, Field[Any]]) -> None:
+        for candidate in fields.values():
+            if not candidate.indexed:
+                continue
+            owner = f"field {candidate.attr}"
+            if candidate.is_key:
+                raise fail(f"{owner} is a table key; indexed=True is for other fields")
+            if self.range_key is None:
+                raise fail(
+                    f"{owner} has indexed=True, but local secondary indexes need a table "
+                    "with a range key; use a global index in __secondary_indexes__"
+                )
+            if candidate.key_type is None:
+                raise fail(f"{owner} ({type(candidate).__name__}) cannot be an index key")
+            kind, projected = self._projection(fail, owner, candidate.projections, fields)
+            spec = IndexSpec(
+                candidate.local_index_name(), False, self.hash_key, candidate, kind, projected
+            )
+            self._add_index(fail, spec)
+        if sum(not spec.is_global for spec in self.indexes.values()) > _MAX_LOCAL_INDEXES:
+            raise fail(f"DynamoDB allows at most {_MAX_LOCAL_INDEXES} local secondary indexes")
+
+    def _add_global_indexes(
+        self, fail: Any, declared: Any, fields: Mapping[str, Field[Any]]
+    ) -> None:
+        if not isinstance(declared, Mapping):
+            raise fail("__secondary_indexes__ must be a dict of {index name: dict(...)}")
+        for name, options in declared.items():
+            owner = f"index {name!r}"
+            if not isinstance(options, Mapping):
+                raise fail(f"{owner}: give dict(hash_key=..., range_key=..., ...)")
+            unknown = set(options) - _GLOBAL_INDEX_OPTIONS
+            if unknown:
+                raise fail(f"{owner}: unknown options {sorted(unknown)}")
+            hash_key = _find_field(fields, options.get("hash_key"))
+            if hash_key is None:
+                raise fail(f"{owner}: hash_key {options.get('hash_key')!r} is not a field")
+            range_name = options.get("range_key")
+            range_key = _find_field(fields, range_name) if range_name is not None else None
+            if range_name is not None and range_key is None:
+                raise fail(f"{owner}: range_key {range_name!r} is not a field")
+            for key in (hash_key, range_key):
+                if key is not None and key.key_type is None:
+                    raise fail(f"{owner}: field {key.attr} cannot be an index key")
+            read = options.get("read_capacity")
+            write = options.get("write_capacity")
+            if self.on_demand and (read is not None or write is not None):
+                raise fail(
+                    f"{owner}: the table is on-demand (no ReadCapacityUnits), so the index "
+                    "takes no read_capacity/write_capacity"
+                )
+            if not self.on_demand:
+                read = read if read is not None else self.read_capacity
+                write = write if write is not None else self.write_capacity
+            kind, projected = self._projection(fail, owner, options.get("projections"), fields)
+            spec = IndexSpec(str(name), True, hash_key, range_key, kind, projected, read, write)
+            self._add_index(fail, spec)
+        if sum(spec.is_global for spec in self.indexes.values()) > _MAX_GLOBAL_INDEXES:
+            raise fail(f"DynamoDB allows at most {_MAX_GLOBAL_INDEXES} global secondary indexes")
+
+    def _add_index(self, fail: Any, spec: IndexSpec) -> None:
+        if spec.name in self.indexes:
+            raise fail(f"two indexes are named {spec.name!r}")
+        self.indexes[spec.name] = spec
+
+    # -- payloads ---------------------------------------------------------------
+
+    def attribute_definitions(self) -> list[dict[str, str]]:
+        """AttributeDefinitions: every attribute used as a table or index key."""
+        seen: dict[str, str] = {}
+        keys: list[Field[Any]] = list(self.key_fields)
+        for spec in self.indexes.values():
+            keys.append(spec.hash_key)
+            if spec.range_key is not None:
+                keys.append(spec.range_key)
+        for key in keys:
+            assert key.key_type is not None
+            seen.setdefault(key.name, key.key_type)
+        return [{"AttributeName": name, "AttributeType": kind} for name, kind in seen.items()]
+
+    def key_schema(self) -> list[dict[str, str]]:
+        schema = [{"AttributeName": self.hash_key.name, "KeyType": "HASH"}]
+        if self.range_key is not None:
+            schema.append({"AttributeName": self.range_key.name, "KeyType": "RANGE"})
+        return schema
+
+    def throughput(self) -> dict[str, int]:
+        assert self.read_capacity is not None
+        assert self.write_capacity is not None
+        return {"ReadCapacityUnits": self.read_capacity, "WriteCapacityUnits": self.write_capacity}
+
+    def create_table_request(self) -> dict[str, Any]:
+        """The CreateTable request for this table."""
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "KeySchema": self.key_schema(),
+            "AttributeDefinitions": self.attribute_definitions(),
+        }
+        if self.on_demand:
+            request["BillingMode"] = "PAY_PER_REQUEST"
+        else:
+            request["BillingMode"] = "PROVISIONED"
+            request["ProvisionedThroughput"] = self.throughput()
+        local = [spec.definition() for spec in self.indexes.values() if not spec.is_global]
+        global_ = [spec.definition() for spec in self.indexes.values() if spec.is_global]
+        if local:
+            request["LocalSecondaryIndexes"] = local
+        if global_:
+            request["GlobalSecondaryIndexes"] = global_
+        return request
+
+    def update_table_requests(self, description: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """UpdateTable requests that make the described table match this schema.
+
+        DynamoDB takes one index creation or deletion per UpdateTable call, so this
+        returns a list to send one at a time, waiting for ACTIVE in between.
+        Differences that UpdateTable cannot make (keys, local indexes) raise
+        SchemaMismatch.
+        """
+        self._check_fixed_parts(description)
+        requests: list[dict[str, Any]] = []
+        billing = self._billing_update(description)
+        if billing:
+            requests.append({"TableName": self.table_name, **billing})
+        existing = {
+            index["IndexName"]: index for index in description.get("GlobalSecondaryIndexes", [])
+        }
+        wanted = {name: spec for name, spec in self.indexes.items() if spec.is_global}
+        for name in existing.keys() - wanted.keys():
+            requests.append(self._index_update({"Delete": {"IndexName": name}}))
+        for name, spec in wanted.items():
+            if name not in existing:
+                requests.append(self._index_update({"Create": spec.definition()}, create=True))
+                continue
+            update = self._index_throughput_update(spec, existing[name])
+            if update is not None:
+                requests.append(self._index_update(update))
+        return requests
+
+    def _check_fixed_parts(self, description: Mapping[str, Any]) -> None:
+        if description.get("KeySchema") != self.key_schema():
+            raise SchemaMismatch(
+                f"table {self.table_name}: its key schema {description.get('KeySchema')} "
+                f"differs from model {self.model_name}'s {self.key_schema()}; keys cannot "
+                "change in place (recreate it: create_table(Model, force=True))"
+            )
+        existing = {
+            index["IndexName"]: (index["KeySchema"], index["Projection"].get("ProjectionType"))
+            for index in description.get("LocalSecondaryIndexes", [])
+        }
+        wanted = {
+            spec.name: (spec.key_schema(), spec.projection_type)
+            for spec in self.indexes.values()
+            if not spec.is_global
+        }
+        if existing != wanted:
+            raise SchemaMismatch(
+                f"table {self.table_name}: local secondary indexes {sorted(existing)} differ "
+                f"from model {self.model_name}'s {sorted(wanted)}; local indexes cannot change "
+                "in place (recreate it: create_table(Model, force=True))"
+            )
+
+    def _billing_update(self, description: Mapping[str, Any]) -> dict[str, Any]:
+        summary = description.get("BillingModeSummary") or {}
+        current_mode = summary.get("BillingMode", "PROVISIONED")
+        if self.on_demand:
+            return {} if current_mode == "PAY_PER_REQUEST" else {"BillingMode": "PAY_PER_REQUEST"}
+        current = description.get("ProvisionedThroughput") or {}
+        same = (
+            current_mode == "PROVISIONED"
+            and current.get("ReadCapacityUnits") == self.read_capacity
+            and current.get("WriteCapacityUnits") == self.write_capacity
+        )
+        if same:
+            return {}
+        update: dict[str, Any] = {"ProvisionedThroughput": self.throughput()}
+        if current_mode != "PROVISIONED":
+            update["BillingMode"] = "PROVISIONED"
+        return update
+
+    def _index_update(self, update: dict[str, Any], create: bool = False) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "GlobalSecondaryIndexUpdates": [update],
+        }
+        if create:
+            request["AttributeDefinitions"] = self.attribute_definitions()
+        return request
+
+    def _index_throughput_update(
+        self, spec: IndexSpec, existing: Mapping[str, Any]
+    ) -> dict[str, Any] | None:
+        if spec.read_capacity is None:
+            return None
+        current = existing.get("ProvisionedThroughput") or {}
+        if (
+            current.get("ReadCapacityUnits") == spec.read_capacity
+            and current.get("WriteCapacityUnits") == spec.write_capacity
+        ):
+            return None
+        return {
+            "Update": {
+                "IndexName": spec.name,
+                "ProvisionedThroughput": {
+                    "ReadCapacityUnits": spec.read_capacity,
+                    "WriteCapacityUnits": spec.write_capacity,
+                },
+            }
+        }
+
+
+def _find_field(fields: Mapping[str, Field[Any]], reference: Any) -> Field[Any] | None:
+    """A field named by Python name, DynamoDB name, or given as the field itself."""
+    if isinstance(reference, Field):
+        return reference if reference in fields.values() else None
+    if not isinstance(reference, str):
+        return None
+    if reference in fields:
+        return fields[reference]
+    for candidate in fields.values():
+        if candidate.name == reference:
+            return candidate
+    return None

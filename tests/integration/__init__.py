@@ -1,0 +1,1 @@
+"""Integration tests: run against DynamoDB Local (see ``tests/conftest.py``)."""

@@ -1,0 +1,1 @@
+"""Unit tests: no DynamoDB endpoint needed (except the DynamoDB Local self-test)."""

