@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 if sys.version_info >= (3, 11):
-    from typing import Self, dataclass_transform
+    from typing import Self
 else:  # pragma: no cover - exercised on Python 3.10 only
-    from typing_extensions import Self, dataclass_transform
+    from typing_extensions import Self
 
-__all__ = ["Self", "dataclass_transform"]
+__all__ = ["Self"]

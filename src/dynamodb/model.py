@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from . import operations
-from ._compat import Self, dataclass_transform
+from ._compat import Self
 from .codec import AttributeValue
 from .connection import Connection, get_connection
 from .exceptions import (
@@ -32,9 +32,15 @@ __all__ = ["MapModel", "Model", "ModelMeta"]
 Item = dict[str, AttributeValue]
 
 
-@dataclass_transform(kw_only_default=True, field_specifiers=(Field,))
 class ModelMeta(type):
-    """Collects a model's fields and checks its definition when the class is made."""
+    """Collects a model's fields and checks its definition when the class is made.
+
+    Not marked ``dataclass_transform``: type checkers only see *annotated*
+    attributes as dataclass fields, so for seed-style ``name = CharField()``
+    fields they would synthesise an ``__init__`` without them (or with stray
+    annotated attributes) and reject ``Test(name=...)``. ``Model.__init__``
+    takes ``**values`` instead and checks names and values at run time.
+    """
 
     _fields: dict[str, Field[Any]]
     _fields_by_name: dict[str, Field[Any]]

@@ -1,0 +1,246 @@
+"""A walkthrough of both seed documents, printing each step and its result.
+
+``python -m dynamodb demo`` runs it on an in-process mock of DynamoDB (moto's
+``mock_aws``, the ``local`` extra: no server, no port), or on the endpoint in
+``$DYNAMODB_ENDPOINT`` (DynamoDB Local, say) when that is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import dynamodb
+from dynamodb import (
+    CharField,
+    Connection,
+    DateTimeField,
+    DictField,
+    FieldValidationError,
+    FloatField,
+    IntegerField,
+    ItemAlreadyExists,
+    ListField,
+    Model,
+    SetField,
+    Table,
+    create_table,
+)
+
+__all__ = ["ForumThread", "Test", "main", "run"]
+
+
+class Test(Model):
+    """The model of the dynamodb-py seed README."""
+
+    __table_name__ = "test"
+
+    ReadCapacityUnits = 100
+    WriteCapacityUnits = 120
+
+    name = CharField(name="name", hash_key=True)
+    score = IntegerField(name="score", range_key=True)
+    order_score = FloatField(name="order_score", default=0.0)
+    date = DateTimeField(name="date")
+    ids = ListField(name="ids", default=[])
+    doc = DictField(name="doc", default={})
+
+
+def _now_millis() -> int:
+    return int(time.time() * 1000)
+
+
+class ForumThread(Model):
+    """The "full featured model" of the dynamix seed README."""
+
+    __table_name__ = "forum_thread"
+
+    ReadCapacityUnits = 2
+    WriteCapacityUnits = 2
+
+    __secondary_indexes__ = {  # noqa: RUF012 (the seed's spelling)
+        "user_threads_index": dict(  # noqa: C408
+            hash_key="user_id",
+            range_key="updated_at",
+            read_capacity=2,
+            write_capacity=2,
+            projections=["title"],
+        ),
+    }
+
+    forum_id = CharField(name="forum_id", hash_key=True)
+    thread_id = CharField(name="thread_id", range_key=True)
+    user_id = CharField(name="user_id")
+    title = CharField(name="title")
+    description = CharField(name="description")
+    updated_at = IntegerField(name="updated_at", default=_now_millis, indexed=True)
+    expiry_timestamp = IntegerField(
+        name="expiry_timestamp", indexed=True, projections=["updated_at"]
+    )
+    tags = SetField(name="tags")
+    user_reviews = ListField(name="user_reviews", default=[])
+    key_value_data = DictField(name="key_value_data")
+
+
+Printer = Callable[[str], None]
+
+
+class _Walkthrough:
+    def __init__(self, out: Printer, run_async: bool) -> None:
+        self.out = out
+        self.run_async = run_async
+        self.count = 0
+
+    def step(self, title: str, result: Any = None) -> None:
+        self.count += 1
+        self.out(f"\n[{self.count}] {title}")
+        if result is not None:
+            self.out(f"    -> {result}")
+
+    def show(self, label: str, value: Any) -> None:
+        self.out(f"    {label}: {value}")
+
+
+def _table_summary(description: dict[str, Any]) -> str:
+    keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in description["KeySchema"])
+    indexes = [
+        f"{index['IndexName']} [{index['Projection']['ProjectionType']}]"
+        for kind in ("LocalSecondaryIndexes", "GlobalSecondaryIndexes")
+        for index in description.get(kind, [])
+    ]
+    text = f"{description['TableName']} {description['TableStatus']}, keys: {keys}"
+    return text + (f", indexes: {', '.join(indexes)}" if indexes else "")
+
+
+def _seed_dynamodb_py(walk: _Walkthrough) -> None:
+    walk.out("\n== The dynamodb-py seed README ==")
+    now = dt.datetime.now(dt.timezone.utc)
+    table = Table(Test())
+    walk.step("Table(Test()).create()", _table_summary(table.create()))
+    walk.step("Table(Test()).info()", _table_summary(table.info()))
+
+    Test(name="gs", score=100, order_score=99.99, date=now).save()
+    walk.step("Test(name='gs', ...).save(); Test.get(name='gs', score=100)")
+    walk.show("got", Test.get(name="gs", score=100))
+
+    Test.create(name="gs1", score=100, order_score=99.99, date=now)
+    Test.create(name="gs4", score=100, order_score=99.99, date=now, ids=[1, 2, 3])
+    Test.create(name="gs5", score=100, order_score=99.99, date=now, doc={"a": 1.1})
+    item1 = Test.get(name="gs1", score=100)
+    assert item1 is not None
+    walk.step("Test.create(...) x3, then item1 = Test.get(name='gs1', score=100)")
+    walk.show("item1.name, item1.ids, item1.doc", (item1.name, item1.ids, item1.doc))
+    item5 = Test.get(name="gs5", score=100)
+    assert item5 is not None
+    walk.show("gs5's doc (numbers stay exact)", item5.doc)
+
+    Test.create(name="gs6", score=100, order_score=99.99, date=now, ids=[1, 2, 4, 101])
+    item6 = Test.get(name="gs6", score=100)
+    assert item6 is not None
+    item6.delete()
+    walk.step("item6.delete(); Test.get(name='gs6', score=100)", Test.get(name="gs6", score=100))
+
+    try:
+        Test(name="gs7", score="a lot")
+    except FieldValidationError as error:
+        walk.step("Test(name='gs7', score='a lot') is refused before any request", error)
+
+    walk.step("Test.item_count(exact=True)", Test.item_count(exact=True))
+    walk.step("Test.get(name='gs4', score=100).to_son() -> json.dumps")
+    item4 = Test.get(name="gs4", score=100)
+    assert item4 is not None
+    walk.show("json", json.dumps(item4.to_son()))
+    walk.step("Table(Test()).update() (no change: no request)", table.update()["TableStatus"])
+    walk.step("Table(Test()).delete()", table.delete())
+
+
+def _seed_dynamix(walk: _Walkthrough) -> None:
+    walk.out("\n== The dynamix seed README ==")
+    walk.step("create_table(ForumThread, force=True)")
+    walk.show("table", _table_summary(create_table(ForumThread, force=True)))
+
+    thread = ForumThread.create(
+        forum_id="science",
+        thread_id="physics_1",
+        title="gravitational field of a blackhole",
+        description="equations and more",
+        tags={"physics", "gravity"},
+        user_id="me",
+        key_value_data={"a": 1, "b": 2},
+    )
+    walk.step("ForumThread.create(forum_id='science', thread_id='physics_1', ...)", thread)
+    try:
+        ForumThread.create(forum_id="science", thread_id="physics_1", overwrite=False)
+    except ItemAlreadyExists as error:
+        walk.step("the same key with overwrite=False", f"ItemAlreadyExists: {error.message}")
+
+    found = ForumThread.get(forum_id="science", thread_id="physics_1")
+    walk.step("ForumThread.get(forum_id='science', thread_id='physics_1')", found)
+    assert found is not None
+    walk.step("forum_thread.to_son()", json.dumps(found.to_son(), sort_keys=True))
+
+    async def read_async() -> ForumThread | None:
+        try:
+            return await ForumThread.aget(forum_id="science", thread_id="physics_1")
+        finally:
+            await dynamodb.aclose()
+
+    if walk.run_async:
+        walk.step("await ForumThread.aget(...) (the async twin)", asyncio.run(read_async()))
+    else:
+        walk.step("(async twins skipped: moto's in-process mock does not serve aiobotocore)")
+    walk.step("Table(ForumThread).delete()", Table(ForumThread).delete())
+
+
+def run(out: Printer = print, run_async: bool = True) -> None:
+    """Run the walkthrough on the current default connection."""
+    walk = _Walkthrough(out, run_async)
+    _seed_dynamodb_py(walk)
+    _seed_dynamix(walk)
+    out(f"\nDone: {walk.count} steps.")
+
+
+@contextlib.contextmanager
+def _backend(out: Printer, endpoint: str | None) -> Iterator[Connection]:
+    if endpoint:
+        out(f"Using DynamoDB at {endpoint} (DYNAMODB_ENDPOINT).")
+        yield dynamodb.set_connection(
+            endpoint_url=endpoint,
+            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+        )
+        return
+    try:
+        from moto import mock_aws
+    except ImportError:
+        raise SystemExit(
+            "The demo runs on moto's in-process DynamoDB: pip install 'dynamodb-py[local]', "
+            "or set DYNAMODB_ENDPOINT=http://127.0.0.1:8000 for DynamoDB Local."
+        ) from None
+    out("Using moto's in-process DynamoDB (set DYNAMODB_ENDPOINT to use a server).")
+    with mock_aws():
+        yield dynamodb.set_connection(
+            region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo"
+        )
+
+
+def main(out: Printer = print) -> None:
+    """Entry point of ``python -m dynamodb demo``."""
+    endpoint = os.environ.get("DYNAMODB_ENDPOINT")
+    with _backend(out, endpoint):
+        run(out, run_async=bool(endpoint) and _has_aiobotocore())
+
+
+def _has_aiobotocore() -> bool:
+    try:
+        import aiobotocore  # noqa: F401
+    except ImportError:
+        return False
+    return True
