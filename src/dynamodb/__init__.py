@@ -15,7 +15,7 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
-from .connection import Connection, aclose, get_connection, set_connection
+from .connection import Connection, aclose, get_connection, set_connection, use_connection
 from .exceptions import (
     ConditionalCheckFailed,
     DecodeError,
@@ -118,4 +118,5 @@ __all__ = [
     "delete_table",
     "get_connection",
     "set_connection",
+    "use_connection",
 ]

@@ -49,11 +49,11 @@ def check_number(text: str) -> str:
     if not number.is_finite():
         raise EncodeError("DynamoDB cannot store NaN or infinity")
     if number:
-        reduced = number.normalize()
-        digits = len(reduced.as_tuple().digits)
-        if digits > _MAX_DIGITS:
+        # Count digits without normalize(): it rounds to the context's 28 digits.
+        significant = "".join(map(str, number.as_tuple().digits)).rstrip("0")
+        if len(significant) > _MAX_DIGITS:
             raise EncodeError(f"a number has at most {_MAX_DIGITS} significant digits")
-        adjusted = reduced.adjusted()
+        adjusted = number.adjusted()
         if not _MIN_ADJUSTED_EXPONENT <= adjusted <= _MAX_ADJUSTED_EXPONENT:
             raise EncodeError("a number's magnitude must be between 1E-130 and 1E+126")
     return text

@@ -12,8 +12,10 @@ or a single call (``connection=``) can name another.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.config import Config
@@ -32,6 +34,7 @@ __all__ = [
     "aclose",
     "get_connection",
     "set_connection",
+    "use_connection",
 ]
 
 T = TypeVar("T")
@@ -254,6 +257,7 @@ class Connection:
 def _translate(error: Exception, operation: str) -> Exception:
     """A typed dynamodb-py error for what botocore or aiohttp raised."""
     from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
     if isinstance(error, ClientError):
         response: dict[str, Any] = dict(error.response)
@@ -261,7 +265,9 @@ def _translate(error: Exception, operation: str) -> Exception:
         code = str(details.get("Code", "Unknown"))
         message = str(details.get("Message", "")) or str(error)
         return error_from_response(code, message, response, operation)
-    if isinstance(error, (HTTPClientError, OSError, asyncio.TimeoutError)):
+    # botocore's ConnectionError (connection refused, connect timeout) is no OSError.
+    transport = (HTTPClientError, BotocoreConnectionError, OSError, asyncio.TimeoutError)
+    if isinstance(error, transport):
         return TransportError(f"{operation}: {error}")
     return error
 
@@ -317,6 +323,19 @@ def get_connection() -> Connection:
             if _default is None:
                 _default = Connection()
     return _default
+
+
+@contextlib.contextmanager
+def use_connection(connection: Connection) -> Iterator[Connection]:
+    """Make ``connection`` the default inside a ``with`` block, then restore the previous one."""
+    global _default
+    with _default_lock:
+        previous, _default = _default, connection
+    try:
+        yield connection
+    finally:
+        with _default_lock:
+            _default = previous
 
 
 async def aclose() -> None:

@@ -210,12 +210,14 @@ def run(out: Printer = print, run_async: bool = True) -> None:
 def _backend(out: Printer, endpoint: str | None) -> Iterator[Connection]:
     if endpoint:
         out(f"Using DynamoDB at {endpoint} (DYNAMODB_ENDPOINT).")
-        yield dynamodb.set_connection(
+        server = Connection(
             endpoint_url=endpoint,
             region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
             aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
             aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
         )
+        with dynamodb.use_connection(server):
+            yield server
         return
     try:
         from moto import mock_aws
@@ -225,10 +227,11 @@ def _backend(out: Printer, endpoint: str | None) -> Iterator[Connection]:
             "or set DYNAMODB_ENDPOINT=http://127.0.0.1:8000 for DynamoDB Local."
         ) from None
     out("Using moto's in-process DynamoDB (set DYNAMODB_ENDPOINT to use a server).")
-    with mock_aws():
-        yield dynamodb.set_connection(
-            region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo"
-        )
+    mock = Connection(
+        region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo"
+    )
+    with mock_aws(), dynamodb.use_connection(mock):
+        yield mock
 
 
 def main(out: Printer = print) -> None:

@@ -145,7 +145,7 @@ class Field(ConditionBuilder, Generic[T]):
         try:
             converted = self.convert(value)
             self.check(converted)
-        except (EncodeError, TypeError, ValueError) as error:
+        except (EncodeError, TypeError, ValueError, OverflowError) as error:
             if isinstance(error, FieldValidationError):
                 raise
             raise self.invalid(value, str(error), model_name) from None
@@ -447,8 +447,9 @@ class DateTimeField(_RangeMixin, Field[dt.datetime]):
         self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
     ) -> None:
         super().__init__(name, **options)
-        self.minimum = minimum
-        self.maximum = maximum
+        # Bounds follow the values' rule (naive = UTC), so they compare with aware values.
+        self.minimum = None if minimum is None else self.convert(minimum)
+        self.maximum = None if maximum is None else self.convert(maximum)
 
     def convert(self, value: Any) -> dt.datetime:
         if not isinstance(value, dt.datetime):
@@ -856,6 +857,7 @@ class SetField(_SizedMixin, Field[set[Any]]):
         self._check_length(len(value))
 
     def to_wire(self, value: set[Any]) -> AttributeValue | None:
+        value = self.convert(value)  # members may have been added in place
         self._check_length(len(value))
         if not value:
             return None

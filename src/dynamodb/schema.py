@@ -280,22 +280,33 @@ class TableSchema:
         """
         self._check_fixed_parts(description)
         requests: list[dict[str, Any]] = []
-        billing = self._billing_update(description)
-        if billing:
-            requests.append({"TableName": self.table_name, **billing})
         existing = {
             index["IndexName"]: index for index in description.get("GlobalSecondaryIndexes", [])
         }
         wanted = {name: spec for name, spec in self.indexes.items() if spec.is_global}
+        # Deletions go first: switching to PROVISIONED must give every remaining index
+        # its throughput in the same UpdateTable call.
         for name in existing.keys() - wanted.keys():
             requests.append(self._index_update({"Delete": {"IndexName": name}}))
+        billing = self._billing_update(description)
+        to_provisioned = billing.get("BillingMode") == "PROVISIONED"
+        kept_updates: list[dict[str, Any]] = []
+        for name, spec in wanted.items():
+            if name not in existing:
+                continue
+            # Switching to PROVISIONED: give every kept index its throughput, changed or not.
+            update = self._index_throughput_update(spec, {} if to_provisioned else existing[name])
+            if update is not None:
+                kept_updates.append(update)
+        if to_provisioned and kept_updates:
+            billing["GlobalSecondaryIndexUpdates"] = kept_updates
+            kept_updates = []
+        if billing:
+            requests.append({"TableName": self.table_name, **billing})
+        requests.extend(self._index_update(update) for update in kept_updates)
         for name, spec in wanted.items():
             if name not in existing:
                 requests.append(self._index_update({"Create": spec.definition()}, create=True))
-                continue
-            update = self._index_throughput_update(spec, existing[name])
-            if update is not None:
-                requests.append(self._index_update(update))
         return requests
 
     def _check_fixed_parts(self, description: Mapping[str, Any]) -> None:
