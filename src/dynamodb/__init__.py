@@ -15,7 +15,9 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
+from .batch import BatchIncomplete, RetryPolicy
 from .connection import Connection, aclose, get_connection, set_connection, use_connection
+from .cursor import Cursor, InvalidCursor, set_cursor_secret
 from .exceptions import (
     ConditionalCheckFailed,
     DecodeError,
@@ -55,23 +57,28 @@ from .fields import (
     JSONField,
     ListField,
     MapField,
+    NestedAttribute,
     SetField,
     TimeDeltaField,
     UUIDField,
 )
 from .model import MapModel, Model
 from .operations import WaitPolicy
+from .planner import NoIndexForQuery, QueryError
+from .query import Query, Scan
 from .table import Table, acreate_table, adelete_table, create_table, delete_table
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchIncomplete",
     "BinaryField",
     "BooleanField",
     "CharField",
     "Condition",
     "ConditionalCheckFailed",
     "Connection",
+    "Cursor",
     "DateField",
     "DateTimeField",
     "DecimalField",
@@ -84,6 +91,7 @@ __all__ = [
     "FloatField",
     "IntegerField",
     "InternalServerError",
+    "InvalidCursor",
     "ItemAlreadyExists",
     "ItemCollectionSizeLimitExceeded",
     "JSONField",
@@ -93,10 +101,16 @@ __all__ = [
     "MapModel",
     "Model",
     "ModelDefinitionError",
+    "NestedAttribute",
+    "NoIndexForQuery",
     "ProvisionedThroughputExceeded",
+    "Query",
+    "QueryError",
     "RequestLimitExceeded",
     "ResourceInUse",
     "ResourceNotFound",
+    "RetryPolicy",
+    "Scan",
     "SchemaMismatch",
     "ServiceError",
     "SetField",
@@ -118,5 +132,6 @@ __all__ = [
     "delete_table",
     "get_connection",
     "set_connection",
+    "set_cursor_secret",
     "use_connection",
 ]

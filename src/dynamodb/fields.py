@@ -43,6 +43,7 @@ __all__ = [
     "JSONField",
     "ListField",
     "MapField",
+    "NestedAttribute",
     "SetField",
     "TimeDeltaField",
     "UUIDField",
@@ -223,6 +224,10 @@ class Field(ConditionBuilder, Generic[T]):
     @property
     def path(self) -> Path:
         return Path((self.name,))
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        """A nested path (only lists, maps and nested models have them)."""
+        raise TypeError(f"{type(self).__name__} {self.attr or self.name} has no nested paths")
 
     @property
     def is_key(self) -> bool:
@@ -739,6 +744,12 @@ class ListField(_SizedMixin, Field[list[Any]]):
             return encode_value(value)
         return self._encode_element(value)
 
+    def __getitem__(self, index: str | int) -> NestedAttribute:
+        """``Test.ids[0]``: an element, for conditions."""
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(f"ListField {self.attr}: index with an int, not {index!r}")
+        return NestedAttribute(_extend(self.path, index), self.of)
+
 
 class DictField(_SizedMixin, Field[dict[str, Any]]):
     """A dict with string keys (``M``); ``of=`` types the values like ListField's."""
@@ -796,6 +807,12 @@ class DictField(_SizedMixin, Field[dict[str, Any]]):
         if self.of is None:
             return super().decode(attribute)
         return {key: self.of.from_wire(member) for key, member in attribute["M"].items()}
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        """``Test.doc["a"]``: a value in the map, for conditions."""
+        if not isinstance(key, str):
+            raise TypeError(f"DictField {self.attr}: map keys are str, not {key!r}")
+        return NestedAttribute(_extend(self.path, key), self.of)
 
 
 _SET_TYPES: dict[type, str] = {str: "SS", int: "NS", float: "NS", Decimal: "NS", bytes: "BS"}
@@ -920,3 +937,60 @@ class MapField(Field[M]):
 
     def to_son(self, value: M) -> Any:
         return value.to_son()
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        """``Customer.billing["city"]``: a field of the nested model, for conditions."""
+        inner = self.model._fields.get(key) if isinstance(key, str) else None
+        if inner is None:
+            raise TypeError(f"MapField {self.attr}: {self.model.__name__} has no field {key!r}")
+        return NestedAttribute(Path((*self.path.elements, inner.name)), inner)
+
+
+class NestedAttribute(ConditionBuilder):
+    """A path inside a list, map or nested model: ``Test.doc["a"]``, ``Test.ids[0]``.
+
+    Build conditions on it like on a field (``Test.doc["a"].gt(1)``). Values are
+    encoded by the element's field when the container is typed (``of=``), else
+    as untyped nested values.
+    """
+
+    __slots__ = ("_element", "_path")
+
+    def __init__(self, path: Path, element: Field[Any] | None) -> None:
+        self._path = path
+        self._element = element
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def encode_operand(self, value: Any) -> AttributeValue:
+        if self._element is not None:
+            return self._element.encode_operand(value)
+        return encode_value(value)
+
+    def encode_member(self, value: Any) -> AttributeValue:
+        if self._element is not None:
+            return self._element.encode_member(value)
+        return encode_value(value)
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        if self._element is not None:
+            return self._element[key]._rebase(self._path)
+        return NestedAttribute(_extend(self._path, key), None)
+
+    def _rebase(self, base: Path) -> NestedAttribute:
+        return NestedAttribute(Path(base.elements + self._path.elements[1:]), self._element)
+
+    def __repr__(self) -> str:
+        return f"<NestedAttribute {self._path}>"
+
+
+def _extend(path: Path, key: str | int) -> Path:
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        raise TypeError(
+            f"{path}: a path step is a map key (str) or a list index (int), not {key!r}"
+        )
+    if isinstance(key, int) and key < 0:
+        raise ValueError(f"{path}: list indexes in DynamoDB paths are >= 0, not {key}")
+    return Path((*path.elements, key))

@@ -25,6 +25,7 @@ from .exceptions import (
 from .expressions import AttributeNotExists, Condition, Path
 from .fields import Field
 from .flow import Flow, call
+from .query import Query, Scan, _Spec
 from .schema import TableSchema
 
 __all__ = ["MapModel", "Model", "ModelMeta"]
@@ -173,14 +174,21 @@ class Model(metaclass=ModelMeta):
         return connection or cls.__connection__ or get_connection()
 
     @classmethod
-    def _from_wire(cls, item: Mapping[str, AttributeValue]) -> Self:
-        """An instance from a stored item (absent attributes read as None)."""
+    def _from_wire(cls, item: Mapping[str, AttributeValue], partial: bool = False) -> Self:
+        """An instance from a stored item (absent attributes read as None).
+
+        ``partial`` marks items read with a projection: what was not read stays
+        None, even for set fields (which otherwise read a missing set as empty).
+        """
         obj = cls.__new__(cls)
         data: dict[str, Any] = {}
         try:
             for attr, field in cls._fields.items():
                 raw = item.get(field.name)
-                data[attr] = field.absent() if raw is None else field.from_wire(raw)
+                if raw is not None:
+                    data[attr] = field.from_wire(raw)
+                else:
+                    data[attr] = None if partial else field.absent()
         except (KeyError, ValueError, TypeError, ArithmeticError) as error:
             raise _decode_error(cls, item, error) from error
         obj._data = data
@@ -313,6 +321,20 @@ class Model(metaclass=ModelMeta):
         description = yield from operations.describe_table(table)
         return int(description.get("ItemCount", 0))
 
+    # -- reading many ------------------------------------------------------------------
+
+    @classmethod
+    def query(cls, *projection: Field[Any]) -> Query[Self]:
+        """A query builder; pass fields to read only those (and the key)."""
+        _check_projection(cls, projection)
+        return Query(cls, _Spec(projection=projection))
+
+    @classmethod
+    def scan(cls, *projection: Field[Any], segments: int = 1) -> Scan[Self]:
+        """A scan builder; ``segments=N`` reads with N parallel workers."""
+        _check_projection(cls, projection)
+        return Scan(cls, _Spec(projection=projection)).segments(segments)
+
     # -- items: sync and async twins -------------------------------------------------
 
     @classmethod
@@ -409,6 +431,12 @@ class MapModel(Model):
 
     __abstract__ = True
     __map__ = True
+
+
+def _check_projection(cls: type[Model], projection: tuple[Field[Any], ...]) -> None:
+    for field in projection:
+        if not isinstance(field, Field) or cls._fields.get(field.attr) is not field:
+            raise TypeError(f"{cls.__name__}: projections are fields of the model, not {field!r}")
 
 
 def _decode_error(

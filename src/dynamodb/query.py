@@ -1,0 +1,591 @@
+"""Immutable Query and Scan builders, and the pager that reads their pages.
+
+``Test.query().where(...).limit(10)`` returns new builders at every step, so a
+builder can be kept and reused. Reading is done by a :class:`Pager`: a small
+state machine whose ``page()`` flow (see :mod:`dynamodb.flow`) sends one
+request, decodes the items, keeps count against ``limit`` and tracks the
+cursor. The sync and async readers only loop over ``page()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .batch import batch_get, key_identity
+from .codec import AttributeValue
+from .connection import Connection
+from .cursor import Cursor, decode_cursor
+from .expressions import Condition, Placeholders, and_all
+from .fields import Field
+from .flow import Flow, call
+from .planner import QueryError, QueryPlan, Target, find_target, plan_query
+
+if TYPE_CHECKING:
+    from ._compat import Self
+    from .model import Model
+
+__all__ = ["Pager", "Query", "Scan"]
+
+M = TypeVar("M", bound="Model")
+Item = dict[str, AttributeValue]
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """Everything a builder has been told; replaced, never changed."""
+
+    projection: tuple[Field[Any], ...] = ()
+    conditions: tuple[Condition, ...] = ()
+    index: Field[Any] | str | bool | None = True  # True: choose; None: the table
+    ascending: bool = True
+    order_field: Field[Any] | None = None
+    limit: int | None = None
+    page_size: int | None = None
+    consistent: bool = False
+    start: str | None = None
+    requery: bool = False
+    segments: int = 1
+    connection: Connection | None = None
+
+
+class Pager(Generic[M]):
+    """Reads a query or scan page by page; pure apart from the flows it returns."""
+
+    def __init__(
+        self,
+        model: type[M],
+        operation: str,
+        request: dict[str, Any],
+        *,
+        target: Target,
+        limit: int | None,
+        page_size: int | None,
+        filtered: bool,
+        partial: bool,
+        requery: bool,
+        scope: str,
+    ) -> None:
+        self.model = model
+        self.operation = operation
+        self.request = request
+        self.target = target
+        self.remaining = limit
+        self.page_size = page_size
+        self.filtered = filtered
+        self.partial = partial and not requery
+        self.requery = requery
+        self.scope = scope
+        self.done = False
+        self.cursor: Cursor | None = None
+        schema = model._table()
+        self.table_keys = tuple(field.name for field in schema.key_fields)
+        self.cursor_keys = tuple(dict.fromkeys((*self.table_keys, *target.key_names())))
+
+    def _next_request(self) -> dict[str, Any]:
+        request = dict(self.request)
+        if self.cursor is not None:
+            request["ExclusiveStartKey"] = decode_cursor(self.cursor, self.scope)
+        limit = self.page_size
+        if self.remaining is not None and not self.filtered:
+            limit = min(limit or self.remaining, self.remaining)
+        if limit is not None:
+            request["Limit"] = limit
+        return request
+
+    def page(self) -> Flow[list[M] | None]:
+        """Read the next page; None once everything (or ``limit`` items) was read."""
+        if self.done:
+            return None
+        response = yield from call(self.operation, self._next_request())
+        raw: list[Item] = response.get("Items", [])
+        last = response.get("LastEvaluatedKey")
+        if self.remaining is not None and len(raw) >= self.remaining:
+            cut = len(raw) > self.remaining
+            raw = raw[: self.remaining]
+            self.remaining = 0
+            self.done = True
+            more = cut or bool(last)
+            self.cursor = self._cursor_at(raw[-1]) if more and raw else None
+        else:
+            if self.remaining is not None:
+                self.remaining -= len(raw)
+            self.done = not last
+            self.cursor = Cursor.from_key(last, self.scope) if last else None
+        if self.requery and raw:
+            raw = yield from self._requery(raw)
+        if self.partial:
+            return [self.model._from_wire(item, partial=True) for item in raw]
+        return [self.model._from_wire(item) for item in raw]
+
+    def _cursor_at(self, item: Item) -> Cursor:
+        return Cursor.from_key({name: item[name] for name in self.cursor_keys}, self.scope)
+
+    def _requery(self, raw: list[Item]) -> Flow[list[Item]]:
+        """Full items for index results, in the same order; deleted ones are skipped."""
+        keys = [{name: item[name] for name in self.table_keys} for item in raw]
+        table = self.model._table().table_name
+        found = yield from batch_get(
+            table, keys, self.table_keys, consistent=bool(self.request.get("ConsistentRead"))
+        )
+        ordered = (found.get(key_identity(key, self.table_keys)) for key in keys)
+        return [item for item in ordered if item is not None]
+
+    def count(self) -> Flow[int]:
+        """Count matching items with ``Select=COUNT`` (up to ``limit``)."""
+        request = {
+            key: value for key, value in self.request.items() if key != "ProjectionExpression"
+        }
+        request["Select"] = "COUNT"
+        names = request.get("ExpressionAttributeNames")
+        if names is not None:
+            used = " ".join(
+                str(request.get(part, ""))
+                for part in ("KeyConditionExpression", "FilterExpression")
+            )
+            kept = {key: value for key, value in names.items() if key in used}
+            if kept:
+                request["ExpressionAttributeNames"] = kept
+            else:
+                del request["ExpressionAttributeNames"]
+        total = 0
+        start = decode_cursor(self.cursor, self.scope) if self.cursor is not None else None
+        while True:
+            if start is not None:
+                request["ExclusiveStartKey"] = start
+            response = yield from call(self.operation, request)
+            total += int(response.get("Count", 0))
+            start = response.get("LastEvaluatedKey")
+            if self.remaining is not None and total >= self.remaining:
+                return self.remaining
+            if not start:
+                return total
+
+
+class _Reader(Generic[M]):
+    """What Query and Scan share: the builder steps and the ways to read."""
+
+    __slots__ = ("_model", "_spec")
+
+    def __init__(self, model: type[M], spec: _Spec) -> None:
+        self._model = model
+        self._spec = spec
+
+    def _with(self, **changes: Any) -> Self:
+        return type(self)(self._model, replace(self._spec, **changes))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {self._model.__name__}: {self.explain()}>"
+
+    # -- builder steps -------------------------------------------------------------
+
+    def where(self, *conditions: Condition) -> Self:
+        """Add conditions (ANDed with the ones already given)."""
+        for condition in conditions:
+            if not isinstance(condition, Condition):
+                raise TypeError(
+                    f"where() takes conditions such as {self._model.__name__}.field.eq(value), "
+                    f"not {condition!r}"
+                )
+        return self._with(conditions=self._spec.conditions + conditions)
+
+    def use_index(self, index: Field[Any] | str | None, asc: bool = True) -> Self:
+        """Read this index (a name, or the field of a local index); None reads the table."""
+        find_target(self._model._table(), index)
+        return self._with(index=index, ascending=asc)
+
+    def limit(self, count: int | None) -> Self:
+        """Return at most ``count`` items in all (paging on past filtered-out items)."""
+        if count is not None and (isinstance(count, bool) or count < 1):
+            raise ValueError(f"limit must be a positive int or None, not {count!r}")
+        return self._with(limit=count)
+
+    def page_size(self, count: int | None) -> Self:
+        """How many items DynamoDB evaluates per request (its ``Limit``)."""
+        if count is not None and (isinstance(count, bool) or count < 1):
+            raise ValueError(f"page_size must be a positive int or None, not {count!r}")
+        return self._with(page_size=count)
+
+    def consistent(self, flag: bool = True) -> Self:
+        """Strongly consistent reads (not on global indexes)."""
+        return self._with(consistent=flag)
+
+    def start_key(self, cursor: Cursor | str | None) -> Self:
+        """Start after this cursor (from ``get_items()``); None starts at the beginning."""
+        if cursor is not None and not isinstance(cursor, str):
+            raise TypeError(f"start_key() takes a cursor (a str), not {type(cursor).__name__}")
+        return self._with(start=str(cursor) if cursor is not None else None)
+
+    def start_key_str(self, cursor: str | None) -> Self:
+        """Start after a cursor given as its string (e.g. from a web request)."""
+        return self.start_key(cursor)
+
+    def requery_for_all_projections(self, flag: bool = True) -> Self:
+        """Fetch whole items for results of an index that does not project everything."""
+        return self._with(requery=flag)
+
+    def using(self, connection: Connection | None) -> Self:
+        """Read through this connection instead of the model's."""
+        return self._with(connection=connection)
+
+    # -- planning --------------------------------------------------------------------
+
+    def _target(self) -> Target:
+        raise NotImplementedError
+
+    def _operation(self) -> str:
+        raise NotImplementedError
+
+    def _conditions(self, placeholders: Placeholders, request: dict[str, Any]) -> bool:
+        """Put the conditions into ``request``; True when there is a filter."""
+        raise NotImplementedError
+
+    def _scope(self, target: Target) -> str:
+        return f"{self._model._table().table_name}/{target.name or ''}"
+
+    def _build(self, target: Target) -> dict[str, Any]:
+        spec = self._spec
+        request: dict[str, Any] = {"TableName": self._model._table().table_name}
+        if target.name is not None:
+            request["IndexName"] = target.name
+        placeholders = Placeholders()
+        self._conditions(placeholders, request)
+        if spec.projection:
+            keys = dict.fromkeys(
+                [*(field.name for field in self._model._table().key_fields), *target.key_names()]
+            )
+            names = [*keys, *(field.name for field in spec.projection if field.name not in keys)]
+            request["ProjectionExpression"] = ", ".join(placeholders.name(n) for n in names)
+        if spec.consistent:
+            request["ConsistentRead"] = True
+        return placeholders.apply(request)
+
+    def explain(self) -> dict[str, Any]:
+        """The request this builder would send first (for logging and debugging)."""
+        target = self._target()
+        request = self._build(target)
+        if self._spec.start is not None:
+            request["ExclusiveStartKey"] = decode_cursor(self._spec.start, self._scope(target))
+        return request
+
+    def _pager(self, requery: bool | None = None, segment: int | None = None) -> Pager[M]:
+        spec = self._spec
+        target = self._target()
+        request = self._build(target)
+        if segment is not None:
+            request["Segment"] = segment
+            request["TotalSegments"] = spec.segments
+        partial = bool(spec.projection) or target.projection_type != "ALL"
+        pager = Pager(
+            self._model,
+            self._operation(),
+            request,
+            target=target,
+            limit=spec.limit,
+            page_size=spec.page_size,
+            filtered="FilterExpression" in request,
+            partial=partial,
+            requery=spec.requery if requery is None else requery,
+            scope=self._scope(target) + ("" if segment is None else f"#{segment}"),
+        )
+        if spec.start is not None:
+            decode_cursor(spec.start, pager.scope)  # check it before any request
+            pager.cursor = Cursor(spec.start)
+        return pager
+
+    def _connection(self) -> Connection:
+        return self._model._connection(self._spec.connection)
+
+    # -- reading: flows --------------------------------------------------------------
+
+    def _get_items_flow(self, requery: bool) -> Flow[tuple[list[M], Cursor | None]]:
+        pager = self._pager(requery or None)
+        items: list[M] = []
+        while True:
+            page = yield from pager.page()
+            if page is None:
+                break
+            items.extend(page)
+            if pager.remaining is None or pager.done:
+                break
+        return items, pager.cursor
+
+    def _first_flow(self) -> Flow[M | None]:
+        items, _ = yield from self.limit(1)._get_items_flow(False)
+        return items[0] if items else None
+
+    # -- reading: sync and async twins ---------------------------------------------------
+
+    def get_items(self, requery_for_all_projections: bool = False) -> tuple[list[M], Cursor | None]:
+        """One page: ``(items, cursor)``; the cursor is None when nothing is left.
+
+        With ``limit(n)`` the page holds up to n items (reading on past filtered-out
+        ones); without, it is one DynamoDB response (up to 1 MB or ``page_size``).
+        """
+        self._check_single()
+        return self._connection().run(self._get_items_flow(requery_for_all_projections))
+
+    async def aget_items(
+        self, requery_for_all_projections: bool = False
+    ) -> tuple[list[M], Cursor | None]:
+        """Async twin of :meth:`get_items`."""
+        self._check_single()
+        return await self._connection().arun(self._get_items_flow(requery_for_all_projections))
+
+    def first(self) -> M | None:
+        """The first matching item, or None."""
+        self._check_single()
+        return self._connection().run(self._first_flow())
+
+    async def afirst(self) -> M | None:
+        """Async twin of :meth:`first`."""
+        self._check_single()
+        return await self._connection().arun(self._first_flow())
+
+    def count(self) -> int:
+        """How many items match (a ``Select=COUNT`` read; capped by ``limit``)."""
+        connection = self._connection()
+        return self._capped(sum(connection.run(pager.count()) for pager in self._pagers()))
+
+    async def acount(self) -> int:
+        """Async twin of :meth:`count` (segments of a parallel scan counted concurrently)."""
+        connection = self._connection()
+        counts = await asyncio.gather(*(connection.arun(pager.count()) for pager in self._pagers()))
+        return self._capped(sum(counts))
+
+    def _capped(self, total: int) -> int:
+        limit = self._spec.limit
+        return total if limit is None else min(total, limit)
+
+    def all(self) -> list[M]:
+        """Every matching item (up to ``limit``), read page by page."""
+        return list(self)
+
+    async def aall(self) -> list[M]:
+        """Async twin of :meth:`all`."""
+        return [item async for item in self]
+
+    def _pagers(self) -> list[Pager[M]]:
+        return [self._pager()]
+
+    def _check_single(self) -> None:
+        if self._spec.segments > 1:
+            raise QueryError(
+                "a parallel scan (segments > 1) is read by iterating over it; "
+                "use .segment(i) for one segment's pages"
+            )
+
+    def __iter__(self) -> Iterator[M]:
+        pagers = self._pagers()
+        if len(pagers) > 1:
+            yield from _parallel(self._connection(), pagers, self._spec.limit)
+            return
+        connection, pager = self._connection(), pagers[0]
+        while (page := connection.run(pager.page())) is not None:
+            yield from page
+
+    def __aiter__(self) -> AsyncIterator[M]:
+        return self._aiterate()
+
+    async def _aiterate(self) -> AsyncIterator[M]:
+        pagers = self._pagers()
+        if len(pagers) > 1:
+            async for item in _aparallel(self._connection(), pagers, self._spec.limit):
+                yield item
+            return
+        connection, pager = self._connection(), pagers[0]
+        while (page := await connection.arun(pager.page())) is not None:
+            for item in page:
+                yield item
+
+
+class Query(_Reader[M]):
+    """A query: conditions on a hash key (and range key) of the table or an index."""
+
+    __slots__ = ()
+
+    def order_by(self, field: Field[Any], asc: bool = True) -> Self:
+        """Sort by ``field``: reads the table or index whose range key it is."""
+        if not isinstance(field, Field):
+            raise TypeError(f"order_by() takes a field, not {field!r}")
+        return self._with(order_field=field, ascending=asc)
+
+    def _plan(self) -> QueryPlan:
+        spec = self._spec
+        return plan_query(
+            self._model._table(),
+            spec.conditions,
+            index=spec.index,
+            order_field=spec.order_field,
+            consistent=spec.consistent,
+            wanted=[field.name for field in spec.projection],
+        )
+
+    def _target(self) -> Target:
+        return self._plan().target
+
+    def _operation(self) -> str:
+        return "Query"
+
+    def _conditions(self, placeholders: Placeholders, request: dict[str, Any]) -> bool:
+        plan = self._plan()
+        request["KeyConditionExpression"] = plan.key_condition.render(placeholders)
+        if not self._spec.ascending:
+            request["ScanIndexForward"] = False
+        if plan.filter is not None:
+            request["FilterExpression"] = plan.filter.render(placeholders)
+            return True
+        return False
+
+
+class Scan(_Reader[M]):
+    """A scan: reads every item of the table (or an index), filtered by conditions."""
+
+    __slots__ = ()
+
+    def segments(self, count: int) -> Self:
+        """Read with ``count`` parallel workers (threads in sync code, tasks in async)."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1_000_000:
+            raise ValueError(f"segments must be an int from 1 to 1000000, not {count!r}")
+        return self._with(segments=count)
+
+    def segment(self, number: int) -> _SegmentScan[M]:
+        """Only segment ``number`` (of ``segments``), to read with pages and cursors."""
+        if not 0 <= number < self._spec.segments:
+            raise ValueError(f"segment must be from 0 to {self._spec.segments - 1}, not {number}")
+        return _SegmentScan(self._model, self._spec, number)
+
+    def _target(self) -> Target:
+        index = self._spec.index
+        return find_target(self._model._table(), None if isinstance(index, bool) else index)
+
+    def _operation(self) -> str:
+        return "Scan"
+
+    def _conditions(self, placeholders: Placeholders, request: dict[str, Any]) -> bool:
+        condition = and_all(self._spec.conditions)
+        if condition is None:
+            return False
+        request["FilterExpression"] = condition.render(placeholders)
+        return True
+
+    def _pagers(self) -> list[Pager[M]]:
+        if self._spec.segments == 1:
+            return [self._pager()]
+        return [self._pager(segment=number) for number in range(self._spec.segments)]
+
+
+class _SegmentScan(Scan[M]):
+    """One segment of a parallel scan, read like a plain scan."""
+
+    __slots__ = ("_segment",)
+
+    def __init__(self, model: type[M], spec: _Spec, segment: int) -> None:
+        super().__init__(model, spec)
+        self._segment = segment
+
+    def _with(self, **changes: Any) -> Self:
+        return type(self)(self._model, replace(self._spec, **changes), self._segment)
+
+    def _check_single(self) -> None:
+        return None
+
+    def _pagers(self) -> list[Pager[M]]:
+        return [self._pager(segment=self._segment)]
+
+
+# -- parallel reading -------------------------------------------------------------------
+
+
+class _Merge(Generic[M]):
+    """Collects pages from several segment workers; counts against a shared limit."""
+
+    def __init__(self, workers: int, limit: int | None) -> None:
+        self.running = workers
+        self.remaining = limit
+
+    def take(self, message: tuple[str, Any]) -> list[M]:
+        """Items to hand out for one worker message; raises a worker's error."""
+        kind, payload = message
+        if kind == "error":
+            raise payload
+        if kind == "done":
+            self.running -= 1
+            return []
+        page: list[M] = payload
+        if self.remaining is not None:
+            page = page[: self.remaining]
+            self.remaining -= len(page)
+        return page
+
+    @property
+    def finished(self) -> bool:
+        return self.running == 0 or self.remaining == 0
+
+
+def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | None) -> Iterator[M]:
+    messages: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2 * len(pagers))
+    stop = threading.Event()
+
+    def offer(message: tuple[str, Any]) -> None:
+        while not stop.is_set():
+            try:
+                messages.put(message, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def work(pager: Pager[M]) -> None:
+        try:
+            while not stop.is_set():
+                page = connection.run(pager.page())
+                if page is None:
+                    break
+                offer(("page", page))
+        except BaseException as error:  # handed to the reading thread
+            offer(("error", error))
+        finally:
+            offer(("done", None))
+
+    threads = [threading.Thread(target=work, args=(pager,), daemon=True) for pager in pagers]
+    for thread in threads:
+        thread.start()
+    merge: _Merge[M] = _Merge(len(pagers), limit)
+    try:
+        while not merge.finished:
+            yield from merge.take(messages.get())
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
+async def _aparallel(
+    connection: Connection, pagers: Sequence[Pager[M]], limit: int | None
+) -> AsyncIterator[M]:
+    messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=2 * len(pagers))
+
+    async def work(pager: Pager[M]) -> None:
+        # Cancellation (the reader stopped) propagates; other errors go to the reader.
+        try:
+            while (page := await connection.arun(pager.page())) is not None:
+                await messages.put(("page", page))
+        except Exception as error:
+            await messages.put(("error", error))
+            return
+        await messages.put(("done", None))
+
+    tasks = [asyncio.create_task(work(pager)) for pager in pagers]
+    merge: _Merge[M] = _Merge(len(pagers), limit)
+    try:
+        while not merge.finished:
+            for item in merge.take(await messages.get()):
+                yield item
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
