@@ -39,6 +39,7 @@ from .exceptions import (
     TransactionConflict,
     TransportError,
     ValidationError,
+    VersionConflict,
     WaitTimeout,
 )
 from .expressions import Condition
@@ -61,12 +62,14 @@ from .fields import (
     SetField,
     TimeDeltaField,
     UUIDField,
+    VersionField,
 )
-from .model import MapModel, Model
+from .model import Conditional, MapModel, Model
 from .operations import WaitPolicy
 from .planner import NoIndexForQuery, QueryError
 from .query import Query, Scan
 from .table import Table, acreate_table, adelete_table, create_table, delete_table
+from .updates import UpdateAction, UpdateConflict
 
 __version__ = "0.1.0"
 
@@ -76,6 +79,7 @@ __all__ = [
     "BooleanField",
     "CharField",
     "Condition",
+    "Conditional",
     "ConditionalCheckFailed",
     "Connection",
     "Cursor",
@@ -121,7 +125,11 @@ __all__ = [
     "TransactionConflict",
     "TransportError",
     "UUIDField",
+    "UpdateAction",
+    "UpdateConflict",
     "ValidationError",
+    "VersionConflict",
+    "VersionField",
     "WaitPolicy",
     "WaitTimeout",
     "__version__",

@@ -26,6 +26,7 @@ __all__ = [
     "decode_value",
     "encode_number",
     "encode_value",
+    "wire_equal",
 ]
 
 AttributeValue = dict[str, Any]
@@ -176,6 +177,28 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
     "NS": _decode_set_numbers,
     "BS": lambda raw: {bytes(member) for member in raw},
 }
+
+
+def wire_equal(first: AttributeValue, second: AttributeValue) -> bool:
+    """Whether two AttributeValues hold the same value (sets unordered, numbers by value)."""
+    if first.keys() != second.keys():
+        return False
+    for tag, left in first.items():
+        right = second[tag]
+        if tag == "N":
+            return bool(Decimal(left) == Decimal(right))
+        if tag in ("SS", "BS"):
+            return set(left) == set(right)
+        if tag == "NS":
+            return {Decimal(member) for member in left} == {Decimal(member) for member in right}
+        if tag == "L":
+            return len(left) == len(right) and all(map(wire_equal, left, right))
+        if tag == "M":
+            return left.keys() == right.keys() and all(
+                wire_equal(member, right[key]) for key, member in left.items()
+            )
+        return bool(left == right)
+    return True
 
 
 def decode_value(attribute: AttributeValue) -> Any:

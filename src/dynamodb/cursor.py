@@ -92,7 +92,8 @@ def decode_cursor(text: str, scope: str) -> dict[str, AttributeValue]:
     if not isinstance(text, str):
         raise InvalidCursor(f"a cursor is a string, not {type(text).__name__}")
     parts = text.split(".")
-    if len(parts) != 3 or parts[0] != _VERSION:
+    # Cursors are ASCII; compare_digest raises TypeError on non-ASCII str.
+    if len(parts) != 3 or parts[0] != _VERSION or not text.isascii():
         raise InvalidCursor("not a dynamodb-py cursor (it was cut or changed)")
     _, payload, mac = parts
     if not hmac.compare_digest(mac, _mac(scope, payload)):

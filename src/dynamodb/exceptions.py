@@ -31,6 +31,7 @@ __all__ = [
     "TransactionConflict",
     "TransportError",
     "ValidationError",
+    "VersionConflict",
     "WaitTimeout",
     "error_from_response",
 ]
@@ -119,6 +120,18 @@ class ConditionalCheckFailed(ServiceError):
 
 class ItemAlreadyExists(ConditionalCheckFailed):
     """``create(..., overwrite=False)`` found an item with the same key."""
+
+
+class VersionConflict(ConditionalCheckFailed):
+    """Optimistic locking: the stored item's version is not the one this item was read at.
+
+    Someone else saved it in between (or deleted it). Read it again and retry.
+    ``expected`` is the version this write assumed; ``found`` the stored one
+    (None if the item is gone or has no version).
+    """
+
+    expected: int | None = None
+    found: int | None = None
 
 
 class ValidationError(ServiceError):

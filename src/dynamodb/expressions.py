@@ -9,6 +9,7 @@ because ``if Test.score.gt(5):`` is always a bug.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -32,6 +33,7 @@ __all__ = [
     "Placeholders",
     "SizeOf",
     "and_all",
+    "parse_path",
 ]
 
 
@@ -60,6 +62,39 @@ class Path:
         for element in self.elements:
             text += f"[{element}]" if isinstance(element, int) else ("." if text else "") + element
         return text
+
+
+_PATH_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]|(\.)")
+
+
+def parse_path(text: str) -> Path:
+    """``"doc.a[2].b"`` -> Path(("doc", "a", 2, "b")). Map keys holding dots need
+    ``Test.doc["a.b"]`` instead."""
+    elements: list[PathElement] = []
+    position = 0
+    expect_name = True
+    while position < len(text):
+        match = _PATH_STEP.match(text, position)
+        if match is None:
+            raise ValueError(f"cannot read the path {text!r} at {position}")
+        name, index, _dot = match.groups()
+        if name is not None:
+            if not expect_name:
+                raise ValueError(f"cannot read the path {text!r}: a '.' is missing at {position}")
+            elements.append(name)
+            expect_name = False
+        elif index is not None:
+            if not elements:
+                raise ValueError(f"the path {text!r} must start with an attribute name")
+            elements.append(int(index))
+        else:
+            if expect_name:
+                raise ValueError(f"cannot read the path {text!r}: a name is missing at {position}")
+            expect_name = True
+        position = match.end()
+    if not elements or expect_name:
+        raise ValueError(f"cannot read the path {text!r}")
+    return Path(tuple(elements))
 
 
 class Operand(Protocol):

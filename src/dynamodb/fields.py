@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, overloa
 from ._compat import Self
 from .codec import AttributeValue, EncodeError, decode_number, encode_number, encode_value
 from .exceptions import FieldValidationError, ModelDefinitionError
-from .expressions import ConditionBuilder, Path
+from .expressions import ConditionBuilder, Path, parse_path
+from .updates import UpdateAction
 
 if TYPE_CHECKING:
     from .model import Model
@@ -47,6 +48,7 @@ __all__ = [
     "SetField",
     "TimeDeltaField",
     "UUIDField",
+    "VersionField",
 ]
 
 T = TypeVar("T")
@@ -69,7 +71,100 @@ Validator = Callable[[Any], object]
 _INDEX_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
 
 
-class Field(ConditionBuilder, Generic[T]):
+class UpdateBuilder:
+    """Mixin for fields and nested paths: the update actions they build.
+
+    ``Test.score.add(1)``, ``Test.doc["a"].set(2)``, ``Test.ids.list_append([3])``,
+    ``Test.tags.delete({"x"})``, ``Test.title.remove()``; pass them to
+    ``item.update(...)``. Values are checked by the field before anything is sent.
+    """
+
+    __slots__ = ()
+
+    @property
+    def path(self) -> Path:
+        raise NotImplementedError
+
+    def encode_operand(self, value: Any) -> AttributeValue:
+        raise NotImplementedError
+
+    def encode_member(self, value: Any) -> AttributeValue:
+        # Same default as ConditionBuilder's (this mixin comes first in the MRO):
+        # a scalar field's member, e.g. contains()'s substring, is its own type.
+        return self.encode_operand(value)
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        raise NotImplementedError
+
+    def _at(self, path: str | None) -> UpdateBuilder:
+        if path is None:
+            return self
+        steps = parse_path(path)
+        if steps.elements[0] != self.path.elements[0] or len(steps.elements) < 2:
+            raise ValueError(f"path {path!r} must start with {self.path} and go inside it")
+        target: UpdateBuilder = self
+        for step in steps.elements[len(self.path.elements) :]:
+            target = target[step]
+        return target
+
+    def set(
+        self, value: Any, *, path: str | None = None, if_not_exists: bool = False
+    ) -> UpdateAction:
+        """SET the value (``if_not_exists=True``: only where the attribute is missing)."""
+        target = self._at(path)
+        at_top = len(target.path.elements) == 1
+        if at_top and (value is None or (isinstance(value, (set, frozenset)) and not value)):
+            # A missing attribute is how DynamoDB stores None and the empty set.
+            return UpdateAction(target.path, "remove")
+        encoded = target.encode_operand(value)
+        return UpdateAction(target.path, "set_if_not_exists" if if_not_exists else "set", encoded)
+
+    @overload
+    def remove(self, *, indexes: None = None) -> UpdateAction: ...
+
+    @overload
+    def remove(self, *, indexes: Iterable[int]) -> tuple[UpdateAction, ...]: ...
+
+    def remove(
+        self, *, indexes: Iterable[int] | None = None
+    ) -> UpdateAction | tuple[UpdateAction, ...]:
+        """REMOVE the attribute, or (``indexes=[...]``) those list elements."""
+        if indexes is None:
+            return UpdateAction(self.path, "remove")
+        return tuple(UpdateAction(self[index].path, "remove") for index in sorted(set(indexes)))
+
+    def add(self, value: Any) -> UpdateAction:
+        """Atomically add a number (or, at the top level, members to a set)."""
+        encoded = self.encode_operand(value)
+        top_level = len(self.path.elements) == 1
+        if "N" in encoded:
+            return UpdateAction(self.path, "add" if top_level else "increment", encoded)
+        if top_level and encoded.keys() & {"SS", "NS", "BS"}:
+            return UpdateAction(self.path, "add", encoded)
+        raise TypeError(f"{self.path}: add() takes a number (or a non-empty set, at the top level)")
+
+    def delete(self, values: Any) -> UpdateAction:
+        """DELETE members from a set attribute."""
+        encoded = self.encode_operand(values)
+        if len(self.path.elements) != 1 or not encoded.keys() & {"SS", "NS", "BS"}:
+            raise TypeError(f"{self.path}: delete() removes members of a top-level set")
+        return UpdateAction(self.path, "delete", encoded)
+
+    def list_append(self, values: Iterable[Any]) -> UpdateAction:
+        """Append values to a list (an absent list counts as empty)."""
+        return UpdateAction(self.path, "append", {"L": self._members(values)})
+
+    def list_prepend(self, values: Iterable[Any]) -> UpdateAction:
+        """Put values at the front of a list."""
+        return UpdateAction(self.path, "prepend", {"L": self._members(values)})
+
+    def _members(self, values: Iterable[Any]) -> list[AttributeValue]:
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            raise TypeError(f"{self.path}: give a list of values, not {values!r}")
+        return [self.encode_member(value) for value in values]
+
+
+class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
     """Base of all fields.
 
     ``name`` is the attribute name in DynamoDB (default: the Python name).
@@ -218,7 +313,7 @@ class Field(ConditionBuilder, Generic[T]):
             return {"NULL": True}
         encoded = self.to_wire(cleaned)
         if encoded is None:
-            raise self.invalid(value, "cannot compare with an empty value")
+            raise self.invalid(value, "is empty, and DynamoDB cannot store an empty set here")
         return encoded
 
     @property
@@ -377,6 +472,23 @@ class IntegerField(_NumberField[int]):
             return int(text)
         except ValueError:
             return int(Decimal(text))
+
+
+class VersionField(IntegerField):
+    """Optimistic locking: a version number, at most one per model.
+
+    Every write of an item read at version n is conditional on the stored
+    version still being n, and stores n + 1; a lost race raises
+    :class:`~dynamodb.exceptions.VersionConflict`. New items start at 1.
+    """
+
+    type_label = "an int version"
+
+    def __init__(self, name: str | None = None, **options: Any) -> None:
+        for option in ("hash_key", "range_key", "default", "required"):
+            if options.get(option):
+                raise ModelDefinitionError(f"VersionField does not take {option}=")
+        super().__init__(name, minimum=0, **options)
 
 
 class FloatField(_NumberField[float]):
@@ -741,14 +853,22 @@ class ListField(_SizedMixin, Field[list[Any]]):
 
     def encode_member(self, value: Any) -> AttributeValue:
         if self.of is None:
-            return encode_value(value)
-        return self._encode_element(value)
+            try:
+                return encode_value(value)
+            except EncodeError as error:
+                raise self.invalid(value, str(error)) from None
+        try:
+            return self._encode_element(value)
+        except ValueError as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error)) from None
 
     def __getitem__(self, index: str | int) -> NestedAttribute:
         """``Test.ids[0]``: an element, for conditions."""
         if not isinstance(index, int) or isinstance(index, bool):
             raise TypeError(f"ListField {self.attr}: index with an int, not {index!r}")
-        return NestedAttribute(_extend(self.path, index), self.of)
+        return NestedAttribute(_extend(self.path, index), self.of, self)
 
 
 class DictField(_SizedMixin, Field[dict[str, Any]]):
@@ -812,7 +932,7 @@ class DictField(_SizedMixin, Field[dict[str, Any]]):
         """``Test.doc["a"]``: a value in the map, for conditions."""
         if not isinstance(key, str):
             raise TypeError(f"DictField {self.attr}: map keys are str, not {key!r}")
-        return NestedAttribute(_extend(self.path, key), self.of)
+        return NestedAttribute(_extend(self.path, key), self.of, self)
 
 
 _SET_TYPES: dict[type, str] = {str: "SS", int: "NS", float: "NS", Decimal: "NS", bytes: "BS"}
@@ -943,44 +1063,51 @@ class MapField(Field[M]):
         inner = self.model._fields.get(key) if isinstance(key, str) else None
         if inner is None:
             raise TypeError(f"MapField {self.attr}: {self.model.__name__} has no field {key!r}")
-        return NestedAttribute(Path((*self.path.elements, inner.name)), inner)
+        return NestedAttribute(Path((*self.path.elements, inner.name)), inner, self)
 
 
-class NestedAttribute(ConditionBuilder):
+class NestedAttribute(UpdateBuilder, ConditionBuilder):
     """A path inside a list, map or nested model: ``Test.doc["a"]``, ``Test.ids[0]``.
 
-    Build conditions on it like on a field (``Test.doc["a"].gt(1)``). Values are
-    encoded by the element's field when the container is typed (``of=``), else
-    as untyped nested values.
+    Build conditions (``Test.doc["a"].gt(1)``) and updates (``Test.doc["a"].set(2)``)
+    on it like on a field. Values are encoded by the element's field when the
+    container is typed (``of=``), else as untyped nested values.
     """
 
-    __slots__ = ("_element", "_path")
+    __slots__ = ("_element", "_path", "_root")
 
-    def __init__(self, path: Path, element: Field[Any] | None) -> None:
+    def __init__(self, path: Path, element: Field[Any] | None, root: Field[Any]) -> None:
         self._path = path
         self._element = element
+        self._root = root
 
     @property
     def path(self) -> Path:
         return self._path
 
+    def _untyped(self, value: Any) -> AttributeValue:
+        try:
+            return encode_value(value)
+        except EncodeError as error:
+            raise self._root.invalid(value, f"at {self._path}: {error}") from None
+
     def encode_operand(self, value: Any) -> AttributeValue:
         if self._element is not None:
             return self._element.encode_operand(value)
-        return encode_value(value)
+        return self._untyped(value)
 
     def encode_member(self, value: Any) -> AttributeValue:
         if self._element is not None:
             return self._element.encode_member(value)
-        return encode_value(value)
+        return self._untyped(value)
 
     def __getitem__(self, key: str | int) -> NestedAttribute:
         if self._element is not None:
-            return self._element[key]._rebase(self._path)
-        return NestedAttribute(_extend(self._path, key), None)
+            return self._element[key]._rebase(self._path, self._root)
+        return NestedAttribute(_extend(self._path, key), None, self._root)
 
-    def _rebase(self, base: Path) -> NestedAttribute:
-        return NestedAttribute(Path(base.elements + self._path.elements[1:]), self._element)
+    def _rebase(self, base: Path, root: Field[Any]) -> NestedAttribute:
+        return NestedAttribute(Path(base.elements + self._path.elements[1:]), self._element, root)
 
     def __repr__(self) -> str:
         return f"<NestedAttribute {self._path}>"

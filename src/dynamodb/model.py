@@ -8,29 +8,34 @@ its instances are items. Every call that talks to DynamoDB builds a flow (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 from . import operations
 from ._compat import Self
 from .codec import AttributeValue
 from .connection import Connection, get_connection
-from .exceptions import (
-    ConditionalCheckFailed,
-    DecodeError,
-    FieldValidationError,
-    ItemAlreadyExists,
-    ModelDefinitionError,
-)
-from .expressions import AttributeNotExists, Condition, Path
-from .fields import Field
+from .exceptions import DecodeError, FieldValidationError, ModelDefinitionError
+from .expressions import Condition, and_all
+from .fields import Field, VersionField
 from .flow import Flow, call
+from .pending import PendingUpdates
+from .persistence import (
+    PreparedWrite,
+    prepare_changes,
+    prepare_delete,
+    prepare_put,
+    prepare_update,
+    run_write,
+)
 from .query import Query, Scan, _Spec
 from .schema import TableSchema
+from .updates import UpdateAction, UpdatePlan
 
-__all__ = ["MapModel", "Model", "ModelMeta"]
+__all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
 Item = dict[str, AttributeValue]
+Actions = UpdateAction | Sequence[UpdateAction]
 
 
 class ModelMeta(type):
@@ -48,6 +53,7 @@ class ModelMeta(type):
     _schema: TableSchema | None
     _is_map: bool
     _is_abstract: bool
+    _version_fields: tuple[VersionField, ...]  # zero or one (a tuple: not a descriptor)
 
     def __new__(
         mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
@@ -64,6 +70,11 @@ class ModelMeta(type):
                 del fields[attr]  # a subclass replaced an inherited field with something else
         cls._fields = fields
         cls._fields_by_name = _index_by_name(name, fields)
+        versions = [field for field in fields.values() if isinstance(field, VersionField)]
+        if len(versions) > 1:
+            named = ", ".join(field.attr for field in versions)
+            raise ModelDefinitionError(f"model {name}: at most one VersionField (found: {named})")
+        cls._version_fields = tuple(versions)
         _check_names(name, fields)
         cls._is_map = bool(namespace.get("__map__")) or any(
             getattr(base, "_is_map", False) for base in bases
@@ -119,7 +130,7 @@ def _check_names(model: str, fields: Mapping[str, Field[Any]]) -> None:
             )
 
 
-class Model(metaclass=ModelMeta):
+class Model(PendingUpdates, metaclass=ModelMeta):
     """Base class of all models; subclass it and declare fields.
 
     ``__table_name__`` defaults to the class name. ``ReadCapacityUnits`` and
@@ -138,6 +149,8 @@ class Model(metaclass=ModelMeta):
     WriteCapacityUnits: ClassVar[int | None] = None
 
     _data: dict[str, Any]
+    _original: dict[str, AttributeValue] | None
+    """The item's AttributeValues when last read or written (None: never stored)."""
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)
@@ -158,6 +171,7 @@ class Model(metaclass=ModelMeta):
             else:
                 data[attr] = field.make_default()
         self._data = data
+        self._original = None
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -192,6 +206,7 @@ class Model(metaclass=ModelMeta):
         except (KeyError, ValueError, TypeError, ArithmeticError) as error:
             raise _decode_error(cls, item, error) from error
         obj._data = data
+        obj._original = dict(item)
         return obj
 
     def _to_wire_map(self) -> Item:
@@ -276,27 +291,51 @@ class Model(metaclass=ModelMeta):
 
     # -- flows ---------------------------------------------------------------------
 
-    def _put_flow(self, condition: Condition | None, exists_error: bool = False) -> Flow[Self]:
-        schema = type(self)._table()
-        request = operations.put_item_request(schema.table_name, self._to_wire_map(), condition)
-        try:
-            yield from call("PutItem", request)
-        except ConditionalCheckFailed as error:
-            if exists_error:
-                raise ItemAlreadyExists(
-                    f"{type(self).__name__} {self.get_primary_key_dict()} exists already",
-                    code=error.code,
-                    response=error.response,
-                    operation=error.operation,
-                ) from error
-            raise
+    def _write_flow(self, write: PreparedWrite | None) -> Flow[Self]:
+        if write is not None:
+            yield from run_write(write)
         return self
 
     @classmethod
     def _create_flow(cls, overwrite: bool, values: dict[str, Any]) -> Flow[Self]:
         item = cls(**values)
-        condition = None if overwrite else AttributeNotExists(Path((cls._table().hash_key.name,)))
-        return item._put_flow(condition, exists_error=not overwrite)
+        return item._write_flow(prepare_put(item, exists_error=not overwrite))
+
+    def _save_flow(self, condition: Condition | None, full: bool) -> Flow[Self]:
+        if full:
+            return self._write_flow(prepare_put(self, condition))
+        return self._write_flow(prepare_changes(self, condition))
+
+    def _update_flow(
+        self, actions: tuple[Actions, ...], values: dict[str, Any], condition: Condition | None
+    ) -> Flow[Self]:
+        plan = UpdatePlan(self._own_actions(actions))
+        cls = type(self)
+        for attr, value in values.items():
+            field = cls._fields.get(attr)
+            if field is None:
+                raise TypeError(f"{cls.__name__}.update() got an unknown field {attr!r}")
+            plan.add(field.set(value))
+        if not plan:
+            raise ValueError(f"{cls.__name__}.update() needs at least one action or field=value")
+        return self._write_flow(prepare_update(self, plan, condition))
+
+    def _own_actions(self, actions: Iterable[Actions]) -> list[UpdateAction]:
+        cls = type(self)
+        flat: list[UpdateAction] = []
+        for entry in actions:
+            for action in (entry,) if isinstance(entry, UpdateAction) else entry:
+                if not isinstance(action, UpdateAction):
+                    raise TypeError(
+                        f"update() takes actions like Test.score.add(1), not {action!r}"
+                    )
+                if action.path.attribute not in cls._fields_by_name:
+                    raise TypeError(f"{cls.__name__} has no attribute {action.path.attribute!r}")
+                flat.append(action)
+        return flat
+
+    def _delete_flow(self, condition: Condition | None) -> Flow[None]:
+        yield from run_write(prepare_delete(self, condition))
 
     @classmethod
     def _get_flow(cls, key: Mapping[str, Any], consistent: bool) -> Flow[Self | None]:
@@ -309,9 +348,33 @@ class Model(metaclass=ModelMeta):
         return cls._from_wire(found) if found else None
 
     @classmethod
-    def _delete_flow(cls, key: Item, condition: Condition | None) -> Flow[None]:
-        request = operations.delete_item_request(cls._table().table_name, key, condition)
-        yield from call("DeleteItem", request)
+    def _key_instance(cls, key: Mapping[str, Any]) -> Self:
+        """An instance holding only a key (for writes by key without a read)."""
+        cls._key_from_values(key)
+        obj = cls.__new__(cls)
+        obj._data = dict.fromkeys(cls._fields)
+        obj._original = None
+        for field in cls._table().key_fields:
+            obj._data[field.attr] = field.clean(key.get(field.attr, key.get(field.name)))
+        return obj
+
+    @classmethod
+    def _add_flow(cls, values: dict[str, Any]) -> Flow[Self]:
+        key_names = {name for field in cls._table().key_fields for name in (field.attr, field.name)}
+        key = {name: value for name, value in values.items() if name in key_names}
+        counters = {name: value for name, value in values.items() if name not in key_names}
+        if not counters:
+            raise ValueError(
+                f"{cls.__name__}.add() needs at least one field=amount besides the key"
+            )
+        item = cls._key_instance(key)
+        actions: list[UpdateAction] = []
+        for attr, amount in counters.items():
+            field = cls._fields.get(attr)
+            if field is None:
+                raise TypeError(f"{cls.__name__}.add() got an unknown field {attr!r}")
+            actions.append(field.add(amount))
+        return item._write_flow(prepare_update(item, UpdatePlan(actions)))
 
     @classmethod
     def _count_flow(cls, exact: bool) -> Flow[int]:
@@ -366,45 +429,97 @@ class Model(metaclass=ModelMeta):
         return await cls._connection(connection).arun(cls._get_flow(key, consistent))
 
     def save(
-        self, *, condition: Condition | None = None, connection: Connection | None = None
+        self,
+        *,
+        condition: Condition | None = None,
+        full: bool = False,
+        connection: Connection | None = None,
     ) -> Self:
-        """Store the whole item (PutItem), only if ``condition`` holds when given."""
-        return type(self)._connection(connection).run(self._put_flow(condition))
+        """Store the item.
+
+        A new item is put whole (PutItem). An item that was read or saved before
+        sends only what changed since (UpdateItem with SET/REMOVE, nothing at all
+        when nothing changed), so other writers' attributes are kept; ``full=True``
+        puts the whole item anyway. ``condition`` must hold or ConditionalCheckFailed
+        is raised; with a VersionField the stored version must be the one read.
+        """
+        return type(self)._connection(connection).run(self._save_flow(condition, full))
 
     async def asave(
-        self, *, condition: Condition | None = None, connection: Connection | None = None
+        self,
+        *,
+        condition: Condition | None = None,
+        full: bool = False,
+        connection: Connection | None = None,
     ) -> Self:
         """Async twin of :meth:`save`."""
-        return await type(self)._connection(connection).arun(self._put_flow(condition))
+        return await type(self)._connection(connection).arun(self._save_flow(condition, full))
+
+    def update(
+        self, *actions: Actions, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Apply update actions in one UpdateItem; the item then holds what DynamoDB holds.
+
+        ``item.update(Test.score.add(1), Test.ids.list_append([1, 2]), title="new")``:
+        keyword arguments are plain SETs. Works on an item built from its key alone
+        (``Test(name="a", score=1).update(...)``): no read needed.
+        """
+        flow = self._update_flow(actions, values, None)
+        return type(self)._connection(connection).run(flow)
+
+    async def aupdate(
+        self, *actions: Actions, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Async twin of :meth:`update`."""
+        flow = self._update_flow(actions, values, None)
+        return await type(self)._connection(connection).arun(flow)
+
+    def condition(self, *conditions: Condition) -> Conditional[Self]:
+        """``item.condition(Test.score.gt(1)).update(...)``: the next write only if these hold."""
+        combined = and_all(conditions)
+        if combined is None:
+            raise ValueError("condition() needs at least one condition")
+        return Conditional(self, combined)
 
     def delete(
         self, *, condition: Condition | None = None, connection: Connection | None = None
     ) -> None:
-        """Delete this item (by its key), only if ``condition`` holds when given."""
-        cls = type(self)
-        cls._connection(connection).run(cls._delete_flow(self._key(), condition))
+        """Delete this item (by its key), only if ``condition`` (and its version) hold."""
+        type(self)._connection(connection).run(self._delete_flow(condition))
 
     async def adelete(
         self, *, condition: Condition | None = None, connection: Connection | None = None
     ) -> None:
         """Async twin of :meth:`delete`."""
-        cls = type(self)
-        await cls._connection(connection).arun(cls._delete_flow(self._key(), condition))
+        await type(self)._connection(connection).arun(self._delete_flow(condition))
 
     @classmethod
     def delete_by_key(
         cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
     ) -> None:
         """Delete the item with this key without reading it first."""
-        cls._connection(connection).run(cls._delete_flow(cls._key_from_values(key), condition))
+        cls._connection(connection).run(cls._key_instance(key)._delete_flow(condition))
 
     @classmethod
     async def adelete_by_key(
         cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
     ) -> None:
         """Async twin of :meth:`delete_by_key`."""
-        flow = cls._delete_flow(cls._key_from_values(key), condition)
-        await cls._connection(connection).arun(flow)
+        await cls._connection(connection).arun(cls._key_instance(key)._delete_flow(condition))
+
+    @classmethod
+    def add(cls, *, connection: Connection | None = None, **values: Any) -> Self:
+        """Atomic counters without a read: ``Test.add(name="a", score=1, visits=1)``.
+
+        The key fields name the item; every other field=amount is added (ADD)
+        to it. Returns the item as DynamoDB holds it afterwards.
+        """
+        return cls._connection(connection).run(cls._add_flow(values))
+
+    @classmethod
+    async def aadd(cls, *, connection: Connection | None = None, **values: Any) -> Self:
+        """Async twin of :meth:`add`."""
+        return await cls._connection(connection).arun(cls._add_flow(values))
 
     @classmethod
     def item_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
@@ -420,6 +535,51 @@ class Model(metaclass=ModelMeta):
     async def aitem_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
         """Async twin of :meth:`item_count`."""
         return await cls._connection(connection).arun(cls._count_flow(exact))
+
+
+M = TypeVar("M", bound=Model)
+
+
+class Conditional(Generic[M]):
+    """An item with conditions for its next write: ``item.condition(...).save()``."""
+
+    __slots__ = ("condition", "item")
+
+    def __init__(self, item: M, condition: Condition) -> None:
+        self.item = item
+        self.condition = condition
+
+    def _connection(self, connection: Connection | None) -> Connection:
+        return type(self.item)._connection(connection)
+
+    def update(self, *actions: Actions, connection: Connection | None = None, **values: Any) -> M:
+        """:meth:`Model.update`, only if the conditions hold."""
+        flow = self.item._update_flow(actions, values, self.condition)
+        return self._connection(connection).run(flow)
+
+    async def aupdate(
+        self, *actions: Actions, connection: Connection | None = None, **values: Any
+    ) -> M:
+        """Async twin of :meth:`update`."""
+        flow = self.item._update_flow(actions, values, self.condition)
+        return await self._connection(connection).arun(flow)
+
+    def save(self, *, full: bool = False, connection: Connection | None = None) -> M:
+        """:meth:`Model.save`, only if the conditions hold."""
+        return self._connection(connection).run(self.item._save_flow(self.condition, full))
+
+    async def asave(self, *, full: bool = False, connection: Connection | None = None) -> M:
+        """Async twin of :meth:`save`."""
+        flow = self.item._save_flow(self.condition, full)
+        return await self._connection(connection).arun(flow)
+
+    def delete(self, *, connection: Connection | None = None) -> None:
+        """:meth:`Model.delete`, only if the conditions hold."""
+        self._connection(connection).run(self.item._delete_flow(self.condition))
+
+    async def adelete(self, *, connection: Connection | None = None) -> None:
+        """Async twin of :meth:`delete`."""
+        await self._connection(connection).arun(self.item._delete_flow(self.condition))
 
 
 class MapModel(Model):

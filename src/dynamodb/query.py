@@ -497,6 +497,14 @@ class _SegmentScan(Scan[M]):
     def _pagers(self) -> list[Pager[M]]:
         return [self._pager(segment=self._segment)]
 
+    def explain(self) -> dict[str, Any]:
+        """The first request of this segment (its cursors are checked against it)."""
+        pager = self._pager(segment=self._segment)
+        request = dict(pager.request)
+        if pager.cursor is not None:
+            request["ExclusiveStartKey"] = decode_cursor(pager.cursor, pager.scope)
+        return request
+
 
 # -- parallel reading -------------------------------------------------------------------
 

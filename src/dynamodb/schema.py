@@ -294,8 +294,7 @@ class TableSchema:
         for name, spec in wanted.items():
             if name not in existing:
                 continue
-            # Switching to PROVISIONED: give every kept index its throughput, changed or not.
-            update = self._index_throughput_update(spec, {} if to_provisioned else existing[name])
+            update = self._index_throughput_update(spec, existing[name])
             if update is not None:
                 kept_updates.append(update)
         if to_provisioned and kept_updates:
@@ -316,6 +315,17 @@ class TableSchema:
                 f"differs from model {self.model_name}'s {self.key_schema()}; keys cannot "
                 "change in place (recreate it: create_table(Model, force=True))"
             )
+        types = {
+            definition["AttributeName"]: definition["AttributeType"]
+            for definition in description.get("AttributeDefinitions", [])
+        }
+        for key in self.key_fields:
+            if key.name in types and types[key.name] != key.key_type:
+                raise SchemaMismatch(
+                    f"table {self.table_name}: its key schema stores {key.name!r} as "
+                    f"{types[key.name]}, model {self.model_name} as {key.key_type}; keys cannot "
+                    "change in place (recreate it: create_table(Model, force=True))"
+                )
         existing = {
             index["IndexName"]: (index["KeySchema"], index["Projection"].get("ProjectionType"))
             for index in description.get("LocalSecondaryIndexes", [])

@@ -1,0 +1,278 @@
+"""How an item is written: PutItem, UpdateItem of its changes, DeleteItem.
+
+Each ``prepare_*`` function returns a :class:`PreparedWrite`: the request, what
+to do with the item once DynamoDB accepted it, and how to explain a failed
+condition. :func:`run_write` is the flow that sends one; transactions reuse the
+same preparations. This is where optimistic locking (``VersionField``) and
+dirty tracking (only changed attributes are sent) live.
+
+Dirty tracking compares wire forms: an item read from (or written to) DynamoDB
+remembers the AttributeValues it had then (``_original``); saving encodes the
+current values and sends a SET for each attribute whose encoding differs and a
+REMOVE for each that is gone. Changes made in place (``item.ids.append(3)``)
+count, and nothing is deep-copied when items are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .codec import AttributeValue, wire_equal
+from .exceptions import ConditionalCheckFailed, ItemAlreadyExists, VersionConflict
+from .expressions import AttributeExists, AttributeNotExists, Condition, Path, Placeholders, and_all
+from .flow import Flow, call
+from .updates import UpdateAction, UpdatePlan
+
+if TYPE_CHECKING:
+    from .fields import VersionField
+    from .model import Model
+
+__all__ = [
+    "PreparedWrite",
+    "prepare_changes",
+    "prepare_delete",
+    "prepare_put",
+    "prepare_update",
+    "run_write",
+]
+
+Item = dict[str, AttributeValue]
+
+
+@dataclass
+class PreparedWrite:
+    """One write, ready to send alone (``run_write``) or in a transaction."""
+
+    operation: str
+    params: dict[str, Any]
+    on_success: Callable[[dict[str, Any]], None]
+    explain: Callable[[ConditionalCheckFailed], ConditionalCheckFailed]
+
+
+def run_write(write: PreparedWrite) -> Flow[dict[str, Any]]:
+    """Send a prepared write; a failed condition raises its explained error."""
+    try:
+        response = yield from call(write.operation, write.params)
+    except ConditionalCheckFailed as error:
+        raise write.explain(error) from error
+    write.on_success(response)
+    return response
+
+
+def _render(
+    request: dict[str, Any], condition: Condition | None, placeholders: Placeholders
+) -> dict[str, Any]:
+    if condition is not None:
+        request["ConditionExpression"] = condition.render(placeholders)
+        request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    return placeholders.apply(request)
+
+
+def version_field(cls: type[Model]) -> VersionField | None:
+    """The model's VersionField, if it has one."""
+    return cls._version_fields[0] if cls._version_fields else None
+
+
+def _version_guard(item: Model) -> tuple[Condition | None, int | None, int | None]:
+    """(condition, expected version, next version) for an item's VersionField."""
+    field = version_field(type(item))
+    if field is None:
+        return None, None, None
+    current = item._data.get(field.attr)
+    guard = AttributeNotExists(field.path) if current is None else field.eq(current)
+    return guard, current, (current or 0) + 1
+
+
+def _explainer(
+    item: Model, expected: int | None, exists_error: bool = False
+) -> Callable[[ConditionalCheckFailed], ConditionalCheckFailed]:
+    cls = type(item)
+
+    def explain(error: ConditionalCheckFailed) -> ConditionalCheckFailed:
+        if exists_error:
+            return _rebrand(
+                ItemAlreadyExists,
+                error,
+                f"{cls.__name__} {item.get_primary_key_dict()} exists already",
+            )
+        field = version_field(cls)
+        if field is None:
+            return error
+        stored = error.item or {}
+        raw = stored.get(field.name)
+        found = field.from_wire(raw) if raw is not None else None
+        if found == expected and stored:
+            return error  # the version matched: the caller's own condition failed
+        conflict = _rebrand(
+            VersionConflict,
+            error,
+            f"{cls.__name__} {item.get_primary_key_dict()}: expected version {expected}, "
+            f"found {found if stored else 'no item'}; read it again and retry",
+        )
+        conflict.expected = expected
+        conflict.found = found
+        return conflict
+
+    return explain
+
+
+E = TypeVar("E", bound=ConditionalCheckFailed)
+
+
+def _rebrand(kind: type[E], error: ConditionalCheckFailed, message: str) -> E:
+    """The same DynamoDB failure, as a more specific class with a clearer message."""
+    return kind(message, code=error.code, response=error.response, operation=error.operation)
+
+
+def _remember(item: Model, stored: Item) -> None:
+    """The item now equals ``stored`` in DynamoDB: decode it and keep it as the original."""
+    fresh = type(item)._from_wire(stored)
+    item._data = fresh._data
+    item._original = stored
+
+
+def prepare_put(
+    item: Model, condition: Condition | None = None, *, exists_error: bool = False
+) -> PreparedWrite:
+    """PutItem of the whole item; ``exists_error``: only if the key is free."""
+    cls = type(item)
+    schema = cls._table()
+    wire = item._to_wire_map()
+    guard, expected, next_version = _version_guard(item)
+    parts = [part for part in (condition, guard) if part is not None]
+    if exists_error:
+        parts.insert(0, AttributeNotExists(schema.hash_key.path))
+    field = version_field(cls)
+    if field is not None:
+        wire[field.name] = {"N": str(next_version)}
+    request = _render(
+        {"TableName": schema.table_name, "Item": wire}, and_all(parts), Placeholders()
+    )
+
+    def on_success(response: dict[str, Any]) -> None:
+        if field is not None:
+            item._data[field.attr] = next_version
+        item._original = wire
+
+    return PreparedWrite("PutItem", request, on_success, _explainer(item, expected, exists_error))
+
+
+def _key_changed(item: Model, original: Item) -> bool:
+    key = item._key()
+    return any(
+        name not in original or not wire_equal(value, original[name]) for name, value in key.items()
+    )
+
+
+def changes_of(item: Model) -> UpdatePlan | None:
+    """SET/REMOVE actions for what changed since the item was read or written.
+
+    None when the item was never read or written (or its key changed): it must
+    be put whole.
+    """
+    original = item._original
+    if original is None or _key_changed(item, original):
+        return None
+    cls = type(item)
+    current = item._to_wire_map()
+    skip = {field.name for field in cls._table().key_fields}
+    version = version_field(cls)
+    if version is not None:
+        skip.add(version.name)
+    plan = UpdatePlan()
+    for field in cls._fields.values():
+        name = field.name
+        if name in skip:
+            continue
+        new, old = current.get(name), original.get(name)
+        if new is None:
+            if old is not None:
+                plan.add(UpdateAction(field.path, "remove"))
+        elif old is None or not wire_equal(new, old):
+            plan.add(UpdateAction(field.path, "set", new))
+    return plan
+
+
+def prepare_update(
+    item: Model,
+    plan: UpdatePlan,
+    condition: Condition | None = None,
+    *,
+    require_exists: bool = False,
+) -> PreparedWrite:
+    """UpdateItem with ``plan``'s actions; the item is refreshed from ALL_NEW afterwards.
+
+    The version (if any) is checked when the item was read, and always increased.
+    """
+    cls = type(item)
+    schema = cls._table()
+    key_names = {field.name for field in schema.key_fields}
+    touched = plan.attributes() & key_names
+    if touched:
+        raise ValueError(
+            f"{cls.__name__}: key attributes {sorted(touched)} cannot be updated; "
+            "create an item with the new key instead"
+        )
+    parts: list[Condition] = []
+    if require_exists:
+        parts.append(AttributeExists(schema.hash_key.path))
+    if condition is not None:
+        parts.append(condition)
+    expected: int | None = None
+    field = version_field(cls)
+    if field is not None:
+        if item._original is not None:
+            guard, expected, next_version = _version_guard(item)
+            assert guard is not None
+            parts.append(guard)
+            plan.add(UpdateAction(field.path, "set", {"N": str(next_version)}))
+        else:
+            plan.add(UpdateAction(field.path, "increment", {"N": "1"}))
+    placeholders = Placeholders()
+    request: dict[str, Any] = {
+        "TableName": schema.table_name,
+        "Key": item._key(),
+        "UpdateExpression": plan.render(placeholders),
+        "ReturnValues": "ALL_NEW",
+    }
+    _render(request, and_all(parts), placeholders)
+
+    def on_success(response: dict[str, Any]) -> None:
+        attributes = response.get("Attributes")
+        if attributes:
+            _remember(item, attributes)
+
+    return PreparedWrite("UpdateItem", request, on_success, _explainer(item, expected))
+
+
+def prepare_changes(item: Model, condition: Condition | None = None) -> PreparedWrite | None:
+    """The dirty save: an UpdateItem of the changes, a PutItem for a new item, or
+    None when nothing changed."""
+    plan = changes_of(item)
+    if plan is None:
+        return prepare_put(item, condition)
+    if not plan:
+        return None
+    return prepare_update(item, plan, condition, require_exists=True)
+
+
+def prepare_delete(item: Model, condition: Condition | None = None) -> PreparedWrite:
+    """DeleteItem by the item's key (checking its version when it has one)."""
+    cls = type(item)
+    guard, expected, _ = _version_guard(item) if item._original is not None else (None, None, None)
+    parts = [part for part in (condition, guard) if part is not None]
+    request = _render(
+        {"TableName": cls._table().table_name, "Key": item._key()}, and_all(parts), Placeholders()
+    )
+
+    def on_success(response: dict[str, Any]) -> None:
+        item._original = None
+
+    return PreparedWrite("DeleteItem", request, on_success, _explainer(item, expected))
+
+
+def key_path(cls: type[Model]) -> Path:
+    """The path of a model's hash key."""
+    return cls._table().hash_key.path
