@@ -11,7 +11,7 @@ from typing import Any
 
 from .codec import AttributeValue
 from .exceptions import ResourceInUse, ResourceNotFound, WaitTimeout
-from .expressions import Condition, Placeholders
+from .expressions import Placeholders
 from .flow import Flow, call, sleep
 from .schema import TableSchema
 
@@ -19,12 +19,10 @@ __all__ = [
     "WaitPolicy",
     "count_items",
     "create_table",
-    "delete_item_request",
     "delete_table",
     "describe_table",
     "ensure_table",
     "get_item_request",
-    "put_item_request",
     "update_table",
     "wait_until_active",
     "wait_until_gone",
@@ -34,21 +32,6 @@ Item = dict[str, AttributeValue]
 
 
 # -- items ----------------------------------------------------------------------
-
-
-def with_condition(request: dict[str, Any], condition: Condition | None) -> dict[str, Any]:
-    """Add a ConditionExpression (and its placeholders) to a write request."""
-    if condition is None:
-        return request
-    placeholders = Placeholders()
-    request["ConditionExpression"] = condition.render(placeholders)
-    request["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-    return placeholders.apply(request)
-
-
-def put_item_request(table: str, item: Item, condition: Condition | None = None) -> dict[str, Any]:
-    """A PutItem request, conditional when ``condition`` is given."""
-    return with_condition({"TableName": table, "Item": item}, condition)
 
 
 def get_item_request(
@@ -63,13 +46,6 @@ def get_item_request(
         request["ProjectionExpression"] = ", ".join(placeholders.name(a) for a in attributes)
         placeholders.apply(request)
     return request
-
-
-def delete_item_request(
-    table: str, key: Item, condition: Condition | None = None
-) -> dict[str, Any]:
-    """A DeleteItem request, conditional when ``condition`` is given."""
-    return with_condition({"TableName": table, "Key": key}, condition)
 
 
 def count_items(table: str, consistent: bool = False) -> Flow[int]:
