@@ -1,47 +1,70 @@
-"""Batch flows: BatchGetItem with chunking, de-duplication and retry of what DynamoDB left.
+"""Batch flows: BatchGetItem and BatchWriteItem in chunks that never lose an item.
 
-Pure: the flows yield requests and sleeps (see :mod:`dynamodb.flow`). Keys and
-items are wire dicts; the model layer converts.
+Pure: flows yield requests and sleeps (see :mod:`dynamodb.flow`); keys and
+items are wire dicts and the model layer converts. Work is cut into chunks (100
+keys per BatchGetItem, 25 writes per BatchWriteItem), one flow per chunk, so a
+driver can keep several in flight (``Connection.run_many``/``arun_many``).
 
-Retries use exponential backoff with full jitter (a random delay between 0 and
-``min(cap, base * 2**attempt)``), within a budget of attempts; when the budget
-runs out, :class:`BatchIncomplete` names exactly the keys that were left.
+Each chunk retries what DynamoDB left (UnprocessedKeys / UnprocessedItems) and
+calls that failed with throttling, a 500 or a dropped connection, with
+exponential backoff and full jitter (a random delay in ``[0, min(cap, base *
+2**attempt)]``), up to ``RetryPolicy.max_attempts`` calls. When the budget runs
+out, :class:`BatchIncomplete` names exactly the keys that were not read or
+written; :func:`gather` merges the chunks' outcomes into one such error.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from .codec import AttributeValue
-from .exceptions import DynamoDBError
+from .exceptions import DynamoDBError, InternalServerError, ThrottlingError, TransportError
 from .expressions import Placeholders
 from .flow import Flow, call, sleep
 
-__all__ = ["BatchIncomplete", "RetryPolicy", "batch_get", "key_identity"]
+__all__ = [
+    "BatchIncomplete",
+    "RetryPolicy",
+    "batch_get",
+    "gather",
+    "get_chunks",
+    "key_identity",
+    "unique_writes",
+    "write_chunks",
+]
 
+T = TypeVar("T")
 Item = dict[str, AttributeValue]
 KeyIdentity = tuple[tuple[str, str, Any], ...]
+OnChunk = Callable[[int], None]
 
 GET_CHUNK = 100
+WRITE_CHUNK = 25
+_RETRYABLE = (ThrottlingError, InternalServerError, TransportError)
 
 
 class BatchIncomplete(DynamoDBError):
-    """A batch ran out of retries; ``unprocessed`` holds exactly the keys or items left."""
+    """A batch ran out of retries.
 
-    def __init__(self, message: str, unprocessed: list[Item]) -> None:
+    ``unprocessed`` holds exactly the wire keys (reads) or write requests
+    (writes) that were left; the model layer adds ``keys``, the same as
+    ``{python name: value}`` dicts. ``done`` counts what did succeed.
+    """
+
+    def __init__(self, message: str, unprocessed: list[dict[str, Any]], done: int = 0) -> None:
         self.unprocessed = unprocessed
+        self.done = done
+        self.keys: list[dict[str, Any]] = []
         super().__init__(message)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Backoff for retrying what a batch call left unprocessed.
-
-    ``max_attempts`` counts the calls for one chunk, the first included.
-    """
+    """The retry budget of one chunk: ``max_attempts`` calls (the first included),
+    with backoff delays growing from ``base`` to at most ``cap`` seconds."""
 
     max_attempts: int = 10
     base: float = 0.05
@@ -62,11 +85,82 @@ def key_identity(item: Item, key_names: Sequence[str]) -> KeyIdentity:
     return tuple(parts)
 
 
-def _unique(keys: Iterable[Item], key_names: Sequence[str]) -> list[tuple[KeyIdentity, Item]]:
-    seen: dict[KeyIdentity, Item] = {}
-    for key in keys:
-        seen.setdefault(key_identity(key, key_names), key)
-    return list(seen.items())
+def _retrying(
+    operation: str,
+    pending: list[dict[str, Any]],
+    build: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    left_of: Callable[[dict[str, Any]], list[dict[str, Any]]],
+    policy: RetryPolicy,
+) -> Flow[list[dict[str, Any]]]:
+    """Send ``build(pending)`` until nothing is left; the responses of the calls."""
+    responses: list[dict[str, Any]] = []
+    attempt = 0
+    while pending:
+        cause: Exception | None = None
+        try:
+            response = yield from call(operation, build(pending))
+        except _RETRYABLE as error:
+            left, cause = pending, error
+        else:
+            responses.append(response)
+            left = left_of(response)
+        if not left:
+            break
+        attempt += 1
+        if attempt >= policy.max_attempts:
+            reason = f" (last error: {cause})" if cause is not None else ""
+            raise BatchIncomplete(
+                f"{operation}: {len(left)} left after {attempt} attempts{reason}", left
+            )
+        pending = left
+        yield from sleep(policy.delay(attempt))
+    return responses
+
+
+def _get_chunk(
+    table: str,
+    keys: list[Item],
+    extra: dict[str, Any],
+    policy: RetryPolicy,
+    on_chunk: OnChunk | None,
+) -> Flow[list[Item]]:
+    responses = yield from _retrying(
+        "BatchGetItem",
+        keys,
+        lambda pending: {"RequestItems": {table: {"Keys": pending, **extra}}},
+        lambda response: response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []),
+        policy,
+    )
+    if on_chunk is not None:
+        on_chunk(len(keys))
+    return [item for response in responses for item in response.get("Responses", {}).get(table, [])]
+
+
+def get_chunks(
+    table: str,
+    keys: Iterable[Item],
+    key_names: Sequence[str],
+    *,
+    consistent: bool = False,
+    attributes: Sequence[str] | None = None,
+    policy: RetryPolicy | None = None,
+    on_chunk: OnChunk | None = None,
+) -> list[Flow[list[Item]]]:
+    """One flow per 100 distinct keys; each returns the items found."""
+    unique = list({key_identity(key, key_names): key for key in keys}.values())
+    extra: dict[str, Any] = {}
+    if consistent:
+        extra["ConsistentRead"] = True
+    if attributes is not None:
+        placeholders = Placeholders()
+        wanted = dict.fromkeys([*key_names, *attributes])
+        extra["ProjectionExpression"] = ", ".join(placeholders.name(name) for name in wanted)
+        extra["ExpressionAttributeNames"] = placeholders.names
+    policy = policy or RetryPolicy()
+    return [
+        _get_chunk(table, unique[start : start + GET_CHUNK], extra, policy, on_chunk)
+        for start in range(0, len(unique), GET_CHUNK)
+    ]
 
 
 def batch_get(
@@ -78,40 +172,96 @@ def batch_get(
     attributes: Sequence[str] | None = None,
     policy: RetryPolicy | None = None,
 ) -> Flow[dict[KeyIdentity, Item]]:
-    """Read items by key; returns ``{key identity: item}`` for the keys that exist.
-
-    Duplicate keys are sent once; keys go in chunks of 100; UnprocessedKeys are
-    retried with backoff until ``policy.max_attempts`` calls of a chunk.
-    """
-    policy = policy or RetryPolicy()
-    pending = [key for _, key in _unique(keys, key_names)]
+    """Read items by key, one chunk after another; ``{key identity: item}`` of those found."""
     found: dict[KeyIdentity, Item] = {}
-    extra: dict[str, Any] = {}
-    if consistent:
-        extra["ConsistentRead"] = True
-    if attributes is not None:
-        placeholders = Placeholders()
-        wanted = list(dict.fromkeys([*key_names, *attributes]))
-        extra["ProjectionExpression"] = ", ".join(placeholders.name(name) for name in wanted)
-        extra["ExpressionAttributeNames"] = placeholders.names
-    while pending:
-        chunk, pending = pending[:GET_CHUNK], pending[GET_CHUNK:]
-        attempt = 0
-        while chunk:
-            request = {"RequestItems": {table: {"Keys": chunk, **extra}}}
-            response = yield from call("BatchGetItem", request)
-            for item in response.get("Responses", {}).get(table, []):
-                found[key_identity(item, key_names)] = item
-            left = response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
-            if not left:
-                break
-            attempt += 1
-            if attempt >= policy.max_attempts:
-                raise BatchIncomplete(
-                    f"BatchGetItem on {table}: {len(left) + len(pending)} keys still unread "
-                    f"after {attempt} attempts",
-                    [*left, *pending],
-                )
-            chunk = left
-            yield from sleep(policy.delay(attempt))
+    chunks = get_chunks(
+        table, keys, key_names, consistent=consistent, attributes=attributes, policy=policy
+    )
+    for chunk in chunks:
+        for item in (yield from chunk):
+            found[key_identity(item, key_names)] = item
     return found
+
+
+def _write_key(request: dict[str, Any], key_names: Sequence[str]) -> KeyIdentity:
+    if "PutRequest" in request:
+        return key_identity(request["PutRequest"]["Item"], key_names)
+    return key_identity(request["DeleteRequest"]["Key"], key_names)
+
+
+def unique_writes(
+    requests: Iterable[dict[str, Any]], key_names: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[KeyIdentity]]:
+    """The requests with one per key, the last one winning, and the keys that repeated.
+
+    DynamoDB refuses a BatchWriteItem with one key twice, and chunks run
+    concurrently, so duplicates are settled before chunking.
+    """
+    latest: dict[KeyIdentity, dict[str, Any]] = {}
+    repeated: list[KeyIdentity] = []
+    for request in requests:
+        identity = _write_key(request, key_names)
+        if identity in latest:
+            repeated.append(identity)
+            del latest[identity]  # keep the order of the last occurrence
+        latest[identity] = request
+    return list(latest.values()), repeated
+
+
+def _write_chunk(
+    table: str, requests: list[dict[str, Any]], policy: RetryPolicy, on_chunk: OnChunk | None
+) -> Flow[int]:
+    yield from _retrying(
+        "BatchWriteItem",
+        requests,
+        lambda pending: {"RequestItems": {table: pending}},
+        lambda response: response.get("UnprocessedItems", {}).get(table, []),
+        policy,
+    )
+    if on_chunk is not None:
+        on_chunk(len(requests))
+    return len(requests)
+
+
+def write_chunks(
+    table: str,
+    requests: Sequence[dict[str, Any]],
+    *,
+    policy: RetryPolicy | None = None,
+    on_chunk: OnChunk | None = None,
+) -> list[Flow[int]]:
+    """One flow per 25 write requests (PutRequest/DeleteRequest); each returns its count."""
+    policy = policy or RetryPolicy()
+    return [
+        _write_chunk(table, list(requests[start : start + WRITE_CHUNK]), policy, on_chunk)
+        for start in range(0, len(requests), WRITE_CHUNK)
+    ]
+
+
+def gather(outcomes: Sequence[T | Exception], sizes: Sequence[int], label: str) -> list[T]:
+    """The chunks' results, or one error for all of them.
+
+    Any error other than BatchIncomplete is raised as it is (the first one);
+    otherwise every chunk's leftovers go into one BatchIncomplete, with how
+    many items did succeed.
+    """
+    results: list[T] = []
+    left: list[dict[str, Any]] = []
+    done = 0
+    for outcome, size in zip(outcomes, sizes, strict=True):
+        if isinstance(outcome, BatchIncomplete):
+            left.extend(outcome.unprocessed)
+            done += size - len(outcome.unprocessed)
+        elif isinstance(outcome, Exception):
+            raise outcome
+        else:
+            results.append(outcome)
+            done += size
+    if left:
+        raise BatchIncomplete(
+            f"{label}: {len(left)} of {done + len(left)} not done after every retry; "
+            "see .keys (nothing else was lost)",
+            left,
+            done,
+        )
+    return results

@@ -98,7 +98,9 @@ def _encode_set(value: set[Any] | frozenset[Any]) -> AttributeValue:
     if kind == "SS":
         return {"SS": sorted(value)}
     if kind == "NS":
-        return {"NS": [encode_number(member) for member in value]}
+        # Equal numbers of different types ({1, Decimal("1.0")}) are one member.
+        unique = {Decimal(text): text for text in map(encode_number, value)}
+        return {"NS": list(unique.values())}
     return {"BS": [bytes(member) for member in value]}
 
 

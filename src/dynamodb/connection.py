@@ -15,7 +15,8 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.config import Config
@@ -215,6 +216,31 @@ class Connection:
             result: T = stop.value
             return result
 
+    def run_many(self, flows: Sequence[Flow[T]], concurrency: int) -> list[T | Exception]:
+        """Drive several flows with up to ``concurrency`` in flight (threads).
+
+        Results come in the order of ``flows``; a flow that raised gives its
+        exception in its place, so callers see every outcome.
+        """
+        if concurrency <= 1 or len(flows) <= 1:
+            return [_outcome(self.run, flow) for flow in flows]
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(flows))) as pool:
+            futures = [pool.submit(_outcome, self.run, flow) for flow in flows]
+            return [future.result() for future in futures]
+
+    async def arun_many(self, flows: Sequence[Flow[T]], concurrency: int) -> list[T | Exception]:
+        """Async twin of :meth:`run_many` (tasks, at most ``concurrency`` at once)."""
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(flow: Flow[T]) -> T | Exception:
+            async with gate:
+                try:
+                    return await self.arun(flow)
+                except Exception as error:
+                    return error
+
+        return list(await asyncio.gather(*(one(flow) for flow in flows)))
+
     # -- closing -----------------------------------------------------------------
 
     def close(self) -> None:
@@ -252,6 +278,13 @@ class Connection:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _outcome(run: Callable[[Flow[T]], T], flow: Flow[T]) -> T | Exception:
+    try:
+        return run(flow)
+    except Exception as error:
+        return error
 
 
 def _translate(error: Exception, operation: str) -> Exception:

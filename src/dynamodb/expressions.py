@@ -198,6 +198,7 @@ def and_all(conditions: Sequence[Condition]) -> Condition | None:
     return And(_flatten(And, conditions))
 
 
+_MAX_IN_CHOICES = 100
 _OPERATORS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}
 
 
@@ -443,6 +444,10 @@ class ConditionBuilder:
 
     def begins_with(self, prefix: Any) -> Condition:
         """The string or binary value starts with ``prefix``."""
+        if isinstance(prefix, str):
+            return BeginsWith(self.path, {"S": prefix})
+        if isinstance(prefix, (bytes, bytearray)):
+            return BeginsWith(self.path, {"B": bytes(prefix)})
         return BeginsWith(self.path, self.encode_operand(prefix))
 
     def contains(self, member: Any) -> Condition:
@@ -451,10 +456,16 @@ class ConditionBuilder:
 
     def is_in(self, *choices: Any) -> Condition:
         """The value is one of ``choices`` (given as arguments or one iterable)."""
-        if len(choices) == 1 and isinstance(choices[0], (list, tuple, set, frozenset)):
+        if (
+            len(choices) == 1
+            and isinstance(choices[0], Iterable)
+            and not isinstance(choices[0], (str, bytes, bytearray, dict))
+        ):
             choices = tuple(choices[0])
         if not choices:
             raise ValueError(f"{self.path}: is_in() needs at least one choice")
+        if len(choices) > _MAX_IN_CHOICES:
+            raise ValueError(f"{self.path}: DynamoDB's IN takes at most {_MAX_IN_CHOICES} values")
         return In(self.path, tuple(self.encode_operand(choice) for choice in choices))
 
     in_ = is_in

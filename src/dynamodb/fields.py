@@ -88,6 +88,9 @@ class UpdateBuilder:
     def encode_operand(self, value: Any) -> AttributeValue:
         raise NotImplementedError
 
+    def encode_update(self, value: Any) -> AttributeValue:
+        raise NotImplementedError
+
     def encode_member(self, value: Any) -> AttributeValue:
         # Same default as ConditionBuilder's (this mixin comes first in the MRO):
         # a scalar field's member, e.g. contains()'s substring, is its own type.
@@ -116,7 +119,7 @@ class UpdateBuilder:
         if at_top and (value is None or (isinstance(value, (set, frozenset)) and not value)):
             # A missing attribute is how DynamoDB stores None and the empty set.
             return UpdateAction(target.path, "remove")
-        encoded = target.encode_operand(value)
+        encoded = target.encode_update(value)
         return UpdateAction(target.path, "set_if_not_exists" if if_not_exists else "set", encoded)
 
     @overload
@@ -135,7 +138,7 @@ class UpdateBuilder:
 
     def add(self, value: Any) -> UpdateAction:
         """Atomically add a number (or, at the top level, members to a set)."""
-        encoded = self.encode_operand(value)
+        encoded = self.encode_update(value)
         top_level = len(self.path.elements) == 1
         if "N" in encoded:
             return UpdateAction(self.path, "add" if top_level else "increment", encoded)
@@ -145,7 +148,7 @@ class UpdateBuilder:
 
     def delete(self, values: Any) -> UpdateAction:
         """DELETE members from a set attribute."""
-        encoded = self.encode_operand(values)
+        encoded = self.encode_update(values)
         if len(self.path.elements) != 1 or not encoded.keys() & {"SS", "NS", "BS"}:
             raise TypeError(f"{self.path}: delete() removes members of a top-level set")
         return UpdateAction(self.path, "delete", encoded)
@@ -306,12 +309,36 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         """A value ``json.dumps`` accepts."""
         return _son(value)
 
-    def encode_operand(self, value: Any) -> AttributeValue:
-        """Encode a value compared with this field in a condition."""
+    def encode_update(self, value: Any) -> AttributeValue:
+        """Encode a value written by an update action: every check of the field applies."""
         cleaned = self.clean(value)
         if cleaned is None:
             return {"NULL": True}
-        encoded = self.to_wire(cleaned)
+        return self._wire_or_refuse(value, cleaned)
+
+    def encode_operand(self, value: Any) -> AttributeValue:
+        """Encode a value compared with this field in a condition.
+
+        Only the type is checked (and converted): a condition may compare with
+        values the field would not store, e.g. below its ``minimum``.
+        """
+        if value is None:
+            return {"NULL": True}
+        try:
+            converted = self.convert(value)
+        except (EncodeError, TypeError, ValueError, OverflowError) as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error)) from None
+        return self._wire_or_refuse(value, converted)
+
+    def _wire_or_refuse(self, value: Any, converted: T) -> AttributeValue:
+        try:
+            encoded = self.to_wire(converted)
+        except (EncodeError, TypeError, ValueError, OverflowError) as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error)) from None
         if encoded is None:
             raise self.invalid(value, "is empty, and DynamoDB cannot store an empty set here")
         return encoded
@@ -471,7 +498,10 @@ class IntegerField(_NumberField[int]):
         try:
             return int(text)
         except ValueError:
-            return int(Decimal(text))
+            number = Decimal(text)
+            if number != number.to_integral_value():
+                raise ValueError(f"{text} is not a whole number") from None
+            return int(number)
 
 
 class VersionField(IntegerField):
@@ -1022,8 +1052,11 @@ class SetField(_SizedMixin, Field[set[Any]]):
         return {kind(member) for member in attribute["NS"]}
 
     def encode_member(self, value: Any) -> AttributeValue:
-        member = self._convert_member(value) if self.of is not None else value
-        encoded = encode_value({member})
+        try:
+            member = self._convert_member(value) if self.of is not None else value
+            encoded = encode_value({member})
+        except (EncodeError, TypeError) as error:
+            raise self.invalid(value, str(error)) from None
         return {tag[0]: members[0] for tag, members in encoded.items()}
 
     def make_default(self) -> set[Any] | None:
@@ -1094,6 +1127,11 @@ class NestedAttribute(UpdateBuilder, ConditionBuilder):
     def encode_operand(self, value: Any) -> AttributeValue:
         if self._element is not None:
             return self._element.encode_operand(value)
+        return self._untyped(value)
+
+    def encode_update(self, value: Any) -> AttributeValue:
+        if self._element is not None:
+            return self._element.encode_update(value)
         return self._untyped(value)
 
     def encode_member(self, value: Any) -> AttributeValue:

@@ -82,7 +82,7 @@ class PendingUpdates:
         plan, _ = self._pending_state()
         whole = plan.get(own.path)
         if whole is not None and whole.kind == "set" and whole.value and "M" in whole.value:
-            merged = {**whole.value["M"], **own.encode_operand(dict(values))["M"]}
+            merged = {**whole.value["M"], **own.encode_update(dict(values))["M"]}
             plan.replace(UpdateAction(own.path, "set", {"M": merged}))
         elif self._data.get(own.attr) is None:
             self._queue(own.set(dict(values)))
