@@ -119,7 +119,15 @@ class ConditionalCheckFailed(ServiceError):
 
 
 class ItemAlreadyExists(ConditionalCheckFailed):
-    """``create(..., overwrite=False)`` found an item with the same key."""
+    """``create(..., overwrite=False)`` found an item with the same key.
+
+    From ``batch_write(..., overwrite=False)``, ``keys`` lists every key that
+    existed (those items were not written; the others were).
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.keys: list[dict[str, Any]] = []
 
 
 class VersionConflict(ConditionalCheckFailed):

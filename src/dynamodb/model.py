@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from . import operations
 from ._compat import Self
+from .batch import RetryPolicy
+from .bulk import plan_batch_delete, plan_batch_get, plan_batch_write
 from .codec import AttributeValue
 from .connection import Connection, get_connection
 from .exceptions import DecodeError, FieldValidationError, ModelDefinitionError
@@ -28,6 +30,7 @@ from .persistence import (
     prepare_update,
     run_write,
 )
+from .progress import ProgressCallback
 from .query import Query, Scan, _Spec
 from .schema import TableSchema
 from .updates import UpdateAction, UpdatePlan
@@ -521,6 +524,150 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """Async twin of :meth:`add`."""
         return await cls._connection(connection).arun(cls._add_flow(values))
 
+    # -- batches: sync and async twins --------------------------------------------------
+
+    @classmethod
+    def batch_write(
+        cls,
+        items: Iterable[Self | Mapping[str, Any]],
+        overwrite: bool = True,
+        *,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Write any number of items (instances or dicts); returns the instances stored.
+
+        Sent as 25-item BatchWriteItem calls, ``concurrency`` at a time, retrying
+        what DynamoDB leaves unprocessed; BatchIncomplete names what is left if the
+        ``retry`` budget runs out. One key given twice: the last one wins.
+        ``overwrite=False`` writes each item only if its key is free (one
+        conditional PutItem each) and raises ItemAlreadyExists listing the taken keys.
+        ``progress``: True for a bar, or a callable ``(done, total)``.
+        """
+        plan = plan_batch_write(
+            cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
+        )
+        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))
+
+    @classmethod
+    async def abatch_write(
+        cls,
+        items: Iterable[Self | Mapping[str, Any]],
+        overwrite: bool = True,
+        *,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Async twin of :meth:`batch_write`."""
+        plan = plan_batch_write(
+            cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
+        )
+        connection_ = cls._connection(connection)
+        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
+
+    @classmethod
+    def batch_get(
+        cls,
+        *keys: Mapping[str, Any] | Self,
+        projections: Iterable[Field[Any] | str] | None = None,
+        consistent: bool = False,
+        keep_missing: bool = False,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Read items by key, in the order asked; missing keys are skipped
+        (``keep_missing=True``: None in their place).
+
+        Duplicate keys are read once; 100-key BatchGetItem calls run
+        ``concurrency`` at a time and UnprocessedKeys are retried.
+        """
+        plan = plan_batch_get(
+            cls,
+            keys,
+            projections=projections,
+            consistent=consistent,
+            keep_missing=keep_missing,
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
+
+    @classmethod
+    async def abatch_get(
+        cls,
+        *keys: Mapping[str, Any] | Self,
+        projections: Iterable[Field[Any] | str] | None = None,
+        consistent: bool = False,
+        keep_missing: bool = False,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Async twin of :meth:`batch_get`."""
+        plan = plan_batch_get(
+            cls,
+            keys,
+            projections=projections,
+            consistent=consistent,
+            keep_missing=keep_missing,
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        connection_ = cls._connection(connection)
+        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
+
+    @classmethod
+    def batch_delete(
+        cls,
+        keys: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        items: Iterable[Self] | None = None,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """Delete items by key (``keys=[...]``) or by instance (``items=[...]``); how many."""
+        plan = plan_batch_delete(
+            cls,
+            _keys_or_items(keys, items),
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))
+
+    @classmethod
+    async def abatch_delete(
+        cls,
+        keys: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        items: Iterable[Self] | None = None,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """Async twin of :meth:`batch_delete`."""
+        plan = plan_batch_delete(
+            cls,
+            _keys_or_items(keys, items),
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        connection_ = cls._connection(connection)
+        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
+
     @classmethod
     def item_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
         """How many items the table holds.
@@ -591,6 +738,12 @@ class MapModel(Model):
 
     __abstract__ = True
     __map__ = True
+
+
+def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> list[Any]:
+    if (keys is None) == (items is None):
+        raise TypeError("batch_delete() takes keys=[...] or items=[...] (one of them)")
+    return list(keys if keys is not None else items)  # type: ignore[arg-type]
 
 
 def _check_projection(cls: type[Model], projection: tuple[Field[Any], ...]) -> None:

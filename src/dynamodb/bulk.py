@@ -1,0 +1,302 @@
+"""Batch reads and writes of model items: ``batch_write``, ``batch_get``, ``batch_delete``.
+
+Each call is planned here, without I/O, as a list of chunk flows (see
+:mod:`dynamodb.batch`) plus a ``finish`` step that turns the chunks' outcomes
+into the result; the model's sync method runs the flows with
+``Connection.run_many`` (threads) and its async twin with ``arun_many`` (tasks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from .batch import (
+    GET_CHUNK,
+    WRITE_CHUNK,
+    BatchIncomplete,
+    Item,
+    RetryPolicy,
+    gather,
+    get_chunks,
+    key_identity,
+    unique_writes,
+    write_chunks,
+)
+from .exceptions import ItemAlreadyExists
+from .fields import Field
+from .flow import Flow
+from .persistence import prepare_put, run_write, version_field
+from .progress import ProgressCallback, make_progress
+
+if TYPE_CHECKING:
+    from .model import Model
+
+__all__ = [
+    "DEFAULT_CONCURRENCY",
+    "BatchPlan",
+    "plan_batch_delete",
+    "plan_batch_get",
+    "plan_batch_write",
+]
+
+M = TypeVar("M", bound="Model")
+R = TypeVar("R")
+
+DEFAULT_CONCURRENCY = 8
+"""Chunks in flight at once; see the README's batch section for the measurement."""
+
+
+@dataclass
+class BatchPlan(Generic[R]):
+    """Chunk flows to run, and how to turn their outcomes into the result."""
+
+    flows: list[Flow[Any]]
+    finish: Callable[[list[Any]], R]
+    concurrency: int
+
+
+def _chunk_sizes(total: int, chunk: int) -> list[int]:
+    return [min(chunk, total - start) for start in range(0, total, chunk)]
+
+
+def _key_names(cls: type[Model]) -> tuple[str, ...]:
+    return tuple(field.name for field in cls._table().key_fields)
+
+
+def _python_key(cls: type[Model], item: Mapping[str, Any]) -> dict[str, Any]:
+    return {field.attr: field.from_wire(item[field.name]) for field in cls._table().key_fields}
+
+
+def _explained(
+    cls: type[Model], error: BatchIncomplete, left_key: Callable[[Any], Item]
+) -> BatchIncomplete:
+    error.keys = [_python_key(cls, left_key(entry)) for entry in error.unprocessed]
+    return error
+
+
+def _finish_chunks(
+    cls: type[Model],
+    outcomes: list[Any],
+    sizes: Sequence[int],
+    label: str,
+    left_key: Callable[[Any], Item],
+    progress_close: Callable[[], None],
+) -> list[Any]:
+    progress_close()
+    try:
+        return gather(outcomes, sizes, label)
+    except BatchIncomplete as error:
+        raise _explained(cls, error, left_key) from None
+
+
+def _as_instance(cls: type[M], entry: Any) -> M:
+    if isinstance(entry, cls):
+        return entry
+    if isinstance(entry, Mapping):
+        return cls(**entry)
+    raise TypeError(
+        f"{cls.__name__}.batch_write() takes {cls.__name__} instances or dicts, not {entry!r}"
+    )
+
+
+def _write_key(request: dict[str, Any]) -> Item:
+    if "PutRequest" in request:
+        return dict(request["PutRequest"]["Item"])
+    return dict(request["DeleteRequest"]["Key"])
+
+
+def plan_batch_write(
+    cls: type[M],
+    items: Iterable[M | Mapping[str, Any]],
+    *,
+    overwrite: bool,
+    concurrency: int | None,
+    progress: bool | ProgressCallback | None,
+    retry: RetryPolicy | None,
+) -> BatchPlan[list[M]]:
+    """Plan writing ``items``; they are all validated before anything is sent."""
+    instances = [_as_instance(cls, entry) for entry in items]
+    key_names = _key_names(cls)
+    version = version_field(cls)
+    wires: list[Item] = []
+    for instance in instances:
+        wire = instance._to_wire_map()
+        if version is not None:
+            wire[version.name] = {"N": str((instance._data.get(version.attr) or 0) + 1)}
+        wires.append(wire)
+    if not overwrite:
+        return _plan_conditional_puts(cls, instances, key_names, concurrency, progress)
+    by_key = {
+        key_identity(wire, key_names): (instance, wire)
+        for instance, wire in zip(instances, wires, strict=True)
+    }
+    requests, _ = unique_writes(({"PutRequest": {"Item": wire}} for wire in wires), key_names)
+    reporter = make_progress(progress, len(requests), f"{cls.__name__}.batch_write")
+    flows = write_chunks(cls._table().table_name, requests, policy=retry, on_chunk=reporter.advance)
+    sizes = _chunk_sizes(len(requests), WRITE_CHUNK)
+
+    def finish(outcomes: list[Any]) -> list[M]:
+        _finish_chunks(
+            cls, outcomes, sizes, f"{cls.__name__}.batch_write", _write_key, reporter.close
+        )
+        written: list[M] = []
+        for request in requests:
+            instance, wire = by_key[key_identity(request["PutRequest"]["Item"], key_names)]
+            if version is not None:
+                instance._data[version.attr] = int(wire[version.name]["N"])
+            instance._original = wire
+            written.append(instance)
+        return written
+
+    return BatchPlan(list(flows), finish, concurrency or DEFAULT_CONCURRENCY)
+
+
+def _plan_conditional_puts(
+    cls: type[M],
+    instances: list[M],
+    key_names: Sequence[str],
+    concurrency: int | None,
+    progress: bool | ProgressCallback | None,
+) -> BatchPlan[list[M]]:
+    """``overwrite=False``: one conditional PutItem per item (BatchWriteItem has no conditions)."""
+    seen: set[Any] = set()
+    for instance in instances:
+        identity = key_identity(instance._key(), key_names)
+        if identity in seen:
+            raise ValueError(
+                f"{cls.__name__}.batch_write(overwrite=False): the key "
+                f"{instance.get_primary_key_dict()} is given twice"
+            )
+        seen.add(identity)
+    reporter = make_progress(progress, len(instances), f"{cls.__name__}.batch_write")
+
+    def put(instance: M) -> Flow[None]:
+        yield from run_write(prepare_put(instance, exists_error=True))
+        reporter.advance(1)
+
+    def finish(outcomes: list[Any]) -> list[M]:
+        reporter.close()
+        taken = [
+            instance.get_primary_key_dict()
+            for instance, outcome in zip(instances, outcomes, strict=True)
+            if isinstance(outcome, ItemAlreadyExists)
+        ]
+        for outcome in outcomes:
+            if isinstance(outcome, Exception) and not isinstance(outcome, ItemAlreadyExists):
+                raise outcome
+        if taken:
+            error = ItemAlreadyExists(
+                f"{cls.__name__}.batch_write(overwrite=False): {len(taken)} keys exist already "
+                f"and were not written (the other {len(instances) - len(taken)} were): {taken}",
+                code="ConditionalCheckFailedException",
+            )
+            error.keys = taken
+            raise error
+        return instances
+
+    return BatchPlan(
+        [put(instance) for instance in instances], finish, concurrency or DEFAULT_CONCURRENCY
+    )
+
+
+def _wire_key(cls: type[Model], key: Any) -> Item:
+    from .model import Model
+
+    if isinstance(key, Model):
+        if not isinstance(key, cls):
+            raise TypeError(f"{cls.__name__}: expected a key or a {cls.__name__}, not {key!r}")
+        return key._key()
+    if isinstance(key, Mapping):
+        return cls._key_from_values(key)
+    raise TypeError(f"{cls.__name__}: a key is a dict like {{'name': ...}}, not {key!r}")
+
+
+def _projected_names(
+    cls: type[Model], projections: Iterable[Field[Any] | str] | None
+) -> list[str] | None:
+    if projections is None:
+        return None
+    names: list[str] = []
+    for entry in projections:
+        field = (
+            entry
+            if isinstance(entry, Field)
+            else cls._fields.get(entry) or cls._fields_by_name.get(entry)
+        )
+        if field is None or cls._fields.get(field.attr) is not field:
+            raise TypeError(f"{cls.__name__}: projections name fields of the model, not {entry!r}")
+        names.append(field.name)
+    return names
+
+
+def plan_batch_get(
+    cls: type[M],
+    keys: Sequence[Any],
+    *,
+    projections: Iterable[Field[Any] | str] | None,
+    consistent: bool,
+    keep_missing: bool,
+    concurrency: int | None,
+    progress: bool | ProgressCallback | None,
+    retry: RetryPolicy | None,
+) -> BatchPlan[list[M | None]] | BatchPlan[list[M]]:
+    """Plan reading ``keys``; results come in the order asked."""
+    key_names = _key_names(cls)
+    wire_keys = [_wire_key(cls, key) for key in keys]
+    attributes = _projected_names(cls, projections)
+    unique = len({key_identity(key, key_names) for key in wire_keys})
+    reporter = make_progress(progress, unique, f"{cls.__name__}.batch_get")
+    flows = get_chunks(
+        cls._table().table_name,
+        wire_keys,
+        key_names,
+        consistent=consistent,
+        attributes=attributes,
+        policy=retry,
+        on_chunk=reporter.advance,
+    )
+    sizes = _chunk_sizes(unique, GET_CHUNK)
+
+    def finish(outcomes: list[Any]) -> list[Any]:
+        pages = _finish_chunks(
+            cls, outcomes, sizes, f"{cls.__name__}.batch_get", dict, reporter.close
+        )
+        found = {key_identity(item, key_names): item for page in pages for item in page}
+        results: list[Any] = []
+        for key in wire_keys:
+            item = found.get(key_identity(key, key_names))
+            if item is not None:
+                results.append(cls._from_wire(item, partial=attributes is not None))
+            elif keep_missing:
+                results.append(None)
+        return results
+
+    return BatchPlan(list(flows), finish, concurrency or DEFAULT_CONCURRENCY)
+
+
+def plan_batch_delete(
+    cls: type[Model],
+    keys: Iterable[Any],
+    *,
+    concurrency: int | None,
+    progress: bool | ProgressCallback | None,
+    retry: RetryPolicy | None,
+) -> BatchPlan[int]:
+    """Plan deleting items by key (or by instance); the result is how many keys."""
+    key_names = _key_names(cls)
+    requests, _ = unique_writes(
+        ({"DeleteRequest": {"Key": _wire_key(cls, key)}} for key in keys), key_names
+    )
+    reporter = make_progress(progress, len(requests), f"{cls.__name__}.batch_delete")
+    flows = write_chunks(cls._table().table_name, requests, policy=retry, on_chunk=reporter.advance)
+    sizes = _chunk_sizes(len(requests), WRITE_CHUNK)
+
+    def finish(outcomes: list[Any]) -> int:
+        _finish_chunks(
+            cls, outcomes, sizes, f"{cls.__name__}.batch_delete", _write_key, reporter.close
+        )
+        return len(requests)
+
+    return BatchPlan(list(flows), finish, concurrency or DEFAULT_CONCURRENCY)
