@@ -69,6 +69,7 @@ from .operations import WaitPolicy
 from .planner import NoIndexForQuery, QueryError
 from .query import Query, Scan
 from .table import Table, acreate_table, adelete_table, create_table, delete_table
+from .transaction import Transaction, atransact_get, atransaction, transact_get, transaction
 from .updates import UpdateAction, UpdateConflict
 
 __version__ = "0.1.0"
@@ -121,6 +122,7 @@ __all__ = [
     "Table",
     "ThrottlingError",
     "TimeDeltaField",
+    "Transaction",
     "TransactionCanceled",
     "TransactionConflict",
     "TransportError",
@@ -136,10 +138,14 @@ __all__ = [
     "aclose",
     "acreate_table",
     "adelete_table",
+    "atransact_get",
+    "atransaction",
     "create_table",
     "delete_table",
     "get_connection",
     "set_connection",
     "set_cursor_secret",
+    "transact_get",
+    "transaction",
     "use_connection",
 ]

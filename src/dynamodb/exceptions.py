@@ -197,9 +197,18 @@ class TransactionConflict(ServiceError):
 
 
 class TransactionCanceled(ServiceError):
-    """A transaction was cancelled; ``reasons`` says why, one entry per action."""
+    """A transaction was cancelled.
+
+    ``reasons`` is DynamoDB's CancellationReasons, one entry per action in
+    order; ``failures`` describes each failed action (which item, what code,
+    why), as the message does.
+    """
 
     code = "TransactionCanceledException"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.failures: list[str] = []
 
     @property
     def reasons(self) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -394,8 +394,12 @@ class _Reader(Generic[M]):
     async def _aiterate(self) -> AsyncIterator[M]:
         pagers = self._pagers()
         if len(pagers) > 1:
-            async for item in _aparallel(self._connection(), pagers, self._spec.limit):
-                yield item
+            parallel = _aparallel(self._connection(), pagers, self._spec.limit)
+            try:
+                async for item in parallel:
+                    yield item
+            finally:
+                await parallel.aclose()  # stop the workers now, not when collected
             return
         connection, pager = self._connection(), pagers[0]
         while (page := await connection.arun(pager.page())) is not None:
@@ -494,6 +498,10 @@ class _SegmentScan(Scan[M]):
     def _check_single(self) -> None:
         return None
 
+    def _pager(self, requery: bool | None = None, segment: int | None = None) -> Pager[M]:
+        # get_items()/first() build their pager without a segment: always read ours.
+        return super()._pager(requery, self._segment if segment is None else segment)
+
     def _pagers(self) -> list[Pager[M]]:
         return [self._pager(segment=self._segment)]
 
@@ -574,7 +582,7 @@ def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | N
 
 async def _aparallel(
     connection: Connection, pagers: Sequence[Pager[M]], limit: int | None
-) -> AsyncIterator[M]:
+) -> AsyncGenerator[M, None]:
     messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=2 * len(pagers))
 
     async def work(pager: Pager[M]) -> None:

@@ -1,0 +1,336 @@
+"""Transactions: several writes that all happen or none (TransactWriteItems), and
+consistent multi-item reads (TransactGetItems).
+
+::
+
+    with dynamodb.transaction() as tx:
+        tx.put(order, condition=Order.id.not_exists())
+        tx.update(account, Account.balance.add(-10), condition=Account.balance.gte(10))
+        tx.delete(cart)
+        tx.check(Stock, {"sku": "x"}, Stock.count.gt(0))
+
+Nothing is sent if the block raises. The writes are the same preparations as
+the single-item calls (:mod:`dynamodb.persistence`), so VersionFields take
+part: a stale version cancels the whole transaction. Each transaction carries a
+ClientRequestToken, so botocore's retries of it are idempotent. A cancelled
+transaction raises :class:`~dynamodb.exceptions.TransactionCanceled` whose
+message and ``failures`` say which action failed and why.
+
+After success, items written with ``update`` (or a ``save`` of changes) are
+read back with one TransactGetItems so they hold what DynamoDB holds, as the
+single-item calls do with ReturnValues ALL_NEW (which transactions lack).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .batch import key_identity
+from .connection import Connection, get_connection
+from .exceptions import TransactionCanceled
+from .expressions import Condition, Placeholders
+from .flow import Flow, call
+from .persistence import (
+    PreparedWrite,
+    prepare_changes,
+    prepare_delete,
+    prepare_put,
+    prepare_update,
+)
+from .updates import UpdatePlan
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from ._compat import Self
+    from .model import Actions, Model
+
+__all__ = [
+    "MAX_ACTIONS",
+    "Transaction",
+    "atransact_get",
+    "atransaction",
+    "transact_get",
+    "transaction",
+]
+
+MAX_ACTIONS = 100
+_TRANSACT_KIND = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
+
+
+@dataclass
+class _Action:
+    kind: str  # Put | Update | Delete | ConditionCheck
+    params: dict[str, Any]
+    item: Model | None
+    write: PreparedWrite | None
+    label: str
+
+
+def _label(kind: str, model: type[Model], key: Mapping[str, Any]) -> str:
+    return f"{kind.lower()} {model.__name__} {dict(key)}"
+
+
+class Transaction:
+    """Collects writes and sends them as one TransactWriteItems (at most 100)."""
+
+    def __init__(
+        self, *, connection: Connection | None = None, client_request_token: str | None = None
+    ) -> None:
+        self.connection = connection
+        self.client_request_token = client_request_token or str(uuid.uuid4())
+        self._actions: list[_Action] = []
+        self._keys: set[tuple[str, Any]] = set()
+        self.committed = False
+
+    def __repr__(self) -> str:
+        return f"<Transaction of {len(self._actions)} actions>"
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    # -- collecting ------------------------------------------------------------------
+
+    def _add(self, write: PreparedWrite, item: Model) -> None:
+        kind = _TRANSACT_KIND[write.operation]
+        params = {key: value for key, value in write.params.items() if key != "ReturnValues"}
+        self._remember_key(type(item), item._key())
+        self._actions.append(
+            _Action(
+                kind, params, item, write, _label(kind, type(item), item.get_primary_key_dict())
+            )
+        )
+
+    def _remember_key(self, model: type[Model], key: dict[str, Any]) -> None:
+        if len(self._actions) >= MAX_ACTIONS:
+            raise ValueError(f"a transaction takes at most {MAX_ACTIONS} actions")
+        schema = model._table()
+        identity = (schema.table_name, key_identity(key, [f.name for f in schema.key_fields]))
+        if identity in self._keys:
+            raise ValueError(f"{model.__name__} {key}: a transaction may touch each item only once")
+        self._keys.add(identity)
+
+    def put(
+        self, item: Model, *, condition: Condition | None = None, overwrite: bool = True
+    ) -> None:
+        """Put the whole item (``overwrite=False``: only if its key is free)."""
+        self._add(prepare_put(item, condition, exists_error=not overwrite), item)
+
+    def save(self, item: Model, *, condition: Condition | None = None) -> None:
+        """Like ``item.save()``: its changes as an update, or a put for a new item."""
+        write = prepare_changes(item, condition)
+        if write is not None:
+            self._add(write, item)
+
+    def update(
+        self, item: Model, *actions: Actions, condition: Condition | None = None, **values: Any
+    ) -> None:
+        """Like ``item.update(...)``: update actions, keyword arguments as SETs."""
+        plan = UpdatePlan(item._own_actions(actions))
+        for attr, value in values.items():
+            field = type(item)._fields.get(attr)
+            if field is None:
+                raise TypeError(f"{type(item).__name__} has no field {attr!r}")
+            plan.add(field.set(value))
+        self._add(prepare_update(item, plan, condition), item)
+
+    def delete(self, item: Model, *, condition: Condition | None = None) -> None:
+        """Delete the item (checking its version when it has one)."""
+        self._add(prepare_delete(item, condition), item)
+
+    def check(self, model: type[Model], key: Mapping[str, Any], condition: Condition) -> None:
+        """Cancel the transaction unless ``condition`` holds on the item with ``key``."""
+        wire_key = model._key_from_values(key)
+        self._remember_key(model, wire_key)
+        placeholders = Placeholders()
+        params = {
+            "TableName": model._table().table_name,
+            "Key": wire_key,
+            "ConditionExpression": condition.render(placeholders),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        self._actions.append(
+            _Action(
+                "ConditionCheck",
+                placeholders.apply(params),
+                None,
+                None,
+                _label("check", model, key),
+            )
+        )
+
+    # -- sending -----------------------------------------------------------------------
+
+    def request(self) -> dict[str, Any]:
+        """The TransactWriteItems request (for logging; :meth:`commit` sends it)."""
+        return {
+            "TransactItems": [{action.kind: action.params} for action in self._actions],
+            "ClientRequestToken": self.client_request_token,
+        }
+
+    def _flow(self) -> Flow[None]:
+        if self.committed:
+            raise RuntimeError("this transaction was committed already")
+        if not self._actions:
+            self.committed = True
+            return
+        try:
+            yield from call("TransactWriteItems", self.request())
+        except TransactionCanceled as error:
+            raise self._explain(error) from error
+        self.committed = True
+        stale: list[Model] = []
+        for action in self._actions:
+            if action.write is not None:
+                action.write.on_success({})
+                if action.kind == "Update" and action.item is not None:
+                    stale.append(action.item)
+        if stale:
+            fresh = yield from _get_flow(stale)
+            for item, stored in zip(stale, fresh, strict=True):
+                if stored is not None:
+                    item._data, item._original = stored._data, stored._original
+
+    def _explain(self, error: TransactionCanceled) -> TransactionCanceled:
+        failures: list[str] = []
+        for action, reason in zip(self._actions, error.reasons, strict=False):
+            code = reason.get("Code", "None")
+            if code in ("None", None):
+                continue
+            explained = reason.get("Message") or code
+            if code == "ConditionalCheckFailed" and action.write is not None:
+                detail = action.write.explain(_as_failed(reason))
+                explained = detail.message
+            failures.append(f"{action.label}: {code}: {explained}")
+        message = "transaction cancelled; " + ("; ".join(failures) or error.message)
+        explained_error = TransactionCanceled(
+            message, code=error.code, response=error.response, operation=error.operation
+        )
+        explained_error.failures = failures
+        return explained_error
+
+    def commit(self) -> None:
+        """Send the transaction now (``with`` does this on exit)."""
+        self._connection().run(self._flow())
+
+    async def acommit(self) -> None:
+        """Async twin of :meth:`commit`."""
+        await self._connection().arun(self._flow())
+
+    def _connection(self) -> Connection:
+        if self.connection is not None:
+            return self.connection
+        for action in self._actions:
+            if action.item is not None:
+                return type(action.item)._connection(None)
+        return get_connection()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            self.commit()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if kind is None:
+            await self.acommit()
+
+
+def _as_failed(reason: Mapping[str, Any]) -> Any:
+    from .exceptions import ConditionalCheckFailed
+
+    response = {"Item": reason["Item"]} if "Item" in reason else {}
+    return ConditionalCheckFailed(str(reason.get("Message", "")), response=response)
+
+
+def transaction(
+    *, connection: Connection | None = None, client_request_token: str | None = None
+) -> Transaction:
+    """A transaction to fill in a ``with`` block; sent when the block ends without error."""
+    return Transaction(connection=connection, client_request_token=client_request_token)
+
+
+def atransaction(
+    *, connection: Connection | None = None, client_request_token: str | None = None
+) -> Transaction:
+    """A transaction for ``async with``; sent when the block ends without error."""
+    return Transaction(connection=connection, client_request_token=client_request_token)
+
+
+def _targets(requests: Iterable[Any]) -> list[tuple[type[Model], dict[str, Any]]]:
+    from .model import Model
+
+    targets: list[tuple[type[Model], dict[str, Any]]] = []
+    for request in requests:
+        if isinstance(request, Model):
+            targets.append((type(request), request._key()))
+        elif isinstance(request, tuple) and len(request) == 2:
+            model, key = request
+            targets.append((model, model._key_from_values(key)))
+        else:
+            raise TypeError(
+                f"transact_get() takes model instances or (Model, key) pairs, not {request!r}"
+            )
+    if len(targets) > MAX_ACTIONS:
+        raise ValueError(f"transact_get() reads at most {MAX_ACTIONS} items in one call")
+    return targets
+
+
+def _get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
+    targets = _targets(requests)
+    if not targets:
+        return []
+    request = {
+        "TransactItems": [
+            {"Get": {"TableName": model._table().table_name, "Key": key}} for model, key in targets
+        ]
+    }
+    response = yield from call("TransactGetItems", request)
+    results: list[Any] = []
+    for (model, _), entry in zip(targets, response.get("Responses", []), strict=True):
+        item = entry.get("Item")
+        results.append(model._from_wire(item) if item else None)
+    return results
+
+
+def transact_get(requests: Iterable[Any], *, connection: Connection | None = None) -> list[Any]:
+    """Read up to 100 items in one consistent snapshot; None for missing ones.
+
+    ``requests`` holds model instances (re-read by key) or ``(Model, key)`` pairs.
+    """
+    targets = list(requests)
+    return _connection_for(targets, connection).run(_get_flow(targets))
+
+
+async def atransact_get(
+    requests: Iterable[Any], *, connection: Connection | None = None
+) -> list[Any]:
+    """Async twin of :func:`transact_get`."""
+    targets = list(requests)
+    return await _connection_for(targets, connection).arun(_get_flow(targets))
+
+
+def _connection_for(requests: Sequence[Any], connection: Connection | None) -> Connection:
+    if connection is not None:
+        return connection
+    for request in requests:
+        model = request[0] if isinstance(request, tuple) else type(request)
+        return model._connection(None)  # type: ignore[no-any-return]
+    return get_connection()
