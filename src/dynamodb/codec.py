@@ -172,7 +172,7 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
     "N": decode_number,
     "BOOL": bool,
     "NULL": lambda raw: None,
-    "B": bytes,
+    "B": lambda raw: raw if isinstance(raw, bytes) else bytes(raw),
     "L": lambda raw: [decode_value(member) for member in raw],
     "M": lambda raw: {key: decode_value(member) for key, member in raw.items()},
     "SS": set,

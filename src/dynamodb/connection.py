@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.config import Config
 
 from .exceptions import DynamoDBError, TransportError, error_from_response
+from .fastpath import FastParserFactory
 from .flow import Flow, Request
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class Connection:
     ``connect_timeout`` and ``read_timeout`` are seconds. ``max_attempts`` counts
     every attempt of one request, the first included (1 means no retry);
     ``retry_mode`` is botocore's (``"standard"``, ``"adaptive"`` or ``"legacy"``).
+    ``fast_parser`` parses item operations' answers with ``json.loads`` instead
+    of botocore's generic parser (see :mod:`dynamodb.fastpath`).
     Anything left as None comes from the standard AWS environment variables and
     config files, as with boto3.
     """
@@ -80,6 +83,7 @@ class Connection:
         max_attempts: int = 5,
         retry_mode: str = "standard",
         max_pool_connections: int = 50,
+        fast_parser: bool = True,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(
@@ -96,6 +100,7 @@ class Connection:
         self.max_attempts = max_attempts
         self.retry_mode = retry_mode
         self.max_pool_connections = max_pool_connections
+        self.fast_parser = fast_parser
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._async_clients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
@@ -112,6 +117,9 @@ class Connection:
             read_timeout=self.read_timeout,
             retries={"total_max_attempts": self.max_attempts, "mode": self.retry_mode},
             max_pool_connections=self.max_pool_connections,
+            # Our fields check values before a request is built, and DynamoDB
+            # answers anything malformed with a typed ValidationException.
+            parameter_validation=False,
         )
 
     def _client_arguments(self) -> dict[str, Any]:
@@ -137,6 +145,11 @@ class Connection:
                     import botocore.session
 
                     session = botocore.session.Session(profile=self.profile_name)
+                    if self.fast_parser:
+                        fallback = session.get_component("response_parser_factory")
+                        session.register_component(
+                            "response_parser_factory", FastParserFactory(fallback)
+                        )
                     self._client = session.create_client("dynamodb", **self._client_arguments())
         return self._client
 
@@ -151,6 +164,11 @@ class Connection:
                     "the async API needs aiobotocore: pip install 'dynamodb-py[async]'"
                 ) from None
             session = AioSession(profile=self.profile_name)
+            if self.fast_parser:
+                fallback = session.get_component("response_parser_factory")
+                session.register_component(
+                    "response_parser_factory", FastParserFactory(fallback, is_async=True)
+                )
             context = session.create_client("dynamodb", **self._client_arguments())
             client = await context.__aenter__()
             entry = (context, client)

@@ -1,0 +1,111 @@
+"""A fast response parser for DynamoDB's data-plane operations.
+
+botocore's generic JSON parser walks every AttributeValue of a response
+against the service model, which is most of a client's CPU on a Query page.
+DynamoDB's JSON is already what this library decodes, so for successful
+answers to item operations :class:`FastParserFactory` hands out a parser that
+only runs ``json.loads`` (turning base64 ``B``/``BS`` values into bytes, as
+botocore would). Errors and control-plane answers (DescribeTable's datetimes,
+say) still go through botocore's own parser, so errors stay typed exactly as
+before. The factory is registered on the connection's own botocore session, so
+nothing else in the process is affected, and moto's ``mock_aws`` (which
+answers below the parser) keeps working.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+__all__ = ["FAST_OUTPUTS", "FastParserFactory", "parse_success"]
+
+FAST_OUTPUTS = frozenset(
+    f"{operation}Output"
+    for operation in (
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    )
+)
+"""Output shapes of the operations parsed fast."""
+
+
+def _binary(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) == 1:
+        if "B" in value and isinstance(value["B"], str):
+            return {"B": base64.b64decode(value["B"])}
+        if "BS" in value and value["BS"] and isinstance(value["BS"][0], str):
+            return {"BS": [base64.b64decode(member) for member in value["BS"]]}
+    return value
+
+
+def parse_success(response: dict[str, Any]) -> dict[str, Any]:
+    """The parsed body of a successful answer, with ResponseMetadata as botocore adds it."""
+    body = response["body"]
+    parsed: dict[str, Any]
+    if not body:
+        parsed = {}
+    elif b'"B' in body:
+        parsed = json.loads(body, object_hook=_binary)
+    else:
+        parsed = json.loads(body)
+    headers = response["headers"]
+    parsed["ResponseMetadata"] = {
+        "RequestId": headers.get("x-amzn-requestid", ""),
+        "HTTPStatusCode": response["status_code"],
+        "HTTPHeaders": headers,
+    }
+    return parsed
+
+
+def _fast(response: dict[str, Any], shape: Any) -> bool:
+    return (
+        response["status_code"] < 300
+        and shape is not None
+        and getattr(shape, "name", None) in FAST_OUTPUTS
+    )
+
+
+class _FastParser:
+    def __init__(self, fallback: Any) -> None:
+        self._fallback = fallback
+
+    def parse(self, response: dict[str, Any], shape: Any) -> Any:
+        if _fast(response, shape):
+            return parse_success(response)
+        return self._fallback.parse(response, shape)
+
+
+class _AsyncFastParser:
+    def __init__(self, fallback: Any) -> None:
+        self._fallback = fallback
+
+    async def parse(self, response: dict[str, Any], shape: Any) -> Any:
+        if _fast(response, shape):
+            return parse_success(response)
+        return await self._fallback.parse(response, shape)
+
+
+class FastParserFactory:
+    """Wraps a botocore (or aiobotocore) parser factory; JSON parsers get the fast path."""
+
+    def __init__(self, fallback: Any, is_async: bool = False) -> None:
+        self._fallback = fallback
+        self._is_async = is_async
+
+    def set_parser_defaults(self, **kwargs: Any) -> None:
+        self._fallback.set_parser_defaults(**kwargs)
+
+    def create_parser(self, protocol_name: str) -> Any:
+        parser = self._fallback.create_parser(protocol_name)
+        if protocol_name != "json":
+            return parser
+        return _AsyncFastParser(parser) if self._is_async else _FastParser(parser)
