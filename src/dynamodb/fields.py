@@ -17,10 +17,18 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, overload
 
 from ._compat import Self
-from .codec import AttributeValue, EncodeError, decode_number, encode_number, encode_value
+from .codec import (
+    AttributeValue,
+    EncodeError,
+    decode_number,
+    decode_value,
+    encode_number,
+    encode_value,
+)
 from .exceptions import FieldValidationError, ModelDefinitionError
 from .expressions import ConditionBuilder, Path, parse_path
 from .updates import UpdateAction
@@ -67,6 +75,8 @@ MISSING = _Missing.MISSING
 """Marks "no default given" (None is a legitimate default)."""
 
 Validator = Callable[[Any], object]
+Encoder = Callable[[Any], "AttributeValue | None"]
+Decoder = Callable[[AttributeValue], Any]
 
 _INDEX_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
 
@@ -301,9 +311,17 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         return self.decode(attribute)
 
     def decode(self, attribute: AttributeValue) -> T:
-        from .codec import decode_value
-
         return cast(T, decode_value(attribute))
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        """An (encode, decode) pair for the model's per-class codec.
+
+        The encoder may trust a value that was checked when it was assigned
+        (scalars cannot change after that); containers re-check their contents.
+        The decoder may raise on anything unusual (NULL, legacy types): the model
+        then decodes that item through :meth:`from_wire`.
+        """
+        return self.to_wire, self.decode
 
     def to_son(self, value: T) -> Any:
         """A value ``json.dumps`` accepts."""
@@ -364,6 +382,30 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
     def __repr__(self) -> str:
         owner = self.owner.__name__ + "." if self.owner is not None else ""
         return f"<{type(self).__name__} {owner}{self.attr or self.name}>"
+
+
+def _encode_s(value: str) -> AttributeValue:
+    return {"S": value}
+
+
+def _encode_int(value: int) -> AttributeValue:
+    return {"N": str(value)}
+
+
+def _decode_int(attribute: AttributeValue) -> int:
+    return int(attribute["N"])
+
+
+def _encode_float(value: float) -> AttributeValue:
+    return {"N": repr(value)}
+
+
+def _decode_float(attribute: AttributeValue) -> float:
+    return float(attribute["N"])
+
+
+def _encode_utc_datetime(value: dt.datetime) -> AttributeValue:
+    return {"S": value.isoformat(timespec="microseconds")}
 
 
 def _son(value: Any) -> Any:
@@ -462,6 +504,9 @@ class CharField(_SizedMixin, Field[str]):
     def decode(self, attribute: AttributeValue) -> str:
         return cast(str, attribute["S"])
 
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return _encode_s, itemgetter("S")
+
 
 class _NumberField(_RangeMixin, Field[T]):
     key_type = "N"
@@ -503,6 +548,9 @@ class IntegerField(_NumberField[int]):
                 raise ValueError(f"{text} is not a whole number") from None
             return int(number)
 
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return _encode_int, _decode_int
+
 
 class VersionField(IntegerField):
     """Optimistic locking: a version number, at most one per model.
@@ -533,6 +581,9 @@ class FloatField(_NumberField[float]):
 
     def decode(self, attribute: AttributeValue) -> float:
         return float(attribute["N"])
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return _encode_float, _decode_float
 
 
 class DecimalField(_NumberField[Decimal]):
@@ -572,6 +623,9 @@ class BooleanField(Field[bool]):
 
     def to_wire(self, value: bool) -> AttributeValue:
         return {"BOOL": value}
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return self.to_wire, itemgetter("BOOL")
 
     def decode(self, attribute: AttributeValue) -> bool:
         if "BOOL" in attribute:
@@ -621,10 +675,16 @@ class DateTimeField(_RangeMixin, Field[dt.datetime]):
             parsed = parser.isoparse(text)
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=dt.timezone.utc)
+        if parsed.tzinfo is dt.timezone.utc:
+            return parsed
         return parsed.astimezone(dt.timezone.utc)
 
     def to_son(self, value: dt.datetime) -> Any:
         return value.isoformat()
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        # Assigned values were converted to UTC already.
+        return _encode_utc_datetime, self.decode
 
 
 class DateField(_RangeMixin, Field[dt.date]):
@@ -998,13 +1058,17 @@ class SetField(_SizedMixin, Field[set[Any]]):
         self.max_length = max_length
 
     def convert(self, value: Any) -> set[Any]:
+        members = self._members_of(value)
+        if members:
+            encode_value(members)
+        return members
+
+    def _members_of(self, value: Any) -> set[Any]:
         if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
             raise _type_error(self, value)
         members = set(value)
         if self.of is not None:
             members = {self._convert_member(member) for member in members}
-        if members:
-            encode_value(members)
         return members
 
     def _convert_member(self, member: Any) -> Any:
@@ -1024,11 +1088,13 @@ class SetField(_SizedMixin, Field[set[Any]]):
         self._check_length(len(value))
 
     def to_wire(self, value: set[Any]) -> AttributeValue | None:
-        value = self.convert(value)  # members may have been added in place
-        self._check_length(len(value))
-        if not value:
+        # Members may have been added in place since assignment: convert again;
+        # encoding checks them.
+        members = self._members_of(value) if self.of is not None else value
+        self._check_length(len(members))
+        if not members:
             return None
-        return encode_value(value)
+        return encode_value(members)
 
     def from_wire(self, attribute: AttributeValue) -> set[Any]:
         if "NULL" in attribute:
@@ -1131,7 +1197,10 @@ class NestedAttribute(UpdateBuilder, ConditionBuilder):
 
     def encode_update(self, value: Any) -> AttributeValue:
         if self._element is not None:
-            return self._element.encode_update(value)
+            try:
+                return self._element.encode_update(value)
+            except FieldValidationError as error:  # name the model's field, not the element's
+                raise self._root.invalid(value, f"at {self._path}: {error.reason}") from None
         return self._untyped(value)
 
     def encode_member(self, value: Any) -> AttributeValue:

@@ -19,7 +19,7 @@ from .codec import AttributeValue
 from .connection import Connection, get_connection
 from .exceptions import DecodeError, FieldValidationError, ModelDefinitionError
 from .expressions import Condition, and_all
-from .fields import Field, VersionField
+from .fields import Decoder, Encoder, Field, SetField, VersionField
 from .flow import Flow, call
 from .pending import PendingUpdates
 from .persistence import (
@@ -56,6 +56,7 @@ class ModelMeta(type):
     _schema: TableSchema | None
     _is_map: bool
     _is_abstract: bool
+    _wire_plan: tuple[tuple[str, str, Encoder, Decoder, Field[Any], bool], ...]
     _version_fields: tuple[VersionField, ...]  # zero or one (a tuple: not a descriptor)
 
     def __new__(
@@ -73,6 +74,10 @@ class ModelMeta(type):
                 del fields[attr]  # a subclass replaced an inherited field with something else
         cls._fields = fields
         cls._fields_by_name = _index_by_name(name, fields)
+        cls._wire_plan = tuple(
+            (attr, field.name, *field.fast_codec(), field, isinstance(field, SetField))
+            for attr, field in fields.items()
+        )
         versions = [field for field in fields.values() if isinstance(field, VersionField)]
         if len(versions) > 1:
             named = ", ".join(field.attr for field in versions)
@@ -196,8 +201,26 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
         ``partial`` marks items read with a projection: what was not read stays
         None, even for set fields (which otherwise read a missing set as empty).
+        This is the hot path of every read: it runs the per-class codec and
+        only falls back to the careful decoding when that raises.
         """
         obj = cls.__new__(cls)
+        data: dict[str, Any] = {}
+        try:
+            for attr, name, _, decode, _, is_set in cls._wire_plan:
+                raw = item.get(name)
+                if raw is None:
+                    data[attr] = set() if is_set and not partial else None
+                else:
+                    data[attr] = decode(raw)
+        except Exception:
+            data = cls._decode_carefully(item, partial)
+        obj._data = data
+        obj._original = dict(item)
+        return obj
+
+    @classmethod
+    def _decode_carefully(cls, item: Mapping[str, AttributeValue], partial: bool) -> dict[str, Any]:
         data: dict[str, Any] = {}
         try:
             for attr, field in cls._fields.items():
@@ -208,28 +231,42 @@ class Model(PendingUpdates, metaclass=ModelMeta):
                     data[attr] = None if partial else field.absent()
         except (KeyError, ValueError, TypeError, ArithmeticError) as error:
             raise _decode_error(cls, item, error) from error
-        obj._data = data
-        obj._original = dict(item)
-        return obj
+        return data
 
     def _to_wire_map(self) -> Item:
-        """Every non-empty attribute, encoded; checks required fields."""
-        cls = type(self)
-        name = cls.__name__
+        """Every non-empty attribute, encoded; checks required fields and containers."""
         item: Item = {}
         data = self._data
+        try:
+            for attr, name, encode, _, field, _ in type(self)._wire_plan:
+                value = data[attr]
+                if value is None:
+                    if field.required:
+                        raise field.invalid(None, "is required", type(self).__name__)
+                    continue
+                encoded = encode(value)
+                if encoded is not None:
+                    item[name] = encoded
+        except FieldValidationError:
+            raise
+        except (TypeError, ValueError, ArithmeticError):
+            return self._encode_carefully()
+        return item
+
+    def _encode_carefully(self) -> Item:
+        """The same as ``_to_wire_map``, field by field, to name the one that fails."""
+        cls = type(self)
+        item: Item = {}
         for attr, field in cls._fields.items():
-            value = data.get(attr)
+            value = self._data.get(attr)
             if value is None:
-                if field.required:
-                    raise field.invalid(None, "is required", name)
                 continue
             try:
                 encoded = field.to_wire(value)
             except FieldValidationError:
                 raise
-            except (TypeError, ValueError) as error:
-                raise field.invalid(value, str(error), name) from None
+            except (TypeError, ValueError, ArithmeticError) as error:
+                raise field.invalid(value, str(error), cls.__name__) from None
             if encoded is not None:
                 item[field.name] = encoded
         return item

@@ -50,6 +50,7 @@ class PendingUpdates:
 
     def _queue(self, *actions: UpdateAction) -> None:
         plan, _ = self._pending_state()
+        UpdatePlan([*plan, *actions])  # all or nothing: raises UpdateConflict before queueing
         for action in actions:
             plan.add(action)
 

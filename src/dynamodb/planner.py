@@ -14,6 +14,8 @@ the planner prefers, in order:
 
 Global indexes that do not project an attribute the query filters on (or asks
 for) are skipped, because DynamoDB would silently see that attribute as missing.
+Local indexes fetch unprojected attributes asked for from the table, but cannot
+filter on them (DynamoDB refuses the query), so they are skipped for such filters.
 ``consistent()`` rules global indexes out, and ``order_by(field)`` keeps only
 targets whose range key is that field. When nothing fits, :class:`NoIndexForQuery`
 says which condition each target would need, or suggests a scan.
@@ -233,6 +235,12 @@ def _unfit(
     if target.is_global and not target.covers(needed):
         missing = sorted(name for name in needed if name not in target.projected)
         return f"the attributes {missing} projected (it has {target.projection_type})"
+    filtered = _referenced(parts)
+    if not target.is_global and not target.covers(filtered):
+        # A local index fetches unprojected attributes for results, not for filters:
+        # DynamoDB refuses such a filter (ValidationException).
+        missing = sorted(name for name in filtered if name not in target.projected)
+        return f"the filtered attributes {missing} projected (it has {target.projection_type})"
     return None
 
 
