@@ -15,6 +15,7 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
+from .associations import belongs_to, has_and_belongs_to_many, has_many, has_one
 from .batch import BatchIncomplete, RetryPolicy
 from .connection import Connection, aclose, get_connection, set_connection, use_connection
 from .cursor import Cursor, InvalidCursor, set_cursor_secret
@@ -140,9 +141,13 @@ __all__ = [
     "adelete_table",
     "atransact_get",
     "atransaction",
+    "belongs_to",
     "create_table",
     "delete_table",
     "get_connection",
+    "has_and_belongs_to_many",
+    "has_many",
+    "has_one",
     "set_connection",
     "set_cursor_secret",
     "transact_get",

@@ -13,6 +13,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from . import operations
 from ._compat import Self
+from .associations import Association, register
 from .batch import RetryPolicy
 from .bulk import plan_batch_delete, plan_batch_get, plan_batch_write
 from .codec import AttributeValue
@@ -56,6 +57,7 @@ class ModelMeta(type):
     _schema: TableSchema | None
     _is_map: bool
     _is_abstract: bool
+    _associations: dict[str, Association]
     _wire_plan: tuple[tuple[str, str, Encoder, Decoder, Field[Any], bool], ...]
     _version_fields: tuple[VersionField, ...]  # zero or one (a tuple: not a descriptor)
 
@@ -64,14 +66,22 @@ class ModelMeta(type):
     ) -> ModelMeta:
         cls = super().__new__(mcls, name, bases, namespace, **kwargs)
         fields: dict[str, Field[Any]] = {}
+        associations: dict[str, Association] = {}
         for base in reversed(cls.__mro__[1:]):
             if isinstance(base, ModelMeta):
                 fields.update(base._fields)
+                associations.update(base._associations)
         for attr, value in namespace.items():
             if isinstance(value, Field):
                 fields[attr] = value
+            elif isinstance(value, Association):
+                associations[attr] = value
             elif attr in fields:
                 del fields[attr]  # a subclass replaced an inherited field with something else
+        indexes = dict(getattr(cls, "__secondary_indexes__", None) or {})
+        for association in associations.values():
+            association.contribute(fields, indexes)
+        cls._associations = associations
         cls._fields = fields
         cls._fields_by_name = _index_by_name(name, fields)
         cls._wire_plan = tuple(
@@ -83,7 +93,7 @@ class ModelMeta(type):
             named = ", ".join(field.attr for field in versions)
             raise ModelDefinitionError(f"model {name}: at most one VersionField (found: {named})")
         cls._version_fields = tuple(versions)
-        _check_names(name, fields)
+        _check_names(name, {**fields, **associations})
         cls._is_map = bool(namespace.get("__map__")) or any(
             getattr(base, "_is_map", False) for base in bases
         )
@@ -101,9 +111,10 @@ class ModelMeta(type):
                 "__table_name__": namespace.get("__table_name__"),
                 "ReadCapacityUnits": getattr(cls, "ReadCapacityUnits", None),
                 "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
-                "__secondary_indexes__": getattr(cls, "__secondary_indexes__", None),
+                "__secondary_indexes__": indexes,
             }
             cls._schema = TableSchema.build(name, settings, fields)
+            register(cls)  # type: ignore[arg-type]
         return cls
 
 
@@ -123,7 +134,7 @@ def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Fi
 _RESERVED: frozenset[str] = frozenset()
 
 
-def _check_names(model: str, fields: Mapping[str, Field[Any]]) -> None:
+def _check_names(model: str, fields: Mapping[str, Any]) -> None:
     for attr in fields:
         if attr in _RESERVED:
             raise ModelDefinitionError(
@@ -376,6 +387,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     def _delete_flow(self, condition: Condition | None) -> Flow[None]:
         yield from run_write(prepare_delete(self, condition))
+        for association in type(self)._associations.values():
+            yield from association.deleted_flow(self)
 
     @classmethod
     def _get_flow(cls, key: Mapping[str, Any], consistent: bool) -> Flow[Self | None]:

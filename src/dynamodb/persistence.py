@@ -86,7 +86,7 @@ def _version_guard(item: Model) -> tuple[Condition | None, int | None, int | Non
 
 
 def _explainer(
-    item: Model, expected: int | None, exists_error: bool = False
+    item: Model, expected: int | None, exists_error: bool = False, checked: bool = True
 ) -> Callable[[ConditionalCheckFailed], ConditionalCheckFailed]:
     cls = type(item)
 
@@ -98,7 +98,7 @@ def _explainer(
                 f"{cls.__name__} {item.get_primary_key_dict()} exists already",
             )
         field = version_field(cls)
-        if field is None:
+        if field is None or not checked:  # no version guard: the caller's condition failed
             return error
         stored = error.item or {}
         raw = stored.get(field.name)
@@ -223,6 +223,7 @@ def prepare_update(
     expected: int | None = None
     field = version_field(cls)
     if field is not None:
+        plan = UpdatePlan(plan)  # a copy: the caller's plan (pending changes) stays as it was
         if item._original is not None:
             guard, expected, next_version = _version_guard(item)
             assert guard is not None
@@ -244,7 +245,8 @@ def prepare_update(
         if attributes:
             _remember(item, attributes)
 
-    return PreparedWrite("UpdateItem", request, on_success, _explainer(item, expected))
+    explain = _explainer(item, expected, checked=item._original is not None)
+    return PreparedWrite("UpdateItem", request, on_success, explain)
 
 
 def prepare_changes(item: Model, condition: Condition | None = None) -> PreparedWrite | None:
@@ -270,7 +272,8 @@ def prepare_delete(item: Model, condition: Condition | None = None) -> PreparedW
     def on_success(response: dict[str, Any]) -> None:
         item._original = None
 
-    return PreparedWrite("DeleteItem", request, on_success, _explainer(item, expected))
+    explain = _explainer(item, expected, checked=item._original is not None)
+    return PreparedWrite("DeleteItem", request, on_success, explain)
 
 
 def key_path(cls: type[Model]) -> Path:

@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from .associations import prefetch_flow
 from .batch import batch_get, key_identity
 from .codec import AttributeValue
 from .connection import Connection
@@ -51,6 +52,7 @@ class _Spec:
     requery: bool = False
     segments: int = 1
     connection: Connection | None = None
+    prefetch: tuple[str, ...] = ()
 
 
 class Pager(Generic[M]):
@@ -69,6 +71,7 @@ class Pager(Generic[M]):
         partial: bool,
         requery: bool,
         scope: str,
+        prefetch: tuple[str, ...] = (),
     ) -> None:
         self.model = model
         self.operation = operation
@@ -80,6 +83,7 @@ class Pager(Generic[M]):
         self.partial = partial and not requery
         self.requery = requery
         self.scope = scope
+        self.prefetch = prefetch
         self.done = False
         self.cursor: Cursor | None = None
         schema = model._table()
@@ -118,9 +122,10 @@ class Pager(Generic[M]):
             self.cursor = Cursor.from_key(last, self.scope) if last else None
         if self.requery and raw:
             raw = yield from self._requery(raw)
-        if self.partial:
-            return [self.model._from_wire(item, partial=True) for item in raw]
-        return [self.model._from_wire(item) for item in raw]
+        items = [self.model._from_wire(item, partial=self.partial) for item in raw]
+        if self.prefetch and items:
+            yield from prefetch_flow(self.model, self.prefetch, items)
+        return items
 
     def _cursor_at(self, item: Item) -> Cursor:
         return Cursor.from_key({name: item[name] for name in self.cursor_keys}, self.scope)
@@ -228,6 +233,13 @@ class _Reader(Generic[M]):
         """Fetch whole items for results of an index that does not project everything."""
         return self._with(requery=flag)
 
+    def prefetch(self, *associations: str) -> Self:
+        """Load these associations for every page of results at once (eager loading)."""
+        for name in associations:
+            if name not in self._model._associations:
+                raise ValueError(f"{self._model.__name__} has no association {name!r}")
+        return self._with(prefetch=self._spec.prefetch + associations)
+
     def using(self, connection: Connection | None) -> Self:
         """Read through this connection instead of the model's."""
         return self._with(connection=connection)
@@ -291,6 +303,7 @@ class _Reader(Generic[M]):
             partial=partial,
             requery=spec.requery if requery is None else requery,
             scope=self._scope(target) + ("" if segment is None else f"#{segment}"),
+            prefetch=spec.prefetch,
         )
         if spec.start is not None:
             decode_cursor(spec.start, pager.scope)  # check it before any request

@@ -1,0 +1,708 @@
+"""Associations between models: belongs_to, has_many, has_one, has_and_belongs_to_many.
+
+Storage (what ``create_table`` makes for each):
+
+- ``belongs_to`` stores the owner's key in one string attribute of the child
+  (``foreign_key``, default ``<name>_id``) and adds a global secondary index on
+  it (``<foreign_key>_index``, projecting ALL by default) so an owner's
+  children are one Query away. The owner's key is written as its value (for a
+  hash-only key: ``"u1"``, ``"42"``) or, for a hash+range key, as a compact JSON
+  list of both parts (``["forum","t1"]``): composite keys work everywhere.
+- ``has_many`` / ``has_one`` store nothing on the owner: they read the inverse
+  ``belongs_to`` index of the target.
+- ``has_and_belongs_to_many`` stores, on each side, a string set of the other
+  side's keys (``<name>_keys``); both sides change in one transaction.
+
+Reading: ``post.user`` loads the owner with one GetItem and caches it;
+``user.posts`` is a lazy collection (iterate, ``where``, ``count``, ``first``,
+``all`` and their async twins); ``Model.query()...prefetch("posts")`` loads an
+association for a whole page of items at once (one BatchGetItem for
+``belongs_to`` and many-to-many, one index query per owner for ``has_many``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+
+from .batch import get_chunks, key_identity
+from .codec import AttributeValue
+from .exceptions import ModelDefinitionError
+from .expressions import Condition
+from .fields import CharField, SetField
+from .flow import Flow
+from .persistence import prepare_changes, run_write
+from .transaction import Transaction
+
+if TYPE_CHECKING:
+    from ._compat import Self
+    from .connection import Connection
+    from .model import Model
+    from .query import Query
+
+__all__ = [
+    "Association",
+    "BelongsTo",
+    "HasMany",
+    "HasOne",
+    "ManyToMany",
+    "belongs_to",
+    "has_and_belongs_to_many",
+    "has_many",
+    "has_one",
+    "key_from_token",
+    "key_token",
+]
+
+T = TypeVar("T", bound="Model")
+Item = dict[str, AttributeValue]
+
+_REGISTRY: dict[str, list[type[Model]]] = {}
+_CACHE = "_association_cache"
+_ON_DELETE = (None, "cascade", "nullify")
+
+
+def register(model: type[Model]) -> None:
+    """Record a table model so associations can name it by class name."""
+    _REGISTRY.setdefault(model.__name__, []).append(model)
+
+
+def _resolve(reference: type[Model] | str, owner: type[Model] | None, label: str) -> type[Model]:
+    if isinstance(reference, type):
+        return reference
+    found = _REGISTRY.get(reference, [])
+    if len(found) == 1:
+        return found[0]
+    where = f"{owner.__name__}.{label}" if owner is not None else label
+    if not found:
+        raise ModelDefinitionError(f"{where}: no model named {reference!r} is defined")
+    raise ModelDefinitionError(
+        f"{where}: several models are named {reference!r}; pass the class instead"
+    )
+
+
+def _scalar_text(attribute: AttributeValue) -> str:
+    ((tag, raw),) = attribute.items()
+    if tag == "B":
+        return base64.b64encode(raw if isinstance(raw, bytes) else bytes(raw)).decode("ascii")
+    if tag == "N":
+        number = Decimal(raw)
+        if number == number.to_integral_value():
+            return str(int(number))
+        return format(number.normalize(), "f")
+    return str(raw)
+
+
+def key_token(model: type[Model], key: Item) -> str:
+    """The string a child stores to point at the item of ``model`` with wire key ``key``."""
+    parts = [_scalar_text(key[field.name]) for field in model._table().key_fields]
+    return parts[0] if len(parts) == 1 else json.dumps(parts, separators=(",", ":"))
+
+
+def key_from_token(model: type[Model], token: str) -> Item:
+    """The wire key of ``model`` that ``token`` (from :func:`key_token`) names."""
+    fields = model._table().key_fields
+    parts = [token] if len(fields) == 1 else json.loads(token)
+    key: Item = {}
+    for field, part in zip(fields, parts, strict=True):
+        assert field.key_type is not None
+        key[field.name] = {
+            field.key_type: base64.b64decode(part) if field.key_type == "B" else part
+        }
+    return key
+
+
+def _cache(item: Model) -> dict[str, Any]:
+    return cast(dict[str, Any], item.__dict__.setdefault(_CACHE, {}))
+
+
+class Association:
+    """Base of the association descriptors."""
+
+    name: str = ""
+    model: type[Model] | None = None
+
+    def __init__(self, target: type[Model] | str, inverse: str | None = None) -> None:
+        self._target = target
+        self._inverse = inverse
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self.name = name
+        self.model = owner
+
+    @property
+    def target(self) -> type[Model]:
+        """The associated model class (resolved from its name on first use)."""
+        return _resolve(self._target, self.model, self.name)
+
+    def contribute(self, fields: dict[str, Any], indexes: dict[str, dict[str, Any]]) -> None:
+        """Add the fields and indexes this association stores (at class creation)."""
+
+    def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
+        """Load this association for all ``items`` and cache it on each."""
+        raise NotImplementedError
+        yield  # pragma: no cover
+
+    def deleted_flow(self, item: Model) -> Flow[None]:
+        """What deleting ``item`` does to the associated items (default: nothing)."""
+        return
+        yield  # pragma: no cover
+
+    def _connection(self, item: Model) -> Connection:
+        return type(item)._connection(None)
+
+
+def _new_field(fields: dict[str, Any], attr: str, make: Any, owner: str) -> Any:
+    existing = fields.get(attr)
+    if existing is None:
+        return make()
+    if not isinstance(existing, type(make())):
+        raise ModelDefinitionError(
+            f"{owner}: the association needs {attr} to be a {type(make()).__name__}"
+        )
+    return existing
+
+
+class BelongsTo(Association, Generic[T]):
+    """The child side: ``post.user`` (loads and caches the owner), ``post.user = user``."""
+
+    def __init__(
+        self,
+        target: type[T] | str,
+        *,
+        foreign_key: str | None = None,
+        inverse: str | None = None,
+        index_name: str | None = None,
+        order_by: str | None = None,
+        projection: str | list[str] = "ALL",
+    ) -> None:
+        super().__init__(target, inverse)
+        self._foreign_key = foreign_key
+        self._index_name = index_name
+        self.order_by = order_by
+        self.projection = projection
+
+    @property
+    def foreign_key(self) -> str:
+        """The Python name (and attribute name) of the field holding the owner's key."""
+        return self._foreign_key or f"{self.name}_id"
+
+    @property
+    def index_name(self) -> str:
+        """The global secondary index on the foreign key."""
+        return self._index_name or f"{self.foreign_key}_index"
+
+    def contribute(self, fields: dict[str, Any], indexes: dict[str, dict[str, Any]]) -> None:
+        owner = self.model.__name__ if self.model else "?"
+        field = _new_field(fields, self.foreign_key, CharField, f"{owner}.{self.name}")
+        if self.foreign_key not in fields:
+            assert self.model is not None
+            setattr(self.model, self.foreign_key, field)
+            field.__set_name__(self.model, self.foreign_key)
+            fields[self.foreign_key] = field
+        options: dict[str, Any] = {"hash_key": self.foreign_key, "projections": self.projection}
+        if self.order_by is not None:
+            options["range_key"] = self.order_by
+        indexes.setdefault(self.index_name, options)
+
+    def token_of(self, item: Model) -> str | None:
+        return cast("str | None", item._data.get(self.foreign_key))
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: Model, owner: type[Any] | None = None) -> T | None: ...
+
+    def __get__(self, obj: Model | None, owner: type[Any] | None = None) -> Self | T | None:
+        if obj is None:
+            return self
+        token = self.token_of(obj)
+        cached = _cache(obj).get(self.name)
+        if cached is not None and cached[0] == token:
+            return cast("T | None", cached[1])
+        return self._connection(obj).run(self.load_flow(obj))
+
+    def __set__(self, obj: Model, value: T | None) -> None:
+        if value is None:
+            obj._data[self.foreign_key] = None
+            _cache(obj)[self.name] = (None, None)
+            return
+        if not isinstance(value, self.target):
+            raise TypeError(f"{type(obj).__name__}.{self.name} takes a {self.target.__name__}")
+        token = key_token(self.target, value._key())
+        obj._data[self.foreign_key] = token
+        _cache(obj)[self.name] = (token, value)
+
+    def load_flow(self, item: Model) -> Flow[T | None]:
+        """GetItem of the owner (cached on ``item``)."""
+        token = self.token_of(item)
+        owner: T | None = None
+        if token is not None:
+            target = cast("type[T]", self.target)
+            from .flow import call
+            from .operations import get_item_request
+
+            request = get_item_request(target._table().table_name, key_from_token(target, token))
+            response = yield from call("GetItem", request)
+            found = response.get("Item")
+            owner = target._from_wire(found) if found else None
+        _cache(item)[self.name] = (token, owner)
+        return owner
+
+    def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
+        target = self.target
+        key_names = [field.name for field in target._table().key_fields]
+        tokens = {self.token_of(item) for item in items} - {None}
+        keys = [key_from_token(target, token) for token in tokens if token is not None]
+        found: dict[Any, Model] = {}
+        for chunk in get_chunks(target._table().table_name, keys, key_names):
+            for raw in (yield from chunk):
+                found[key_identity(raw, key_names)] = target._from_wire(raw)
+        for item in items:
+            token = self.token_of(item)
+            owner = None
+            if token is not None:
+                owner = found.get(key_identity(key_from_token(target, token), key_names))
+            _cache(item)[self.name] = (token, owner)
+
+
+class _ChildrenSide(Association):
+    """What has_many and has_one share: the inverse belongs_to on the target."""
+
+    def __init__(
+        self, target: type[Model] | str, *, inverse: str | None = None, on_delete: str | None = None
+    ) -> None:
+        if on_delete not in _ON_DELETE:
+            raise ModelDefinitionError(
+                f"on_delete must be None, 'cascade' or 'nullify', not {on_delete!r}"
+            )
+        super().__init__(target, inverse)
+        self.on_delete = on_delete
+
+    def inverse(self) -> BelongsTo[Any]:
+        """The target's belongs_to that points back at this model."""
+        target = self.target
+        candidates = [
+            association
+            for association in target._associations.values()
+            if isinstance(association, BelongsTo)
+            and (self._inverse is None or association.name == self._inverse)
+            and association.target is self.model
+        ]
+        if len(candidates) != 1:
+            owner = self.model.__name__ if self.model else "?"
+            raise ModelDefinitionError(
+                f"{owner}.{self.name}: {target.__name__} needs exactly one belongs_to "
+                f"pointing at {owner}{' named ' + repr(self._inverse) if self._inverse else ''} "
+                f"(found {len(candidates)}); pass inverse='...'"
+            )
+        return candidates[0]
+
+    def query_for(self, item: Model) -> Query[Any]:
+        """The Query reading ``item``'s children through the inverse index."""
+        inverse = self.inverse()
+        token = key_token(type(item), item._key())
+        target = self.target
+        field = target._fields[inverse.foreign_key]
+        return target.query().use_index(inverse.index_name).where(field.eq(token))
+
+    def children_flow(self, item: Model) -> Flow[list[Any]]:
+        pager = self.query_for(item)._pager()
+        children: list[Any] = []
+        while (page := (yield from pager.page())) is not None:
+            children.extend(page)
+        return children
+
+    def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
+        for item in items:
+            _cache(item)[self.name] = yield from self.children_flow(item)
+
+    def deleted_flow(self, item: Model) -> Flow[None]:
+        if self.on_delete is None:
+            return
+        inverse = self.inverse()
+        for child in (yield from self.children_flow(item)):
+            if self.on_delete == "cascade":
+                from .persistence import prepare_delete
+
+                yield from run_write(prepare_delete(child))
+            else:
+                child._data[inverse.foreign_key] = None
+                write = prepare_changes(child)
+                if write is not None:
+                    yield from run_write(write)
+        _cache(item).pop(self.name, None)
+
+
+class HasMany(_ChildrenSide):
+    """The owner side: ``user.posts`` is a lazy collection of the target's items."""
+
+    def __get__(self, obj: Model | None, owner: type[Any] | None = None) -> Any:
+        if obj is None:
+            return self
+        return Children(self, obj)
+
+
+class HasOne(_ChildrenSide):
+    """The owner side of a one-to-one: ``user.profile`` loads (and caches) one item or None."""
+
+    def __get__(self, obj: Model | None, owner: type[Any] | None = None) -> Any:
+        if obj is None:
+            return self
+        cached = _cache(obj).get(self.name)
+        if cached is not None:
+            return cached[0] if cached else None
+        return type(obj)._connection(None).run(self.load_flow(obj))
+
+    def load_flow(self, item: Model) -> Flow[Any]:
+        children = yield from self.children_flow(item)
+        _cache(item)[self.name] = children
+        return children[0] if children else None
+
+    def __set__(self, obj: Model, value: Model | None) -> None:
+        raise AttributeError(
+            f"{type(obj).__name__}.{self.name} is read-only: set the other side "
+            f"({self.target.__name__}.{self.inverse().name} = ...) and save it"
+        )
+
+
+class Children(Generic[T]):
+    """``user.posts``: the target items pointing at one owner (lazy, query-like)."""
+
+    def __init__(self, association: _ChildrenSide, owner: Model) -> None:
+        self.association = association
+        self.owner = owner
+
+    def __repr__(self) -> str:
+        return f"<{self.association.name} of {self.owner!r}>"
+
+    def query(self) -> Query[T]:
+        """The underlying Query (through the inverse belongs_to index)."""
+        return self.association.query_for(self.owner)
+
+    def where(self, *conditions: Condition) -> Query[T]:
+        """The children matching more conditions."""
+        return self.query().where(*conditions)
+
+    def _cached(self) -> list[T] | None:
+        return cast("list[T] | None", _cache(self.owner).get(self.association.name))
+
+    def __iter__(self) -> Iterator[T]:
+        cached = self._cached()
+        return iter(cached) if cached is not None else iter(self.query())
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._aiterate()
+
+    async def _aiterate(self) -> AsyncIterator[T]:
+        cached = self._cached()
+        if cached is not None:
+            for item in cached:
+                yield item
+            return
+        async for item in self.query():
+            yield item
+
+    def all(self) -> list[T]:
+        """Every child (cached after a prefetch)."""
+        return list(self)
+
+    async def aall(self) -> list[T]:
+        """Async twin of :meth:`all`."""
+        return [item async for item in self]
+
+    def count(self) -> int:
+        """How many children."""
+        cached = self._cached()
+        return len(cached) if cached is not None else self.query().count()
+
+    async def acount(self) -> int:
+        """Async twin of :meth:`count`."""
+        cached = self._cached()
+        return len(cached) if cached is not None else await self.query().acount()
+
+    def first(self) -> T | None:
+        """The first child, or None."""
+        cached = self._cached()
+        if cached is not None:
+            return cached[0] if cached else None
+        return self.query().first()
+
+    async def afirst(self) -> T | None:
+        """Async twin of :meth:`first`."""
+        cached = self._cached()
+        if cached is not None:
+            return cached[0] if cached else None
+        return await self.query().afirst()
+
+    def _link_flow(self, child: T, linked: bool) -> Flow[T]:
+        inverse = self.association.inverse()
+        if not isinstance(child, self.association.target):
+            raise TypeError(
+                f"{self.association.name} holds {self.association.target.__name__} items"
+            )
+        token = key_token(type(self.owner), self.owner._key())
+        condition = None
+        if linked:
+            child._data[inverse.foreign_key] = token
+            _cache(child)[inverse.name] = (token, self.owner)
+        else:
+            if child._data.get(inverse.foreign_key) != token:
+                raise ValueError(
+                    f"{child!r} is not one of {self.owner!r}'s {self.association.name}"
+                )
+            child._data[inverse.foreign_key] = None
+            condition = type(child)._fields[inverse.foreign_key].eq(token)
+        write = prepare_changes(child, condition)
+        if write is not None:
+            yield from run_write(write)
+        _cache(self.owner).pop(self.association.name, None)
+        return child
+
+    def add(self, child: T) -> T:
+        """Point ``child`` at this owner and save it."""
+        return self.owner._connection(None).run(self._link_flow(child, True))
+
+    async def aadd(self, child: T) -> T:
+        """Async twin of :meth:`add`."""
+        return await self.owner._connection(None).arun(self._link_flow(child, True))
+
+    def remove(self, child: T) -> T:
+        """Unlink ``child`` (its foreign key is removed) and save it."""
+        return self.owner._connection(None).run(self._link_flow(child, False))
+
+    async def aremove(self, child: T) -> T:
+        """Async twin of :meth:`remove`."""
+        return await self.owner._connection(None).arun(self._link_flow(child, False))
+
+    def create(self, **values: Any) -> T:
+        """Create a new child of this owner."""
+        return self.add(cast("T", self.association.target(**values)))
+
+    async def acreate(self, **values: Any) -> T:
+        """Async twin of :meth:`create`."""
+        return await self.aadd(cast("T", self.association.target(**values)))
+
+
+class ManyToMany(Association):
+    """Many-to-many: each side keeps a string set of the other side's keys."""
+
+    def __init__(
+        self, target: type[Model] | str, *, inverse: str | None = None, attribute: str | None = None
+    ) -> None:
+        super().__init__(target, inverse)
+        self._attribute = attribute
+
+    @property
+    def attribute(self) -> str:
+        """The Python name (and attribute name) of the key set."""
+        return self._attribute or f"{self.name}_keys"
+
+    def contribute(self, fields: dict[str, Any], indexes: dict[str, dict[str, Any]]) -> None:
+        owner = self.model.__name__ if self.model else "?"
+        field = _new_field(fields, self.attribute, lambda: SetField(of=str), f"{owner}.{self.name}")
+        if self.attribute not in fields:
+            assert self.model is not None
+            setattr(self.model, self.attribute, field)
+            field.__set_name__(self.model, self.attribute)
+            fields[self.attribute] = field
+
+    def inverse(self) -> ManyToMany:
+        """The other side's declaration."""
+        candidates = [
+            association
+            for association in self.target._associations.values()
+            if isinstance(association, ManyToMany)
+            and (self._inverse is None or association.name == self._inverse)
+            and association.target is self.model
+        ]
+        if len(candidates) != 1:
+            owner = self.model.__name__ if self.model else "?"
+            raise ModelDefinitionError(
+                f"{owner}.{self.name}: {self.target.__name__} needs exactly one "
+                f"has_and_belongs_to_many pointing back (found {len(candidates)}); "
+                "pass inverse='...'"
+            )
+        return candidates[0]
+
+    def __get__(self, obj: Model | None, owner: type[Any] | None = None) -> Any:
+        if obj is None:
+            return self
+        return Linked(self, obj)
+
+    def tokens(self, item: Model) -> set[str]:
+        return set(item._data.get(self.attribute) or ())
+
+    def items_flow(self, item: Model) -> Flow[list[Any]]:
+        target = self.target
+        key_names = [field.name for field in target._table().key_fields]
+        keys = [key_from_token(target, token) for token in sorted(self.tokens(item))]
+        found: list[Any] = []
+        for chunk in get_chunks(target._table().table_name, keys, key_names):
+            found.extend(target._from_wire(raw) for raw in (yield from chunk))
+        return found
+
+    def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
+        target = self.target
+        key_names = [field.name for field in target._table().key_fields]
+        tokens = set().union(*(self.tokens(item) for item in items)) if items else set()
+        keys = [key_from_token(target, token) for token in tokens]
+        by_token: dict[str, Any] = {}
+        for chunk in get_chunks(target._table().table_name, keys, key_names):
+            for raw in (yield from chunk):
+                other = target._from_wire(raw)
+                by_token[key_token(target, other._key())] = other
+        for item in items:
+            _cache(item)[self.name] = [
+                by_token[token] for token in sorted(self.tokens(item)) if token in by_token
+            ]
+
+    def link_flow(self, item: Model, other: Model, linked: bool) -> Flow[None]:
+        if not isinstance(other, self.target):
+            raise TypeError(f"{self.name} holds {self.target.__name__} items")
+        inverse = self.inverse()
+        mine = type(item)._fields[self.attribute]
+        theirs = type(other)._fields[inverse.attribute]
+        my_token = key_token(type(item), item._key())
+        their_token = key_token(type(other), other._key())
+        transaction = Transaction()
+        if linked:
+            transaction.update(item, mine.add({their_token}))
+            transaction.update(other, theirs.add({my_token}))
+        else:
+            transaction.update(item, mine.delete({their_token}))
+            transaction.update(other, theirs.delete({my_token}))
+        yield from transaction._flow()
+        _cache(item).pop(self.name, None)
+        _cache(other).pop(inverse.name, None)
+
+    def deleted_flow(self, item: Model) -> Flow[None]:
+        inverse = self.inverse()
+        theirs = self.target._fields[inverse.attribute]
+        my_token = key_token(type(item), item._key())
+        for other in (yield from self.items_flow(item)):
+            from .persistence import prepare_update
+            from .updates import UpdatePlan
+
+            yield from run_write(prepare_update(other, UpdatePlan([theirs.delete({my_token})])))
+
+
+class Linked(Generic[T]):
+    """``post.tags``: the items linked many-to-many (read with one BatchGetItem)."""
+
+    def __init__(self, association: ManyToMany, owner: Model) -> None:
+        self.association = association
+        self.owner = owner
+
+    def __repr__(self) -> str:
+        return f"<{self.association.name} of {self.owner!r}>"
+
+    def _cached(self) -> list[T] | None:
+        return cast("list[T] | None", _cache(self.owner).get(self.association.name))
+
+    def all(self) -> list[T]:
+        """Every linked item."""
+        cached = self._cached()
+        if cached is not None:
+            return cached
+        found = self.owner._connection(None).run(self.association.items_flow(self.owner))
+        _cache(self.owner)[self.association.name] = found
+        return cast("list[T]", found)
+
+    async def aall(self) -> list[T]:
+        """Async twin of :meth:`all`."""
+        cached = self._cached()
+        if cached is not None:
+            return cached
+        found = await self.owner._connection(None).arun(self.association.items_flow(self.owner))
+        _cache(self.owner)[self.association.name] = found
+        return cast("list[T]", found)
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.all())
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._aiterate()
+
+    async def _aiterate(self) -> AsyncIterator[T]:
+        for item in await self.aall():
+            yield item
+
+    def count(self) -> int:
+        """How many items are linked (no request: the keys are on this item)."""
+        return len(self.association.tokens(self.owner))
+
+    def add(self, other: T) -> None:
+        """Link both ways, in one transaction."""
+        self.owner._connection(None).run(self.association.link_flow(self.owner, other, True))
+
+    async def aadd(self, other: T) -> None:
+        """Async twin of :meth:`add`."""
+        await self.owner._connection(None).arun(self.association.link_flow(self.owner, other, True))
+
+    def remove(self, other: T) -> None:
+        """Unlink both ways, in one transaction."""
+        self.owner._connection(None).run(self.association.link_flow(self.owner, other, False))
+
+    async def aremove(self, other: T) -> None:
+        """Async twin of :meth:`remove`."""
+        flow = self.association.link_flow(self.owner, other, False)
+        await self.owner._connection(None).arun(flow)
+
+
+def belongs_to(
+    target: type[T] | str,
+    *,
+    foreign_key: str | None = None,
+    inverse: str | None = None,
+    index_name: str | None = None,
+    order_by: str | None = None,
+    projection: str | list[str] = "ALL",
+) -> BelongsTo[T]:
+    """This model's items point at one ``target`` item (stored in ``foreign_key``)."""
+    return BelongsTo(
+        target,
+        foreign_key=foreign_key,
+        inverse=inverse,
+        index_name=index_name,
+        order_by=order_by,
+        projection=projection,
+    )
+
+
+def has_many(
+    target: type[Model] | str, *, inverse: str | None = None, on_delete: str | None = None
+) -> HasMany:
+    """Many ``target`` items point at this one (through their belongs_to ``inverse``).
+
+    ``on_delete``: None (leave them), ``"cascade"`` (delete them) or
+    ``"nullify"`` (remove their link) when this item is deleted.
+    """
+    return HasMany(target, inverse=inverse, on_delete=on_delete)
+
+
+def has_one(
+    target: type[Model] | str, *, inverse: str | None = None, on_delete: str | None = None
+) -> HasOne:
+    """One ``target`` item points at this one (through its belongs_to ``inverse``)."""
+    return HasOne(target, inverse=inverse, on_delete=on_delete)
+
+
+def has_and_belongs_to_many(
+    target: type[Model] | str, *, inverse: str | None = None, attribute: str | None = None
+) -> ManyToMany:
+    """Many-to-many with ``target``; declare it on both models."""
+    return ManyToMany(target, inverse=inverse, attribute=attribute)
+
+
+def prefetch_flow(model: type[Model], names: Iterable[str], items: Sequence[Model]) -> Flow[None]:
+    """Load the named associations for a page of items."""
+    for name in names:
+        association = model._associations.get(name)
+        if association is None:
+            raise ValueError(f"{model.__name__} has no association {name!r}")
+        yield from association.prefetch_flow(items)
