@@ -141,6 +141,15 @@ class Association:
     def contribute(self, fields: dict[str, Any], indexes: dict[str, dict[str, Any]]) -> None:
         """Add the fields and indexes this association stores (at class creation)."""
 
+    def load_flow(self, item: Model) -> Flow[Any]:
+        """Load this association for one item, cache it there, and return it."""
+        yield from self.prefetch_flow([item])
+        return self.cached(item)
+
+    def cached(self, item: Model) -> Any:
+        """What the last load or prefetch cached on ``item``."""
+        return _cache(item).get(self.name)
+
     def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
         """Load this association for all ``items`` and cache it on each."""
         raise NotImplementedError
@@ -207,6 +216,10 @@ class BelongsTo(Association, Generic[T]):
         if self.order_by is not None:
             options["range_key"] = self.order_by
         indexes.setdefault(self.index_name, options)
+
+    def cached(self, item: Model) -> Any:
+        entry = _cache(item).get(self.name)
+        return entry[1] if entry is not None else None
 
     def token_of(self, item: Model) -> str | None:
         return cast("str | None", item._data.get(self.foreign_key))
@@ -361,6 +374,10 @@ class HasOne(_ChildrenSide):
     def load_flow(self, item: Model) -> Flow[Any]:
         children = yield from self.children_flow(item)
         _cache(item)[self.name] = children
+        return children[0] if children else None
+
+    def cached(self, item: Model) -> Any:
+        children = _cache(item).get(self.name)
         return children[0] if children else None
 
     def __set__(self, obj: Model, value: Model | None) -> None:

@@ -574,6 +574,25 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """Async twin of :meth:`add`."""
         return await cls._connection(connection).arun(cls._add_flow(values))
 
+    # -- associations ---------------------------------------------------------------------
+
+    def _association(self, name: str) -> Association:
+        association = type(self)._associations.get(name)
+        if association is None:
+            raise AttributeError(f"{type(self).__name__} has no association {name!r}")
+        return association
+
+    def load(self, name: str, *, connection: Connection | None = None) -> Any:
+        """Load (and cache) an association: the owner, the one item, or the list of items."""
+        flow = self._association(name).load_flow(self)
+        return type(self)._connection(connection).run(flow)
+
+    async def aload(self, name: str, *, connection: Connection | None = None) -> Any:
+        """Async twin of :meth:`load`: ``owner = await post.aload("user")``; then
+        ``post.user`` reads the cache without a request."""
+        flow = self._association(name).load_flow(self)
+        return await type(self)._connection(connection).arun(flow)
+
     # -- batches: sync and async twins --------------------------------------------------
 
     @classmethod
