@@ -20,6 +20,7 @@ from .batch import BatchIncomplete, RetryPolicy
 from .connection import Connection, aclose, get_connection, set_connection, use_connection
 from .cursor import Cursor, InvalidCursor, set_cursor_secret
 from .exceptions import (
+    AccessDenied,
     ConditionalCheckFailed,
     DecodeError,
     DynamoDBError,
@@ -76,6 +77,7 @@ from .updates import UpdateAction, UpdateConflict
 __version__ = "0.1.0"
 
 __all__ = [
+    "AccessDenied",
     "BatchIncomplete",
     "BinaryField",
     "BooleanField",

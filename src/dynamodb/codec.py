@@ -121,6 +121,8 @@ def _encode_map(value: Mapping[Any, Any]) -> AttributeValue:
     for key, member in value.items():
         if not isinstance(key, str):
             raise EncodeError(f"map keys must be strings, not {type(key).__name__}")
+        if not key:
+            raise EncodeError("DynamoDB cannot store an empty map key")
         encoded[key] = encode_value(member)
     return {"M": encoded}
 

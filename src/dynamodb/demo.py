@@ -19,6 +19,7 @@ from typing import Any
 import dynamodb
 from dynamodb import (
     CharField,
+    ConditionalCheckFailed,
     Connection,
     DateTimeField,
     DictField,
@@ -30,10 +31,12 @@ from dynamodb import (
     Model,
     SetField,
     Table,
+    VersionConflict,
+    VersionField,
     create_table,
 )
 
-__all__ = ["ForumThread", "Test", "main", "run"]
+__all__ = ["Account", "ForumThread", "Test", "main", "run"]
 
 
 class Test(Model):
@@ -54,6 +57,16 @@ class Test(Model):
 
 def _now_millis() -> int:
     return int(time.time() * 1000)
+
+
+class Account(Model):
+    """A model with optimistic locking, for the tour beyond the seeds."""
+
+    __table_name__ = "demo_account"
+
+    id = CharField(hash_key=True)
+    balance = IntegerField(default=0, minimum=0)
+    version = VersionField()
 
 
 class ForumThread(Model):
@@ -157,6 +170,32 @@ def _seed_dynamodb_py(walk: _Walkthrough) -> None:
     assert item4 is not None
     walk.show("json", json.dumps(item4.to_son()))
     walk.step("Table(Test()).update() (no change: no request)", table.update()["TableStatus"])
+
+    items = [
+        {"name": "gs7", "score": 90, "order_score": 90, "date": now},
+        {"name": "gs7", "score": 90, "order_score": 90, "date": now},
+        {"name": "gs8", "score": 91, "order_score": 91, "date": now, "doc": {"a": 4}},
+        {"name": "gs9", "score": 92, "order_score": 92, "date": now, "ids": [9]},
+    ]
+    written = Test.batch_write(items, overwrite=True)
+    walk.step("Test.batch_write(items, overwrite=True) (gs7 twice: the last wins)", len(written))
+    item8 = Test.get(name="gs8", score=91)
+    assert item8 is not None
+    walk.show(
+        "item8.name, item8.ids, item8.doc, item8.score",
+        (item8.name, item8.ids, item8.doc, item8.score),
+    )
+    primary_keys = [
+        {"name": "gs8", "score": 91},
+        {"name": "gs9", "score": 92},
+        {"name": "gs9", "score": 99},
+    ]
+    walk.step("Test.batch_get(*primary_keys) (gs9/99 does not exist: skipped)")
+    for got in Test.batch_get(*primary_keys):
+        walk.show(
+            "name, score, order_score, type(doc)",
+            (got.name, got.score, got.order_score, type(got.doc)),
+        )
     walk.step("Table(Test()).delete()", table.delete())
 
 
@@ -183,7 +222,10 @@ def _seed_dynamix(walk: _Walkthrough) -> None:
     found = ForumThread.get(forum_id="science", thread_id="physics_1")
     walk.step("ForumThread.get(forum_id='science', thread_id='physics_1')", found)
     assert found is not None
+    _dynamix_queries(walk)
+    _dynamix_updates(walk, found)
     walk.step("forum_thread.to_son()", json.dumps(found.to_son(), sort_keys=True))
+    walk.step("ForumThread.scan() (every item, page by page)", len(ForumThread.scan().all()))
 
     async def read_async() -> ForumThread | None:
         try:
@@ -198,11 +240,123 @@ def _seed_dynamix(walk: _Walkthrough) -> None:
     walk.step("Table(ForumThread).delete()", Table(ForumThread).delete())
 
 
+def _dynamix_queries(walk: _Walkthrough) -> None:
+    ForumThread.batch_write(
+        [
+            {
+                "forum_id": "science",
+                "thread_id": f"physics_{number}",
+                "title": "Physics",
+                "description": "some description ....",
+                "user_id": "some_new_user_id",
+                "updated_at": 1_000 + number,
+            }
+            for number in range(2, 100)
+        ]
+    )
+    walk.step("ForumThread.batch_write([...98 threads...])", ForumThread.item_count(exact=True))
+
+    where = (ForumThread.forum_id.eq("science"), ForumThread.thread_id.begins_with("physics_"))
+    threads, cursor = ForumThread.query().limit(10).where(*where).get_items()
+    walk.step("threads, cursor = ForumThread.query().where(...).limit(10).get_items()")
+    walk.show("first page", [thread.thread_id for thread in threads])
+    assert cursor is not None
+    walk.show("cursor (an opaque string)", f"{cursor[:40]}...")
+    threads, cursor = ForumThread.query().limit(10).start_key(cursor).where(*where).get_items()
+    walk.step("the next page: .start_key(cursor)", [thread.thread_id for thread in threads])
+
+    now_ms = 1_000 + 50
+    threads, _ = (
+        ForumThread.query()
+        .use_index(ForumThread.updated_at, asc=False)
+        .where(ForumThread.forum_id.eq("science"), ForumThread.updated_at.lte(now_ms))
+        .limit(3)
+        .get_items(requery_for_all_projections=True)
+    )
+    walk.step("the local index on updated_at, newest first, with requery_for_all_projections")
+    walk.show(
+        "threads", [(thread.thread_id, thread.updated_at, thread.title) for thread in threads]
+    )
+
+    recent = (
+        ForumThread.query()
+        .use_index("user_threads_index", asc=True)
+        .where(ForumThread.user_id.eq("some_new_user_id"), ForumThread.updated_at.lte(now_ms))
+        .limit(3)
+    )
+    walk.step("the global index user_threads_index (projects title)")
+    walk.show(
+        "threads", [(thread.thread_id, thread.title, thread.description) for thread in recent]
+    )
+    chosen = ForumThread.query().where(ForumThread.user_id.eq("me")).explain()
+    walk.step("no use_index(): the query picks the index itself", chosen.get("IndexName"))
+
+    keys = [{"forum_id": "science", "thread_id": f"physics_{number}"} for number in range(2, 100)]
+    walk.step("ForumThread.batch_get(*keys)", len(ForumThread.batch_get(*keys)))
+    walk.step("ForumThread.batch_delete(keys=keys)", ForumThread.batch_delete(keys=keys))
+
+
+def _dynamix_updates(walk: _Walkthrough, thread: ForumThread) -> None:
+    thread.set_field(ForumThread.updated_at, _now_millis())
+    thread.add_to_field(ForumThread.expiry_timestamp, 1000)
+    thread.update_to_dict_field(ForumThread.key_value_data, {"c": 100, "b": 5})
+    thread.remove_from_dict_field(ForumThread.key_value_data, ["a"])
+    thread.append_to_listfield(ForumThread.user_reviews, ["100", "101", "102"])
+    thread.add_to_setfield(ForumThread.tags, {"black_hole", "white_hole"})
+    thread.commit_changes()
+    walk.step(
+        "set_field, add_to_field, update_to_dict_field, append_to_listfield, ... commit_changes()"
+    )
+    walk.show("key_value_data", thread.key_value_data)
+    walk.show("user_reviews, tags", (thread.user_reviews, sorted(thread.tags)))
+
+    thread.replace_by_index_in_listfield(ForumThread.user_reviews, 1, "1000")
+    thread.remove_by_index_from_listfield(ForumThread.user_reviews, 0)
+    thread.delete_from_setfield(ForumThread.tags, {"black_hole"})
+    thread.set_modify_conditions(ForumThread.updated_at.ne(0))
+    thread.commit_changes()
+    walk.step("replace_by_index, remove_by_index, delete_from_setfield, a modify condition")
+    walk.show("user_reviews, tags", (thread.user_reviews, sorted(thread.tags)))
+
+    thread.set_field(ForumThread.title, "never written")
+    thread.set_modify_conditions(ForumThread.updated_at.eq(0))
+    try:
+        thread.commit_changes()
+    except ConditionalCheckFailed as error:
+        walk.step("a modify condition that is false", f"ConditionalCheckFailed: {error.message}")
+    thread.discard_changes()
+
+
+def _beyond_the_seeds(walk: _Walkthrough) -> None:
+    walk.out("\n== Beyond the seeds ==")
+    create_table(Account, force=True)
+    alice = Account.create(id="alice", balance=100)
+    bob = Account.create(id="bob", balance=0)
+    with dynamodb.transaction() as tx:
+        tx.update(alice, Account.balance.add(-30), condition=Account.balance.gte(30))
+        tx.update(bob, Account.balance.add(30))
+    walk.step("a transaction moves 30 from alice to bob", (alice.balance, bob.balance))
+    stale = Account.get(id="alice")
+    assert stale is not None
+    alice.update(balance=alice.balance + 1)
+    stale.balance = 0
+    try:
+        stale.save()
+    except VersionConflict as error:
+        walk.step("optimistic locking: saving a stale copy", f"VersionConflict: {error.message}")
+    walk.step(
+        "Account.add(id='bob', balance=5): an atomic counter, no read",
+        Account.add(id="bob", balance=5),
+    )
+    walk.step("Table(Account).delete()", Table(Account).delete())
+
+
 def run(out: Printer = print, run_async: bool = True) -> None:
     """Run the walkthrough on the current default connection."""
     walk = _Walkthrough(out, run_async)
     _seed_dynamodb_py(walk)
     _seed_dynamix(walk)
+    _beyond_the_seeds(walk)
     out(f"\nDone: {walk.count} steps.")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AccessDenied",
     "ConditionalCheckFailed",
     "DecodeError",
     "DynamoDBError",
@@ -216,6 +217,12 @@ class TransactionCanceled(ServiceError):
         return list(found) if isinstance(found, list) else []
 
 
+class AccessDenied(ServiceError):
+    """The credentials were refused, expired, or lack permission for the call."""
+
+    code = "AccessDeniedException"
+
+
 class InternalServerError(ServiceError):
     """DynamoDB failed on its side (HTTP 500)."""
 
@@ -240,6 +247,14 @@ _BY_CODE: dict[str, type[ServiceError]] = {
     )
 }
 _BY_CODE["InternalFailure"] = InternalServerError
+for _code in (
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+):
+    _BY_CODE[_code] = AccessDenied
 _BY_CODE["ServiceUnavailable"] = InternalServerError
 
 

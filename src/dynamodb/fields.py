@@ -147,8 +147,12 @@ class UpdateBuilder:
         return tuple(UpdateAction(self[index].path, "remove") for index in sorted(set(indexes)))
 
     def add(self, value: Any) -> UpdateAction:
-        """Atomically add a number (or, at the top level, members to a set)."""
-        encoded = self.encode_update(value)
+        """Atomically add a number (or, at the top level, members to a set).
+
+        The amount is checked for its type only: ``minimum``/``maximum`` and the
+        validator are about stored values, not about the change.
+        """
+        encoded = self.encode_operand(value)
         top_level = len(self.path.elements) == 1
         if "N" in encoded:
             return UpdateAction(self.path, "add" if top_level else "increment", encoded)
@@ -158,7 +162,7 @@ class UpdateBuilder:
 
     def delete(self, values: Any) -> UpdateAction:
         """DELETE members from a set attribute."""
-        encoded = self.encode_update(values)
+        encoded = self.encode_operand(values)
         if len(self.path.elements) != 1 or not encoded.keys() & {"SS", "NS", "BS"}:
             raise TypeError(f"{self.path}: delete() removes members of a top-level set")
         return UpdateAction(self.path, "delete", encoded)
@@ -221,6 +225,7 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         self.indexed = indexed
         self.projections = projections
         self.index_name = index_name
+        self.index_key = False  # set by the schema when an index uses this field as a key
         self.__doc__ = doc
 
     # -- descriptor protocol -------------------------------------------------
@@ -497,6 +502,8 @@ class CharField(_SizedMixin, Field[str]):
 
     def check(self, value: str) -> None:
         self._check_length(len(value))
+        if not value and (self.is_key or self.index_key):
+            raise ValueError("a key (of the table or an index) cannot be an empty string")
 
     def to_wire(self, value: str) -> AttributeValue:
         return {"S": value}
@@ -776,6 +783,8 @@ class BinaryField(_SizedMixin, Field[bytes]):
 
     def check(self, value: bytes) -> None:
         self._check_length(len(value))
+        if not value and (self.is_key or self.index_key):
+            raise ValueError("a key (of the table or an index) cannot be empty")
 
     def to_wire(self, value: bytes) -> AttributeValue:
         return {"B": value}
@@ -1192,7 +1201,10 @@ class NestedAttribute(UpdateBuilder, ConditionBuilder):
 
     def encode_operand(self, value: Any) -> AttributeValue:
         if self._element is not None:
-            return self._element.encode_operand(value)
+            try:
+                return self._element.encode_operand(value)
+            except FieldValidationError as error:  # name the model's field, not the element's
+                raise self._root.invalid(value, f"at {self._path}: {error.reason}") from None
         return self._untyped(value)
 
     def encode_update(self, value: Any) -> AttributeValue:

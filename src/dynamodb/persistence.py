@@ -232,12 +232,12 @@ def prepare_update(
         else:
             plan.add(UpdateAction(field.path, "increment", {"N": "1"}))
     placeholders = Placeholders()
-    request: dict[str, Any] = {
-        "TableName": schema.table_name,
-        "Key": item._key(),
-        "UpdateExpression": plan.render(placeholders),
-        "ReturnValues": "ALL_NEW",
-    }
+    request: dict[str, Any] = {"TableName": schema.table_name, "Key": item._key()}
+    if plan:
+        # Without actions (a save with a condition but no change) the request
+        # only checks the condition.
+        request["UpdateExpression"] = plan.render(placeholders)
+    request["ReturnValues"] = "ALL_NEW"
     _render(request, and_all(parts), placeholders)
 
     def on_success(response: dict[str, Any]) -> None:
@@ -251,11 +251,11 @@ def prepare_update(
 
 def prepare_changes(item: Model, condition: Condition | None = None) -> PreparedWrite | None:
     """The dirty save: an UpdateItem of the changes, a PutItem for a new item, or
-    None when nothing changed."""
+    None when nothing changed and there is no condition to check."""
     plan = changes_of(item)
     if plan is None:
         return prepare_put(item, condition)
-    if not plan:
+    if not plan and condition is None:
         return None
     return prepare_update(item, plan, condition, require_exists=True)
 

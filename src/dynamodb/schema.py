@@ -223,6 +223,9 @@ class TableSchema:
         if spec.name in self.indexes:
             raise fail(f"two indexes are named {spec.name!r}")
         self.indexes[spec.name] = spec
+        for key in (spec.hash_key, spec.range_key):
+            if key is not None:
+                key.index_key = True
 
     # -- payloads ---------------------------------------------------------------
 

@@ -135,6 +135,8 @@ class Transaction:
             if field is None:
                 raise TypeError(f"{type(item).__name__} has no field {attr!r}")
             plan.add(field.set(value))
+        if not plan:
+            raise ValueError(f"{type(item).__name__}: tx.update() needs at least one action")
         self._add(prepare_update(item, plan, condition), item)
 
     def delete(self, item: Model, *, condition: Condition | None = None) -> None:

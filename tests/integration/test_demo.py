@@ -28,4 +28,12 @@ def test_demo_walks_both_seeds_on_dynamodb_local(
         "await ForumThread.aget(...) (the async twin)\n    -> ForumThread(forum_id='science'"
         in text
     )
-    assert text.rstrip().endswith("steps.")
+    assert "Test.batch_write(items, overwrite=True) (gs7 twice: the last wins)\n    -> 3" in text
+    assert "name, score, order_score, type(doc): ('gs9', 92, 92.0, <class 'dict'>)" in text
+    assert "the next page: .start_key(cursor)\n    -> ['physics_19', 'physics_2'," in text
+    assert "threads: [('physics_50', 1050, 'Physics'), ('physics_49', 1049, 'Physics')" in text
+    assert "no use_index(): the query picks the index itself\n    -> user_threads_index" in text
+    assert "user_reviews, tags: (['1000', '102'], ['gravity', 'physics', 'white_hole'])" in text
+    assert "a transaction moves 30 from alice to bob\n    -> (70, 30)" in text
+    assert "VersionConflict: Account {'id': 'alice'}: expected version 2, found 3" in text
+    assert text.rstrip().endswith("Done: 35 steps.")

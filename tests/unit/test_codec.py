@@ -317,7 +317,7 @@ _values = st.recursive(
     st.one_of(_scalars, _sets),
     lambda children: st.one_of(
         st.lists(children, max_size=4),
-        st.dictionaries(st.text(max_size=8), children, max_size=4),
+        st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=4),
     ),
     max_leaves=25,
 )
@@ -360,3 +360,8 @@ def test_decimals_come_back_as_the_same_number(value: Decimal) -> None:
     assert isinstance(decoded, (int, float, Decimal))
     exact = Decimal(repr(decoded)) if isinstance(decoded, float) else Decimal(decoded)
     assert exact == value
+
+
+def test_an_empty_map_key_is_refused_before_sending() -> None:
+    with pytest.raises(EncodeError, match="empty map key"):
+        encode_value({"": 1})

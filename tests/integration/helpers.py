@@ -1,0 +1,223 @@
+"""Helpers for the integration tests: loopback servers and observable connections.
+
+Nothing here imitates DynamoDB. ``CountingServer`` is a tiny HTTP server on
+127.0.0.1 that counts the requests it gets and either never answers or answers
+every request with one fixed error; it stops by itself after ``lifetime``
+seconds. ``RecordingConnection`` is a real :class:`~dynamodb.Connection` that
+also records which operations it sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import socketserver
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from types import TracebackType
+from typing import Any
+
+from dynamodb import Connection
+
+__all__ = ["CountingServer", "RecordingConnection", "closed_port", "dead_connection"]
+
+HOST = "127.0.0.1"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound once, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def dead_connection() -> Connection:
+    """A Connection to a closed loopback port: any request fails with TransportError."""
+    return Connection(
+        endpoint_url=f"http://{HOST}:{closed_port()}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        connect_timeout=0.5,
+        read_timeout=0.5,
+        max_attempts=1,
+    )
+
+
+class RecordingConnection(Connection):
+    """A Connection that records ``(operation, params)`` of every request it sends."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    @property
+    def operations(self) -> list[str]:
+        return [operation for operation, _ in self.sent]
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append((operation, params))
+        return super().send(operation, params)
+
+    async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append((operation, params))
+        return await super().asend(operation, params)
+
+
+class _Server(socketserver.ThreadingMixIn, HTTPServer):
+    daemon_threads = False
+    block_on_close = True
+    allow_reuse_address = True
+
+    def __init__(self, owner: CountingServer) -> None:
+        self.owner = owner
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__((HOST, 0), _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def wake_handlers(self) -> None:
+        """Unblock handlers waiting for a kept-alive client's next request."""
+        with self.sockets_lock:
+            sockets = list(self.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host name up; loopback needs no lookup.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = HOST
+        self.server_port = self.server_address[1]
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        self.owner._count("connections")
+        return True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (reset, closed) is expected here; stay quiet."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    timeout = 5.0
+
+    def do_POST(self) -> None:
+        owner = self.server.owner
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        owner._count("requests")
+        if owner.status is None:
+            # Never answer: hold the request until the server stops.
+            owner._stopping.wait(max(0.0, owner._deadline - time.monotonic()))
+            self.close_connection = True
+            return
+        body = json.dumps(
+            {"__type": f"com.amazonaws.dynamodb.v20120810#{owner.code}", "message": owner.message}
+        ).encode()
+        self.send_response(owner.status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", f"test-{owner.requests}")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """No request log on stderr."""
+
+
+class CountingServer:
+    """A loopback HTTP server in a thread that counts connections and requests.
+
+    ``status=None`` never answers (each request is held until the server stops);
+    otherwise every request gets ``status`` with a DynamoDB-style JSON error
+    ``code``/``message``. The server stops on leaving the ``with`` block, or by
+    itself ``lifetime`` seconds after it started.
+    """
+
+    def __init__(
+        self,
+        status: int | None = None,
+        code: str = "InternalServerError",
+        message: str = "injected failure",
+        lifetime: float = 30.0,
+    ) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.lifetime = lifetime
+        self.connections = 0
+        self.requests = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._deadline = 0.0
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
+
+    @property
+    def endpoint(self) -> str:
+        assert self._server is not None, "start the server first"
+        return f"http://{HOST}:{self._server.server_address[1]}"
+
+    def connection(self, **options: Any) -> Connection:
+        """A Connection to this server (dummy credentials; ``options`` as Connection's)."""
+        return Connection(
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            **options,
+        )
+
+    def _serve(self) -> None:
+        server = self._server
+        assert server is not None
+        while not self._stopping.is_set() and time.monotonic() < self._deadline:
+            server.handle_request()
+        self._stopping.set()
+
+    def start(self) -> CountingServer:
+        self._deadline = time.monotonic() + self.lifetime
+        self._server = _Server(self)
+        self._server.timeout = 0.05
+        self._thread = threading.Thread(target=self._serve, name="counting-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._server is not None:
+            self._server.wake_handlers()
+            self._server.server_close()  # joins the handler threads
+            self._server = None
+
+    def __enter__(self) -> CountingServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
