@@ -340,9 +340,8 @@ class _ChildrenSide(Association):
         inverse = self.inverse()
         for child in (yield from self.children_flow(item)):
             if self.on_delete == "cascade":
-                from .persistence import prepare_delete
-
-                yield from run_write(prepare_delete(child))
+                # The child's own associations follow (its links, its children).
+                yield from child._delete_flow(None)
             else:
                 child._data[inverse.foreign_key] = None
                 write = prepare_changes(child)
@@ -463,20 +462,28 @@ class Children(Generic[T]):
                 f"{self.association.name} holds {self.association.target.__name__} items"
             )
         token = key_token(type(self.owner), self.owner._key())
+        previous = child._data.get(inverse.foreign_key)
+        previous_cache = _cache(child).get(inverse.name)
         condition = None
         if linked:
             child._data[inverse.foreign_key] = token
             _cache(child)[inverse.name] = (token, self.owner)
         else:
-            if child._data.get(inverse.foreign_key) != token:
+            if previous != token:
                 raise ValueError(
                     f"{child!r} is not one of {self.owner!r}'s {self.association.name}"
                 )
             child._data[inverse.foreign_key] = None
             condition = type(child)._fields[inverse.foreign_key].eq(token)
-        write = prepare_changes(child, condition)
-        if write is not None:
-            yield from run_write(write)
+        try:
+            write = prepare_changes(child, condition)
+            if write is not None:
+                yield from run_write(write)
+        except Exception:
+            # Not linked (or unlinked) after all: the child stays as it was.
+            child._data[inverse.foreign_key] = previous
+            _cache(child)[inverse.name] = previous_cache
+            raise
         _cache(self.owner).pop(self.association.name, None)
         return child
 

@@ -109,6 +109,10 @@ class UpdateBuilder:
     def __getitem__(self, key: str | int) -> NestedAttribute:
         raise NotImplementedError
 
+    def _root_field(self) -> Field[Any]:
+        """The model field this path starts at."""
+        raise NotImplementedError
+
     def _at(self, path: str | None) -> UpdateBuilder:
         if path is None:
             return self
@@ -128,9 +132,10 @@ class UpdateBuilder:
         at_top = len(target.path.elements) == 1
         if at_top and (value is None or (isinstance(value, (set, frozenset)) and not value)):
             # A missing attribute is how DynamoDB stores None and the empty set.
-            return UpdateAction(target.path, "remove")
+            return UpdateAction(target.path, "remove", None, target._root_field())
         encoded = target.encode_update(value)
-        return UpdateAction(target.path, "set_if_not_exists" if if_not_exists else "set", encoded)
+        kind = "set_if_not_exists" if if_not_exists else "set"
+        return UpdateAction(target.path, kind, encoded, target._root_field())
 
     @overload
     def remove(self, *, indexes: None = None) -> UpdateAction: ...
@@ -143,8 +148,11 @@ class UpdateBuilder:
     ) -> UpdateAction | tuple[UpdateAction, ...]:
         """REMOVE the attribute, or (``indexes=[...]``) those list elements."""
         if indexes is None:
-            return UpdateAction(self.path, "remove")
-        return tuple(UpdateAction(self[index].path, "remove") for index in sorted(set(indexes)))
+            return UpdateAction(self.path, "remove", None, self._root_field())
+        return tuple(
+            UpdateAction(self[index].path, "remove", None, self._root_field())
+            for index in sorted(set(indexes))
+        )
 
     def add(self, value: Any) -> UpdateAction:
         """Atomically add a number (or, at the top level, members to a set).
@@ -155,9 +163,10 @@ class UpdateBuilder:
         encoded = self.encode_operand(value)
         top_level = len(self.path.elements) == 1
         if "N" in encoded:
-            return UpdateAction(self.path, "add" if top_level else "increment", encoded)
+            kind = "add" if top_level else "increment"
+            return UpdateAction(self.path, kind, encoded, self._root_field())
         if top_level and encoded.keys() & {"SS", "NS", "BS"}:
-            return UpdateAction(self.path, "add", encoded)
+            return UpdateAction(self.path, "add", encoded, self._root_field())
         raise TypeError(f"{self.path}: add() takes a number (or a non-empty set, at the top level)")
 
     def delete(self, values: Any) -> UpdateAction:
@@ -165,15 +174,15 @@ class UpdateBuilder:
         encoded = self.encode_operand(values)
         if len(self.path.elements) != 1 or not encoded.keys() & {"SS", "NS", "BS"}:
             raise TypeError(f"{self.path}: delete() removes members of a top-level set")
-        return UpdateAction(self.path, "delete", encoded)
+        return UpdateAction(self.path, "delete", encoded, self._root_field())
 
     def list_append(self, values: Iterable[Any]) -> UpdateAction:
         """Append values to a list (an absent list counts as empty)."""
-        return UpdateAction(self.path, "append", {"L": self._members(values)})
+        return UpdateAction(self.path, "append", {"L": self._members(values)}, self._root_field())
 
     def list_prepend(self, values: Iterable[Any]) -> UpdateAction:
         """Put values at the front of a list."""
-        return UpdateAction(self.path, "prepend", {"L": self._members(values)})
+        return UpdateAction(self.path, "prepend", {"L": self._members(values)}, self._root_field())
 
     def _members(self, values: Iterable[Any]) -> list[AttributeValue]:
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
@@ -373,6 +382,9 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
     def __getitem__(self, key: str | int) -> NestedAttribute:
         """A nested path (only lists, maps and nested models have them)."""
         raise TypeError(f"{type(self).__name__} {self.attr or self.name} has no nested paths")
+
+    def _root_field(self) -> Field[Any]:
+        return self
 
     @property
     def is_key(self) -> bool:
@@ -1192,6 +1204,9 @@ class NestedAttribute(UpdateBuilder, ConditionBuilder):
     @property
     def path(self) -> Path:
         return self._path
+
+    def _root_field(self) -> Field[Any]:
+        return self._root
 
     def _untyped(self, value: Any) -> AttributeValue:
         try:

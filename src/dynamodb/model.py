@@ -380,8 +380,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
                     raise TypeError(
                         f"update() takes actions like Test.score.add(1), not {action!r}"
                     )
-                if action.path.attribute not in cls._fields_by_name:
-                    raise TypeError(f"{cls.__name__} has no attribute {action.path.attribute!r}")
+                source = action.source
+                if action.path.attribute not in cls._fields_by_name or (
+                    source is not None and cls._fields.get(source.attr) is not source
+                ):
+                    raise TypeError(
+                        f"{cls.__name__} cannot apply {action.describe()}: it was built from "
+                        f"{source!r}, not a field of {cls.__name__}"
+                    )
                 flat.append(action)
         return flat
 

@@ -74,8 +74,10 @@ class PendingUpdates:
     def update_to_dict_field(self, field: Field[Any], values: Mapping[str, Any]) -> None:
         """Queue setting keys of a dict field (new keys added, existing ones replaced).
 
-        If the item has no such map yet (as read), the whole map is set instead,
-        since DynamoDB cannot set a key inside a missing map.
+        If the item was read and had no such map, the whole map is set instead,
+        since DynamoDB cannot set a key inside a missing map. For an item that was
+        not read (built from its key), the keys are set one by one, so a stored
+        map is never replaced; DynamoDB refuses that if the map is missing.
         """
         own = self._own(field)
         if not isinstance(values, Mapping) or not values:
@@ -85,7 +87,7 @@ class PendingUpdates:
         if whole is not None and whole.kind == "set" and whole.value and "M" in whole.value:
             merged = {**whole.value["M"], **own.encode_update(dict(values))["M"]}
             plan.replace(UpdateAction(own.path, "set", {"M": merged}))
-        elif self._data.get(own.attr) is None:
+        elif self._original is not None and own.name not in self._original:
             self._queue(own.set(dict(values)))
         else:
             self._queue(*(own[key].set(value) for key, value in values.items()))

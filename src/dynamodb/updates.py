@@ -12,7 +12,7 @@ which DynamoDB refuses.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -38,12 +38,19 @@ class UpdateAction:
     path: Path
     kind: str
     value: AttributeValue | None = None
+    source: Any = field(default=None, compare=False, repr=False)
+    """The field the action was built from (to check it belongs to the model updated)."""
 
     def describe(self) -> str:
         return f"{self.kind}({self.path})"
 
 
+_ASSIGNMENTS = ("set", "set_if_not_exists", "remove")
+
+
 def _merge(old: UpdateAction, new: UpdateAction) -> UpdateAction:
+    if old.kind in _ASSIGNMENTS and new.kind in _ASSIGNMENTS and old.kind != new.kind:
+        return new  # set then remove (or the other way): the last assignment wins
     if old.kind in ("set", "set_if_not_exists") and new.kind in ("set", "set_if_not_exists"):
         return new
     if old.kind == new.kind == "remove":
@@ -51,16 +58,18 @@ def _merge(old: UpdateAction, new: UpdateAction) -> UpdateAction:
     if old.kind == new.kind and old.value is not None and new.value is not None:
         if new.kind in ("add", "increment") and "N" in old.value and "N" in new.value:
             total = Decimal(old.value["N"]) + Decimal(new.value["N"])
-            return UpdateAction(old.path, old.kind, {"N": str(total)})
+            return UpdateAction(old.path, old.kind, {"N": str(total)}, old.source)
         if new.kind in ("add", "delete"):
             ((tag, members),) = old.value.items()
             if tag in new.value:
                 united = list(dict.fromkeys([*members, *new.value[tag]]))
-                return UpdateAction(old.path, old.kind, {tag: united})
+                return UpdateAction(old.path, old.kind, {tag: united}, old.source)
         if new.kind == "append":
-            return UpdateAction(old.path, "append", {"L": [*old.value["L"], *new.value["L"]]})
+            merged = [*old.value["L"], *new.value["L"]]
+            return UpdateAction(old.path, "append", {"L": merged}, old.source)
         if new.kind == "prepend":
-            return UpdateAction(old.path, "prepend", {"L": [*new.value["L"], *old.value["L"]]})
+            merged = [*new.value["L"], *old.value["L"]]
+            return UpdateAction(old.path, "prepend", {"L": merged}, old.source)
     raise UpdateConflict(
         f"{old.describe()} and {new.describe()} cannot go into one update; "
         "commit the first before making the second"

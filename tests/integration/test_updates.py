@@ -445,29 +445,14 @@ _CONFLICTS: list[tuple[str, Queue, Queue]] = [
         lambda t: t.append_to_listfield(Thread.user_reviews, "x"),
     ),
     (
-        "replace and remove one index",
-        lambda t: t.replace_by_index_in_listfield(Thread.user_reviews, 1, "y"),
-        lambda t: t.remove_by_index_from_listfield(Thread.user_reviews, 1),
-    ),
-    (
         "set a list and append",
         lambda t: t.set_field(Thread.user_reviews, ["x"]),
         lambda t: t.append_to_listfield(Thread.user_reviews, "y"),
     ),
     (
-        "update and remove one dict key",
-        lambda t: t.update_to_dict_field(Thread.key_value_data, {"c": 100, "b": 5}),
-        lambda t: t.remove_from_dict_field(Thread.key_value_data, ["a", "b"]),
-    ),
-    (
         "set a map and remove a key",
         lambda t: t.set_field(Thread.key_value_data, {"a": 1}),
         lambda t: t.remove_from_dict_field(Thread.key_value_data, ["a"]),
-    ),
-    (
-        "remove a key and update the map",
-        lambda t: t.remove_from_dict_field(Thread.key_value_data, ["b"]),
-        lambda t: t.update_to_dict_field(Thread.key_value_data, {"a": 7, "b": 8}),
     ),
 ]
 
@@ -492,6 +477,22 @@ def test_conflicting_actions_raise_before_any_request(
     thread.commit_changes(connection=counting)
     assert counting.operations == ["UpdateItem"]
     assert thread == fresh(thread)
+
+
+def test_a_set_and_a_remove_of_one_path_in_one_commit_the_last_wins(
+    thread: Thread, counting: CountingConnection
+) -> None:
+    thread.replace_by_index_in_listfield(Thread.user_reviews, 1, "y")
+    thread.remove_by_index_from_listfield(Thread.user_reviews, 1)
+    thread.update_to_dict_field(Thread.key_value_data, {"c": 100, "b": 5})
+    thread.remove_from_dict_field(Thread.key_value_data, ["a", "b"])
+    before = fresh(thread)
+    thread.commit_changes(connection=counting)
+    assert counting.operations == ["UpdateItem"]
+    stored = fresh(thread)
+    assert stored == thread
+    assert stored.user_reviews == [before.user_reviews[0], *before.user_reviews[2:]]
+    assert stored.key_value_data == {"c": 100}
 
 
 def test_update_to_dict_field_of_a_missing_map_conflicts_with_removing_a_key(

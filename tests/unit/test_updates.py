@@ -224,8 +224,6 @@ def test_a_plan_is_empty_until_an_action_is_added() -> None:
     [
         (Doc.score.set(1), Doc.score.add(1)),
         (Doc.score.add(1), Doc.score.set(1)),
-        (Doc.title.set("x"), Doc.title.remove()),
-        (Doc.title.remove(), Doc.title.set("x")),
         (Doc.tags.add({"a"}), Doc.tags.delete({"b"})),
         (Doc.ids.list_append([1]), Doc.ids.list_prepend([2])),
         (Doc.ids.list_append([1]), Doc.ids.set([2])),
@@ -242,6 +240,34 @@ def test_different_actions_on_one_path_conflict(first: UpdateAction, second: Upd
     assert first.describe() in message
     assert second.describe() in message
     assert actions_of(plan) == [first]  # the plan is left as it was
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (Doc.title.set("x"), Doc.title.remove()),
+        (Doc.title.remove(), Doc.title.set("x")),
+        (Doc.title.set("x", if_not_exists=True), Doc.title.remove()),
+    ],
+    ids=lambda action: action.describe(),
+)
+def test_a_set_and_a_remove_on_one_path_are_assignments_the_last_wins(
+    first: UpdateAction, second: UpdateAction
+) -> None:
+    plan = UpdatePlan([first])
+    plan.add(second)
+    assert actions_of(plan) == [second]
+
+
+def test_an_action_built_from_another_models_field_is_refused() -> None:
+    class Other(Model):
+        __table_name__ = "unit_updates_other"
+        key = CharField(hash_key=True)
+        title = IntegerField()
+
+    doc = Doc(name="d1")
+    with pytest.raises(TypeError, match="not a field of Doc"):
+        doc.update(Other.title.set(3))
 
 
 _ON_IDS: list[Callable[[], UpdateAction]] = [
