@@ -51,13 +51,16 @@ class BatchIncomplete(DynamoDBError):
 
     ``unprocessed`` holds exactly the wire keys (reads) or write requests
     (writes) that were left; the model layer adds ``keys``, the same as
-    ``{python name: value}`` dicts. ``done`` counts what did succeed.
+    ``{python name: value}`` dicts. ``done`` counts what did succeed; for
+    ``batch_get``, ``items`` holds the items that were read, in the order asked.
     """
 
     def __init__(self, message: str, unprocessed: list[dict[str, Any]], done: int = 0) -> None:
         self.unprocessed = unprocessed
         self.done = done
         self.keys: list[dict[str, Any]] = []
+        self.items: list[Any] = []
+        self.partial: list[Any] = []  # what the failing chunk did get (responses, then items)
         super().__init__(message)
 
 
@@ -109,9 +112,11 @@ def _retrying(
         attempt += 1
         if attempt >= policy.max_attempts:
             reason = f" (last error: {cause})" if cause is not None else ""
-            raise BatchIncomplete(
+            incomplete = BatchIncomplete(
                 f"{operation}: {len(left)} left after {attempt} attempts{reason}", left
             )
+            incomplete.partial = responses
+            raise incomplete
         pending = left
         yield from sleep(policy.delay(attempt))
     return responses
@@ -124,16 +129,25 @@ def _get_chunk(
     policy: RetryPolicy,
     on_chunk: OnChunk | None,
 ) -> Flow[list[Item]]:
-    responses = yield from _retrying(
-        "BatchGetItem",
-        keys,
-        lambda pending: {"RequestItems": {table: {"Keys": pending, **extra}}},
-        lambda response: response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []),
-        policy,
-    )
+    def items_of(responses: list[dict[str, Any]]) -> list[Item]:
+        return [
+            item for response in responses for item in response.get("Responses", {}).get(table, [])
+        ]
+
+    try:
+        responses = yield from _retrying(
+            "BatchGetItem",
+            keys,
+            lambda pending: {"RequestItems": {table: {"Keys": pending, **extra}}},
+            lambda response: response.get("UnprocessedKeys", {}).get(table, {}).get("Keys", []),
+            policy,
+        )
+    except BatchIncomplete as error:
+        error.partial = items_of(error.partial)  # the keys that were read are not lost
+        raise
     if on_chunk is not None:
         on_chunk(len(keys))
-    return [item for response in responses for item in response.get("Responses", {}).get(table, [])]
+    return items_of(responses)
 
 
 def get_chunks(

@@ -24,9 +24,9 @@ from .batch import (
     unique_writes,
     write_chunks,
 )
-from .exceptions import ItemAlreadyExists
+from .exceptions import ItemAlreadyExists, ThrottlingError
 from .fields import Field
-from .flow import Flow
+from .flow import Flow, sleep
 from .persistence import prepare_put, run_write, version_field
 from .progress import ProgressCallback, make_progress
 
@@ -127,7 +127,7 @@ def plan_batch_write(
             wire[version.name] = {"N": str((instance._data.get(version.attr) or 0) + 1)}
         wires.append(wire)
     if not overwrite:
-        return _plan_conditional_puts(cls, instances, key_names, concurrency, progress)
+        return _plan_conditional_puts(cls, instances, key_names, concurrency, progress, retry)
     by_key = {
         key_identity(wire, key_names): (instance, wire)
         for instance, wire in zip(instances, wires, strict=True)
@@ -159,6 +159,7 @@ def _plan_conditional_puts(
     key_names: Sequence[str],
     concurrency: int | None,
     progress: bool | ProgressCallback | None,
+    retry: RetryPolicy | None,
 ) -> BatchPlan[list[M]]:
     """``overwrite=False``: one conditional PutItem per item (BatchWriteItem has no conditions)."""
     seen: set[Any] = set()
@@ -172,8 +173,19 @@ def _plan_conditional_puts(
         seen.add(identity)
     reporter = make_progress(progress, len(instances), f"{cls.__name__}.batch_write")
 
+    policy = retry or RetryPolicy()
+
     def put(instance: M) -> Flow[None]:
-        yield from run_write(prepare_put(instance, exists_error=True))
+        # Throttling means the put was not applied, so retrying is safe; a lost
+        # answer or a 500 might have been applied, so those are reported instead.
+        for attempt in range(1, policy.max_attempts + 1):
+            try:
+                yield from run_write(prepare_put(instance, exists_error=True))
+                break
+            except ThrottlingError:
+                if attempt == policy.max_attempts:
+                    raise
+                yield from sleep(policy.delay(attempt))
         reporter.advance(1)
 
     def finish(outcomes: list[Any]) -> list[M]:
@@ -183,9 +195,21 @@ def _plan_conditional_puts(
             for instance, outcome in zip(instances, outcomes, strict=True)
             if isinstance(outcome, ItemAlreadyExists)
         ]
-        for outcome in outcomes:
-            if isinstance(outcome, Exception) and not isinstance(outcome, ItemAlreadyExists):
-                raise outcome
+        failed = [
+            (instance, outcome)
+            for instance, outcome in zip(instances, outcomes, strict=True)
+            if isinstance(outcome, Exception) and not isinstance(outcome, ItemAlreadyExists)
+        ]
+        if failed:
+            incomplete = BatchIncomplete(
+                f"{cls.__name__}.batch_write(overwrite=False): {len(failed)} items not "
+                f"confirmed written (first error: {failed[0][1]}); {len(taken)} keys existed "
+                "already; see .keys",
+                [instance._key() for instance, _ in failed],
+                len(instances) - len(failed) - len(taken),
+            )
+            incomplete.keys = [instance.get_primary_key_dict() for instance, _ in failed]
+            raise incomplete from failed[0][1]
         if taken:
             error = ItemAlreadyExists(
                 f"{cls.__name__}.batch_write(overwrite=False): {len(taken)} keys exist already "
@@ -259,10 +283,7 @@ def plan_batch_get(
     )
     sizes = _chunk_sizes(unique, GET_CHUNK)
 
-    def finish(outcomes: list[Any]) -> list[Any]:
-        pages = _finish_chunks(
-            cls, outcomes, sizes, f"{cls.__name__}.batch_get", dict, reporter.close
-        )
+    def in_order(pages: Iterable[list[Item]]) -> list[Any]:
         found = {key_identity(item, key_names): item for page in pages for item in page}
         results: list[Any] = []
         for key in wire_keys:
@@ -272,6 +293,21 @@ def plan_batch_get(
             elif keep_missing:
                 results.append(None)
         return results
+
+    def finish(outcomes: list[Any]) -> list[Any]:
+        try:
+            pages = _finish_chunks(
+                cls, outcomes, sizes, f"{cls.__name__}.batch_get", dict, reporter.close
+            )
+        except BatchIncomplete as error:
+            # What was read is not lost either: the error carries it, in the order asked.
+            error.items = in_order(
+                outcome.partial if isinstance(outcome, BatchIncomplete) else outcome
+                for outcome in outcomes
+                if isinstance(outcome, (list, BatchIncomplete))
+            )
+            raise
+        return in_order(pages)
 
     return BatchPlan(list(flows), finish, concurrency or DEFAULT_CONCURRENCY)
 

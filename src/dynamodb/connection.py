@@ -104,6 +104,7 @@ class Connection:
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._async_clients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
+        self._async_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
 
     def __repr__(self) -> str:
         where = self.endpoint_url or f"region {self.region_name or '(from environment)'}"
@@ -157,23 +158,31 @@ class Connection:
         loop = asyncio.get_running_loop()
         entry = self._async_clients.get(loop)
         if entry is None:
-            try:
-                from aiobotocore.session import AioSession
-            except ImportError:  # pragma: no cover - depends on the install
-                raise DynamoDBError(
-                    "the async API needs aiobotocore: pip install 'dynamodb-py[async]'"
-                ) from None
-            session = AioSession(profile=self.profile_name)
-            if self.fast_parser:
-                fallback = session.get_component("response_parser_factory")
-                session.register_component(
-                    "response_parser_factory", FastParserFactory(fallback, is_async=True)
-                )
-            context = session.create_client("dynamodb", **self._client_arguments())
-            client = await context.__aenter__()
-            entry = (context, client)
-            self._async_clients[loop] = entry
+            # Making a client can wait (credential_process, SSO, IMDS ...): tasks that
+            # start meanwhile wait for it instead of each making (and leaking) one.
+            async with self._async_locks.setdefault(loop, asyncio.Lock()):
+                entry = self._async_clients.get(loop)
+                if entry is None:
+                    entry = await self._new_async_client()
+                    self._async_clients[loop] = entry
         return entry[1]
+
+    async def _new_async_client(self) -> tuple[Any, Any]:
+        try:
+            from aiobotocore.session import AioSession
+        except ImportError:  # pragma: no cover - depends on the install
+            raise DynamoDBError(
+                "the async API needs aiobotocore: pip install 'dynamodb-py[async]'"
+            ) from None
+        session = AioSession(profile=self.profile_name)
+        if self.fast_parser:
+            fallback = session.get_component("response_parser_factory")
+            session.register_component(
+                "response_parser_factory", FastParserFactory(fallback, is_async=True)
+            )
+        context = session.create_client("dynamodb", **self._client_arguments())
+        client = await context.__aenter__()
+        return context, client
 
     # -- sending ---------------------------------------------------------------
 
@@ -272,6 +281,7 @@ class Connection:
         """Close the async client of the running event loop."""
         loop = asyncio.get_running_loop()
         entry = self._async_clients.pop(loop, None)
+        self._async_locks.pop(loop, None)
         if entry is not None:
             await entry[0].__aexit__(None, None, None)
 

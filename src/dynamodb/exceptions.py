@@ -16,6 +16,7 @@ __all__ = [
     "DecodeError",
     "DynamoDBError",
     "FieldValidationError",
+    "IdempotentParameterMismatch",
     "InternalServerError",
     "ItemAlreadyExists",
     "ItemCollectionSizeLimitExceeded",
@@ -223,6 +224,12 @@ class AccessDenied(ServiceError):
     code = "AccessDeniedException"
 
 
+class IdempotentParameterMismatch(ServiceError):
+    """A ClientRequestToken was reused for a different transaction."""
+
+    code = "IdempotentParameterMismatchException"
+
+
 class InternalServerError(ServiceError):
     """DynamoDB failed on its side (HTTP 500)."""
 
@@ -243,6 +250,7 @@ _BY_CODE: dict[str, type[ServiceError]] = {
         ItemCollectionSizeLimitExceeded,
         TransactionConflict,
         TransactionCanceled,
+        IdempotentParameterMismatch,
         InternalServerError,
     )
 }

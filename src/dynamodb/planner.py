@@ -105,7 +105,9 @@ def find_target(schema: TableSchema, index: Field[Any] | str | None) -> Target:
             return target
         if isinstance(index, Field) and not target.is_global and target.range_key is index:
             return target
-    if isinstance(index, Field):
+    if isinstance(index, Field) and index is not schema.hash_key:
+        # A field that only some index uses as a key names that index; the
+        # table's hash key is every local index's hash key, so it names none.
         for target in all_targets[1:]:
             if target.range_key is index or target.hash_key is index:
                 return target

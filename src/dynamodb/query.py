@@ -493,6 +493,11 @@ class Scan(_Reader[M]):
     def _pagers(self) -> list[Pager[M]]:
         if self._spec.segments == 1:
             return [self._pager()]
+        if self._spec.start is not None:
+            raise QueryError(
+                "a parallel scan reads all its segments from the start; a cursor belongs to "
+                "one segment: continue it with .segment(i).start_key(cursor)"
+            )
         return [self._pager(segment=number) for number in range(self._spec.segments)]
 
 

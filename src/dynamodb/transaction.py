@@ -80,6 +80,8 @@ class Transaction:
     def __init__(
         self, *, connection: Connection | None = None, client_request_token: str | None = None
     ) -> None:
+        if client_request_token is not None and not 1 <= len(client_request_token) <= 36:
+            raise ValueError("a client_request_token has 1 to 36 characters (DynamoDB's limit)")
         self.connection = connection
         self.client_request_token = client_request_token or str(uuid.uuid4())
         self._actions: list[_Action] = []

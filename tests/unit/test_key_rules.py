@@ -41,3 +41,18 @@ def test_credential_errors_are_access_denied(code: str) -> None:
     assert isinstance(error, AccessDenied)
     assert error.code == code
     assert "security token" in error.message
+
+
+def test_a_reused_token_error_is_typed() -> None:
+    from dynamodb import IdempotentParameterMismatch
+
+    error = error_from_response("IdempotentParameterMismatchException", "token reused")
+    assert isinstance(error, IdempotentParameterMismatch)
+
+
+@pytest.mark.parametrize("token", ["", "x" * 37])
+def test_a_client_request_token_longer_than_dynamodb_takes_is_refused(token: str) -> None:
+    import dynamodb
+
+    with pytest.raises(ValueError, match="1 to 36 characters"):
+        dynamodb.transaction(client_request_token=token)
