@@ -589,6 +589,11 @@ class ManyToMany(Association):
         if not isinstance(other, self.target):
             raise TypeError(f"{self.name} holds {self.target.__name__} items")
         inverse = self.inverse()
+        for side in (item, other):
+            if side._original is None:
+                # Linking updates both items by key; an unsaved one would be
+                # created with only its key and the link.
+                raise ValueError(f"save {side!r} before linking it")
         mine = type(item)._fields[self.attribute]
         theirs = type(other)._fields[inverse.attribute]
         my_token = key_token(type(item), item._key())
