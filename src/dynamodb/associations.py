@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 T = TypeVar("T", bound="Model")
+A = TypeVar("A", bound="Association")
 Item = dict[str, AttributeValue]
 
 _REGISTRY: dict[str, list[type[Model]]] = {}
@@ -162,6 +163,25 @@ class Association:
 
     def _connection(self, item: Model) -> Connection:
         return type(item)._connection(None)
+
+    def _find_inverse(self, kind: type[A], label: str) -> A:
+        """The one association of ``kind`` on the target that points back at this model."""
+        target = self.target
+        candidates = [
+            association
+            for association in target._associations.values()
+            if isinstance(association, kind)
+            and (self._inverse is None or association.name == self._inverse)
+            and association.target is self.model
+        ]
+        if len(candidates) != 1:
+            owner = self.model.__name__ if self.model else "?"
+            named = f" named {self._inverse!r}" if self._inverse else ""
+            raise ModelDefinitionError(
+                f"{owner}.{self.name}: {target.__name__} needs exactly one {label}{named} "
+                f"pointing back at {owner} (found {len(candidates)}); pass inverse='...'"
+            )
+        return candidates[0]
 
 
 def _new_field(fields: dict[str, Any], attr: str, make: Any, owner: str) -> Any:
@@ -298,22 +318,7 @@ class _ChildrenSide(Association):
 
     def inverse(self) -> BelongsTo[Any]:
         """The target's belongs_to that points back at this model."""
-        target = self.target
-        candidates = [
-            association
-            for association in target._associations.values()
-            if isinstance(association, BelongsTo)
-            and (self._inverse is None or association.name == self._inverse)
-            and association.target is self.model
-        ]
-        if len(candidates) != 1:
-            owner = self.model.__name__ if self.model else "?"
-            raise ModelDefinitionError(
-                f"{owner}.{self.name}: {target.__name__} needs exactly one belongs_to "
-                f"pointing at {owner}{' named ' + repr(self._inverse) if self._inverse else ''} "
-                f"(found {len(candidates)}); pass inverse='...'"
-            )
-        return candidates[0]
+        return self._find_inverse(BelongsTo, "belongs_to")
 
     def query_for(self, item: Model) -> Query[Any]:
         """The Query reading ``item``'s children through the inverse index."""
@@ -537,21 +542,7 @@ class ManyToMany(Association):
 
     def inverse(self) -> ManyToMany:
         """The other side's declaration."""
-        candidates = [
-            association
-            for association in self.target._associations.values()
-            if isinstance(association, ManyToMany)
-            and (self._inverse is None or association.name == self._inverse)
-            and association.target is self.model
-        ]
-        if len(candidates) != 1:
-            owner = self.model.__name__ if self.model else "?"
-            raise ModelDefinitionError(
-                f"{owner}.{self.name}: {self.target.__name__} needs exactly one "
-                f"has_and_belongs_to_many pointing back (found {len(candidates)}); "
-                "pass inverse='...'"
-            )
-        return candidates[0]
+        return self._find_inverse(ManyToMany, "has_and_belongs_to_many")
 
     def __get__(self, obj: Model | None, owner: type[Any] | None = None) -> Any:
         if obj is None:

@@ -463,37 +463,8 @@ def _type_error(field: Field[Any], value: Any) -> TypeError:
     return TypeError(f"expected {field.type_label}, got {type(value).__name__}")
 
 
-class _SizedMixin:
-    """min_length / max_length for strings, bytes and containers."""
-
-    min_length: int | None
-    max_length: int | None
-
-    def _check_length(self, size: int) -> None:
-        if self.min_length is not None and size < self.min_length:
-            raise ValueError(f"length {size} is below min_length {self.min_length}")
-        if self.max_length is not None and size > self.max_length:
-            raise ValueError(f"length {size} is above max_length {self.max_length}")
-
-
-class _RangeMixin:
-    """minimum / maximum for ordered values."""
-
-    minimum: Any
-    maximum: Any
-
-    def _check_range(self, value: Any) -> None:
-        if self.minimum is not None and value < self.minimum:
-            raise ValueError(f"below minimum {self.minimum!r}")
-        if self.maximum is not None and value > self.maximum:
-            raise ValueError(f"above maximum {self.maximum!r}")
-
-
-class CharField(_SizedMixin, Field[str]):
-    """A string (``S``). Keys and index keys cannot be empty strings."""
-
-    key_type = "S"
-    type_label = "a str"
+class _SizedField(Field[T]):
+    """Fields with ``min_length`` / ``max_length``: strings, bytes and containers."""
 
     def __init__(
         self,
@@ -506,6 +477,40 @@ class CharField(_SizedMixin, Field[str]):
         super().__init__(name, **options)
         self.min_length = min_length
         self.max_length = max_length
+
+    def _check_length(self, size: int) -> None:
+        if self.min_length is not None and size < self.min_length:
+            raise ValueError(f"length {size} is below min_length {self.min_length}")
+        if self.max_length is not None and size > self.max_length:
+            raise ValueError(f"length {size} is above max_length {self.max_length}")
+
+
+class _RangedField(Field[T]):
+    """Fields with ``minimum`` / ``maximum``: numbers, dates, times, durations.
+
+    The bounds follow the values' own rule (a naive datetime bound is UTC, an int
+    bound of a FloatField is a float), so they compare with the values.
+    """
+
+    def __init__(
+        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
+    ) -> None:
+        super().__init__(name, **options)
+        self.minimum = None if minimum is None else self.convert(minimum)
+        self.maximum = None if maximum is None else self.convert(maximum)
+
+    def _check_range(self, value: Any) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"below minimum {self.minimum!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"above maximum {self.maximum!r}")
+
+
+class CharField(_SizedField[str]):
+    """A string (``S``). Keys and index keys cannot be empty strings."""
+
+    key_type = "S"
+    type_label = "a str"
 
     def convert(self, value: Any) -> str:
         if not isinstance(value, str):
@@ -527,15 +532,8 @@ class CharField(_SizedMixin, Field[str]):
         return _encode_s, itemgetter("S")
 
 
-class _NumberField(_RangeMixin, Field[T]):
+class _NumberField(_RangedField[T]):
     key_type = "N"
-
-    def __init__(
-        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
-    ) -> None:
-        super().__init__(name, **options)
-        self.minimum = minimum
-        self.maximum = maximum
 
     def check(self, value: T) -> None:
         encode_number(cast(Any, value))
@@ -653,7 +651,7 @@ class BooleanField(Field[bool]):
         return bool(decode_number(attribute["N"]))
 
 
-class DateTimeField(_RangeMixin, Field[dt.datetime]):
+class DateTimeField(_RangedField[dt.datetime]):
     """A datetime stored as an ISO 8601 string in UTC, so strings sort by time.
 
     Naive datetimes are taken as UTC; reads give timezone-aware datetimes.
@@ -662,14 +660,6 @@ class DateTimeField(_RangeMixin, Field[dt.datetime]):
 
     key_type = "S"
     type_label = "a datetime"
-
-    def __init__(
-        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
-    ) -> None:
-        super().__init__(name, **options)
-        # Bounds follow the values' rule (naive = UTC), so they compare with aware values.
-        self.minimum = None if minimum is None else self.convert(minimum)
-        self.maximum = None if maximum is None else self.convert(maximum)
 
     def convert(self, value: Any) -> dt.datetime:
         if not isinstance(value, dt.datetime):
@@ -706,18 +696,11 @@ class DateTimeField(_RangeMixin, Field[dt.datetime]):
         return _encode_utc_datetime, self.decode
 
 
-class DateField(_RangeMixin, Field[dt.date]):
+class DateField(_RangedField[dt.date]):
     """A date stored as ``YYYY-MM-DD``. A datetime is refused (it would lose its time)."""
 
     key_type = "S"
     type_label = "a date"
-
-    def __init__(
-        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
-    ) -> None:
-        super().__init__(name, **options)
-        self.minimum = minimum
-        self.maximum = maximum
 
     def convert(self, value: Any) -> dt.date:
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
@@ -737,18 +720,11 @@ class DateField(_RangeMixin, Field[dt.date]):
 _MICROSECONDS = Decimal(1_000_000)
 
 
-class TimeDeltaField(_RangeMixin, Field[dt.timedelta]):
+class TimeDeltaField(_RangedField[dt.timedelta]):
     """A timedelta stored as a number of seconds, microseconds kept exactly."""
 
     key_type = "N"
     type_label = "a timedelta"
-
-    def __init__(
-        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
-    ) -> None:
-        super().__init__(name, **options)
-        self.minimum = minimum
-        self.maximum = maximum
 
     def convert(self, value: Any) -> dt.timedelta:
         if not isinstance(value, dt.timedelta):
@@ -770,23 +746,11 @@ class TimeDeltaField(_RangeMixin, Field[dt.timedelta]):
         return value.total_seconds()
 
 
-class BinaryField(_SizedMixin, Field[bytes]):
+class BinaryField(_SizedField[bytes]):
     """Bytes (``B``)."""
 
     key_type = "B"
     type_label = "bytes"
-
-    def __init__(
-        self,
-        name: str | None = None,
-        *,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(name, **options)
-        self.min_length = min_length
-        self.max_length = max_length
 
     def convert(self, value: Any) -> bytes:
         if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -897,7 +861,7 @@ def _element_field(of: Any, owner: str) -> Field[Any] | None:
     raise ModelDefinitionError(f"{owner}(of=...) needs a field or a model class, not {of!r}")
 
 
-class ListField(_SizedMixin, Field[list[Any]]):
+class ListField(_SizedField[list[Any]]):
     """A list (``L``).
 
     Without ``of=`` it holds nested values (str, int, float, Decimal, bool, None,
@@ -907,19 +871,9 @@ class ListField(_SizedMixin, Field[list[Any]]):
 
     type_label = "a list"
 
-    def __init__(
-        self,
-        name: str | None = None,
-        *,
-        of: Any = None,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        **options: Any,
-    ) -> None:
+    def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
         super().__init__(name, **options)
         self.of = _element_field(of, "ListField")
-        self.min_length = min_length
-        self.max_length = max_length
 
     def __set_name__(self, owner: type[Any], attr: str) -> None:
         super().__set_name__(owner, attr)
@@ -982,24 +936,14 @@ class ListField(_SizedMixin, Field[list[Any]]):
         return NestedAttribute(_extend(self.path, index), self.of, self)
 
 
-class DictField(_SizedMixin, Field[dict[str, Any]]):
+class DictField(_SizedField[dict[str, Any]]):
     """A dict with string keys (``M``); ``of=`` types the values like ListField's."""
 
     type_label = "a dict"
 
-    def __init__(
-        self,
-        name: str | None = None,
-        *,
-        of: Any = None,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        **options: Any,
-    ) -> None:
+    def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
         super().__init__(name, **options)
         self.of = _element_field(of, "DictField")
-        self.min_length = min_length
-        self.max_length = max_length
 
     def convert(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
@@ -1049,7 +993,7 @@ class DictField(_SizedMixin, Field[dict[str, Any]]):
 _SET_TYPES: dict[type, str] = {str: "SS", int: "NS", float: "NS", Decimal: "NS", bytes: "BS"}
 
 
-class SetField(_SizedMixin, Field[set[Any]]):
+class SetField(_SizedField[set[Any]]):
     """A set of strings, numbers or bytes (``SS``/``NS``/``BS``).
 
     ``of=`` (str, int, float, Decimal or bytes) fixes the member type; without
@@ -1059,15 +1003,7 @@ class SetField(_SizedMixin, Field[set[Any]]):
 
     type_label = "a set"
 
-    def __init__(
-        self,
-        name: str | None = None,
-        *,
-        of: type | None = None,
-        min_length: int | None = None,
-        max_length: int | None = None,
-        **options: Any,
-    ) -> None:
+    def __init__(self, name: str | None = None, *, of: type | None = None, **options: Any) -> None:
         if of is not None and of not in _SET_TYPES:
             raise ModelDefinitionError(
                 f"SetField(of=...) takes str, int, float, Decimal or bytes, not {of!r}"
@@ -1075,8 +1011,6 @@ class SetField(_SizedMixin, Field[set[Any]]):
         options.setdefault("default", set)
         super().__init__(name, **options)
         self.of = of
-        self.min_length = min_length
-        self.max_length = max_length
 
     def convert(self, value: Any) -> set[Any]:
         members = self._members_of(value)
