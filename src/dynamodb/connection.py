@@ -151,7 +151,9 @@ class Connection:
                         session.register_component(
                             "response_parser_factory", FastParserFactory(fallback)
                         )
-                    self._client = session.create_client("dynamodb", **self._client_arguments())
+                    client = session.create_client("dynamodb", **self._client_arguments())
+                    _cache_user_agent(client)
+                    self._client = client
         return self._client
 
     async def _async_client(self) -> Any:
@@ -182,6 +184,7 @@ class Connection:
             )
         context = session.create_client("dynamodb", **self._client_arguments())
         client = await context.__aenter__()
+        _cache_user_agent(client)
         return context, client
 
     # -- sending ---------------------------------------------------------------
@@ -306,6 +309,37 @@ class Connection:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _cache_user_agent(client: Any) -> None:
+    """Build the User-Agent header once per set of feature ids, not twice per request.
+
+    botocore rebuilds the whole string on every request (from the SDK version,
+    the OS, the config and the features the request used), which costs a fifth
+    of a small request's client time. The string only changes with the feature
+    ids, so it is cached by them. If botocore's internals differ from what this
+    expects, nothing is changed.
+    """
+    creator = getattr(client, "_user_agent_creator", None)
+    build = getattr(creator, "to_string", None)
+    if build is None:
+        return
+    try:
+        from botocore.context import get_context
+    except ImportError:  # pragma: no cover - older botocore
+        return
+    cache: dict[tuple[str, ...], str] = {}
+
+    def to_string() -> str:
+        context = get_context()
+        features = getattr(context, "features", None) or ()
+        key = tuple(sorted(features))
+        value = cache.get(key)
+        if value is None:
+            value = cache[key] = build()
+        return value
+
+    setattr(creator, "to_string", to_string)  # noqa: B010 (an instance attribute on purpose)
 
 
 def _outcome(run: Callable[[Flow[T]], T], flow: Flow[T]) -> T | Exception:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 __all__ = ["FAST_OUTPUTS", "FastParserFactory", "parse_success"]
@@ -47,13 +48,17 @@ def _binary(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+# A binary value's tag: "B" or "BS" as a key ("BOOL" must not match).
+_BINARY_TAG = re.compile(rb'"BS?"\s*:')
+
+
 def parse_success(response: dict[str, Any]) -> dict[str, Any]:
     """The parsed body of a successful answer, with ResponseMetadata as botocore adds it."""
     body = response["body"]
     parsed: dict[str, Any]
     if not body:
         parsed = {}
-    elif b'"B' in body:
+    elif _BINARY_TAG.search(body):
         parsed = json.loads(body, object_hook=_binary)
     else:
         parsed = json.loads(body)

@@ -12,6 +12,7 @@ import base64
 import copy
 import datetime as dt
 import enum
+import functools
 import json
 import re
 import uuid
@@ -337,6 +338,26 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         """
         return self.to_wire, self.decode
 
+    def member_encoder(self, slow: Encoder) -> Encoder:
+        """How a container encodes one element of this field's type, checking it.
+
+        ``slow`` is the container's full check-and-encode of one element. Fields
+        without limits or a validator return a faster function that takes the
+        common exact types straight and hands anything else to ``slow``.
+        """
+        return slow
+
+    def _unconstrained(self) -> bool:
+        limits = ("minimum", "maximum", "min_length", "max_length")
+        return self.validator is None and all(getattr(self, name, None) is None for name in limits)
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        """Python expressions the per-class codec may inline instead of calling
+        ``fast_codec``'s functions: an encoder over ``{value}`` and a decoder over
+        ``{raw}`` (None: call the function). Same trust rules as ``fast_codec``.
+        """
+        return None, None
+
     def to_son(self, value: T) -> Any:
         """A value ``json.dumps`` accepts."""
         return _son(value)
@@ -419,6 +440,14 @@ def _encode_float(value: float) -> AttributeValue:
 
 def _decode_float(attribute: AttributeValue) -> float:
     return float(attribute["N"])
+
+
+def _decode_untyped_list(attribute: AttributeValue) -> list[Any]:
+    return [decode_value(member) for member in attribute["L"]]
+
+
+def _decode_untyped_map(attribute: AttributeValue) -> dict[str, Any]:
+    return {key: decode_value(member) for key, member in attribute["M"].items()}
 
 
 def _encode_utc_datetime(value: dt.datetime) -> AttributeValue:
@@ -531,6 +560,18 @@ class CharField(_SizedField[str]):
     def fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_s, itemgetter("S")
 
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"S": {value}}}', '{raw}["S"]'
+
+    def member_encoder(self, slow: Encoder) -> Encoder:
+        if not self._unconstrained():
+            return slow
+
+        def encode(member: Any) -> AttributeValue | None:
+            return {"S": member} if type(member) is str else slow(member)
+
+        return encode
+
 
 class _NumberField(_RangedField[T]):
     key_type = "N"
@@ -568,6 +609,22 @@ class IntegerField(_NumberField[int]):
     def fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_int, _decode_int
 
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"N": str({value})}}', 'int({raw}["N"])'
+
+    def member_encoder(self, slow: Encoder) -> Encoder:
+        if not self._unconstrained():
+            return slow
+
+        def encode(member: Any) -> AttributeValue | None:
+            if type(member) is int:
+                text = str(member)
+                if len(text) <= 38:  # DynamoDB's precision; longer ones take the slow path
+                    return {"N": text}
+            return slow(member)
+
+        return encode
+
 
 class VersionField(IntegerField):
     """Optimistic locking: a version number, at most one per model.
@@ -601,6 +658,9 @@ class FloatField(_NumberField[float]):
 
     def fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_float, _decode_float
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"N": repr({value})}}', 'float({raw}["N"])'
 
 
 class DecimalField(_NumberField[Decimal]):
@@ -643,6 +703,9 @@ class BooleanField(Field[bool]):
 
     def fast_codec(self) -> tuple[Encoder, Decoder]:
         return self.to_wire, itemgetter("BOOL")
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"BOOL": {value}}}', '{raw}["BOOL"]'
 
     def decode(self, attribute: AttributeValue) -> bool:
         if "BOOL" in attribute:
@@ -902,7 +965,13 @@ class ListField(_SizedField[list[Any]]):
         self._check_length(len(value))
         if self.of is None:
             return encode_value(value)
-        return {"L": [self._encode_element(member) for member in value]}
+        encode = self._member_encoder
+        return {"L": [encode(member) for member in value]}
+
+    @functools.cached_property
+    def _member_encoder(self) -> Encoder:
+        assert self.of is not None
+        return self.of.member_encoder(self._encode_element)
 
     def _encode_element(self, member: Any) -> AttributeValue:
         assert self.of is not None
@@ -915,6 +984,18 @@ class ListField(_SizedField[list[Any]]):
         if self.of is None:
             return super().decode(attribute)
         return [self.of.from_wire(member) for member in attribute["L"]]
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        if self.of is None:
+            return self.to_wire, _decode_untyped_list
+        decode = self.of.fast_codec()[1]
+        return self.to_wire, lambda attribute: [decode(member) for member in attribute["L"]]
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        element = self.of.inline_codec()[1] if self.of is not None else None
+        if element is None:
+            return None, None
+        return None, "[" + element.format(raw="member") + ' for member in {raw}["L"]]'
 
     def encode_member(self, value: Any) -> AttributeValue:
         if self.of is None:
@@ -983,6 +1064,14 @@ class DictField(_SizedField[dict[str, Any]]):
             return super().decode(attribute)
         return {key: self.of.from_wire(member) for key, member in attribute["M"].items()}
 
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        if self.of is None:
+            return self.to_wire, _decode_untyped_map
+        decode = self.of.fast_codec()[1]
+        return self.to_wire, lambda attribute: {
+            key: decode(member) for key, member in attribute["M"].items()
+        }
+
     def __getitem__(self, key: str | int) -> NestedAttribute:
         """``Test.doc["a"]``: a value in the map, for conditions."""
         if not isinstance(key, str):
@@ -1043,6 +1132,14 @@ class SetField(_SizedField[set[Any]]):
         self._check_length(len(value))
 
     def to_wire(self, value: set[Any]) -> AttributeValue | None:
+        if (
+            self._plain_strings
+            and type(value) is set
+            and value
+            and all(type(member) is str for member in value)
+        ):
+            # The common case, checked cheaply: a set of plain strings.
+            return {"SS": sorted(value)}
         # Members may have been added in place since assignment: convert again;
         # encoding checks them.
         members = self._members_of(value) if self.of is not None else value
@@ -1058,6 +1155,15 @@ class SetField(_SizedField[set[Any]]):
 
     def absent(self) -> set[Any]:
         return set()
+
+    @functools.cached_property
+    def _plain_strings(self) -> bool:
+        return self.of is str and self._unconstrained()
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        if self.of is str:
+            return None, 'set({raw}["SS"])'
+        return None, None
 
     def decode(self, attribute: AttributeValue) -> set[Any]:
         if self.of is None or self.of is Decimal:

@@ -17,10 +17,11 @@ from .associations import Association, register
 from .batch import RetryPolicy
 from .bulk import plan_batch_delete, plan_batch_get, plan_batch_write
 from .codec import AttributeValue
+from .compiled import DecodeItem, EncodeItem, compile_codec
 from .connection import Connection, get_connection
 from .exceptions import DecodeError, FieldValidationError, ModelDefinitionError
 from .expressions import Condition, and_all
-from .fields import Decoder, Encoder, Field, SetField, VersionField
+from .fields import Field, VersionField
 from .flow import Flow, call
 from .pending import PendingUpdates
 from .persistence import (
@@ -58,7 +59,8 @@ class ModelMeta(type):
     _is_map: bool
     _is_abstract: bool
     _associations: dict[str, Association]
-    _wire_plan: tuple[tuple[str, str, Encoder, Decoder, Field[Any], bool], ...]
+    _decode_item: DecodeItem
+    _encode_item: EncodeItem
     _version_fields: tuple[VersionField, ...]  # zero or one (a tuple: not a descriptor)
 
     def __new__(
@@ -84,10 +86,7 @@ class ModelMeta(type):
         cls._associations = associations
         cls._fields = fields
         cls._fields_by_name = _index_by_name(name, fields)
-        cls._wire_plan = tuple(
-            (attr, field.name, *field.fast_codec(), field, isinstance(field, SetField))
-            for attr, field in fields.items()
-        )
+        cls._decode_item, cls._encode_item = compile_codec(fields)
         versions = [field for field in fields.values() if isinstance(field, VersionField)]
         if len(versions) > 1:
             named = ", ".join(field.attr for field in versions)
@@ -216,18 +215,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         only falls back to the careful decoding when that raises.
         """
         obj = cls.__new__(cls)
-        data: dict[str, Any] = {}
         try:
-            for attr, name, _, decode, _, is_set in cls._wire_plan:
-                raw = item.get(name)
-                if raw is None:
-                    data[attr] = set() if is_set and not partial else None
-                else:
-                    data[attr] = decode(raw)
+            obj._data = cls._decode_item(item, partial)
         except Exception:
-            data = cls._decode_carefully(item, partial)
-        obj._data = data
-        obj._original = dict(item)
+            obj._data = cls._decode_carefully(item, partial)
+        # Items come from parsed answers that nothing else holds: no copy needed.
+        obj._original = item if type(item) is dict else dict(item)
         return obj
 
     @classmethod
@@ -246,23 +239,13 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     def _to_wire_map(self) -> Item:
         """Every non-empty attribute, encoded; checks required fields and containers."""
-        item: Item = {}
-        data = self._data
+        cls = type(self)
         try:
-            for attr, name, encode, _, field, _ in type(self)._wire_plan:
-                value = data[attr]
-                if value is None:
-                    if field.required:
-                        raise field.invalid(None, "is required", type(self).__name__)
-                    continue
-                encoded = encode(value)
-                if encoded is not None:
-                    item[name] = encoded
+            return cls._encode_item(self._data, lambda field: _missing(cls, field))
         except FieldValidationError:
             raise
         except (TypeError, ValueError, ArithmeticError):
             return self._encode_carefully()
-        return item
 
     def _encode_carefully(self) -> Item:
         """The same as ``_to_wire_map``, field by field, to name the one that fails."""
@@ -813,6 +796,10 @@ class MapModel(Model):
 
     __abstract__ = True
     __map__ = True
+
+
+def _missing(cls: type[Model], field: Field[Any]) -> FieldValidationError:
+    return field.invalid(None, "is required", cls.__name__)
 
 
 def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> list[Any]:
