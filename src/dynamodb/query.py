@@ -22,6 +22,7 @@ from .codec import AttributeValue
 from .connection import Connection
 from .cursor import Cursor, decode_cursor
 from .expressions import Condition, Placeholders, and_all
+from .fastpath import gc_paused
 from .fields import Field
 from .flow import Flow, call
 from .planner import QueryError, QueryPlan, Target, find_target, plan_query
@@ -122,7 +123,10 @@ class Pager(Generic[M]):
             self.cursor = Cursor.from_key(last, self.scope) if last else None
         if self.requery and raw:
             raw = yield from self._requery(raw)
-        items = [self.model._from_wire(item, partial=self.partial) for item in raw]
+        decode = self.model._from_wire
+        partial = self.partial
+        with gc_paused():  # a page is many small acyclic objects (see fastpath.py)
+            items = [decode(item, partial) for item in raw]
         if self.prefetch and items:
             yield from prefetch_flow(self.model, self.prefetch, items)
         return items
