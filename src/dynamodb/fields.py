@@ -758,6 +758,9 @@ class DateTimeField(_RangedField[dt.datetime]):
         # Assigned values were converted to UTC already.
         return _encode_utc_datetime, self.decode
 
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"S": {value}.isoformat(timespec="microseconds")}}', None
+
 
 class DateField(_RangedField[dt.date]):
     """A date stored as ``YYYY-MM-DD``. A datetime is refused (it would lose its time)."""
@@ -993,9 +996,10 @@ class ListField(_SizedField[list[Any]]):
 
     def inline_codec(self) -> tuple[str | None, str | None]:
         element = self.of.inline_codec()[1] if self.of is not None else None
-        if element is None:
-            return None, None
-        return None, "[" + element.format(raw="member") + ' for member in {raw}["L"]]'
+        decode = None
+        if element is not None:
+            decode = "[" + element.format(raw="member") + ' for member in {raw}["L"]]'
+        return None, decode
 
     def encode_member(self, value: Any) -> AttributeValue:
         if self.of is None:
