@@ -9,7 +9,7 @@ LINT_DIRS := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help install-demo install-dev dynamodb-local demo lint typecheck test clean distclean
+.PHONY: help install-demo install-dev dynamodb-local demo lint typecheck test clean distclean bench
 
 help:
 	@echo 'Usage: make TARGET [PYTHON=python3] [PYTEST_ARGS="..."]'
@@ -25,6 +25,7 @@ help:
 	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS)'
 	@echo '  clean           remove .venv and tool caches (keeps .cache/dynamodb-local)'
 	@echo '  distclean       clean, and also remove .cache/dynamodb-local'
+	@echo '  bench           benchmarks vs PynamoDB and boto3 (own venv bench/.venv); ARGS=--quick: smoke check'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,3 +66,17 @@ clean:
 
 distclean: clean
 	rm -rf .cache/dynamodb-local
+
+# Benchmarks: their own virtualenv with the peers they compare against (dyntastic
+# is optional: skipped if it does not install). ARGS go to `python -m bench`.
+BENCH_VENV := bench/.venv
+ARGS ?=
+
+$(BENCH_VENV)/.stamp: pyproject.toml bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet -e '.[async]' -r bench/requirements.txt
+	$(BENCH_VENV)/bin/pip install --quiet dyntastic || echo 'dyntastic did not install: skipped'
+	touch $@
+
+bench: $(BENCH_VENV)/.stamp
+	$(BENCH_VENV)/bin/python -m bench $(ARGS)

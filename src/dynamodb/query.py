@@ -404,6 +404,7 @@ class _Reader(Generic[M]):
         connection, pager = self._connection(), pagers[0]
         while (page := connection.run(pager.page())) is not None:
             yield from page
+            page = None  # let this page go before the next one is read
 
     def __aiter__(self) -> AsyncIterator[M]:
         return self._aiterate()
@@ -422,6 +423,7 @@ class _Reader(Generic[M]):
         while (page := await connection.arun(pager.page())) is not None:
             for item in page:
                 yield item
+            page = None  # let this page go before the next one is read
 
 
 class Query(_Reader[M]):
