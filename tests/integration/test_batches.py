@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,16 +18,15 @@ import pytest
 from dynamodb import (
     CharField,
     Connection,
-    DateTimeField,
     DictField,
     FieldValidationError,
     FloatField,
     IntegerField,
     ItemAlreadyExists,
-    ListField,
     Model,
     SetField,
     VersionField,
+    demo,
 )
 
 Tables = Callable[..., None]
@@ -36,55 +34,17 @@ Tables = Callable[..., None]
 NOW = dt.datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=dt.timezone.utc)
 
 
-class Test(Model):
-    """The dynamodb-py README's model."""
+class Test(demo.Test):
+    """The dynamodb-py README's model (as the demo declares it), on this module's table."""
 
     __test__ = False  # a model, not a test class
     __table_name__ = "test_batches_test"
 
-    ReadCapacityUnits = 100
-    WriteCapacityUnits = 120
 
-    name = CharField(name="name", hash_key=True)
-    score = IntegerField(name="score", range_key=True)
-    order_score = FloatField(name="order_score", default=0.0)
-    date = DateTimeField(name="date")
-    ids = ListField(name="ids", default=[])
-    doc = DictField(name="doc", default={})
-
-
-class ForumThread(Model):
-    """The dynamix README's model."""
+class ForumThread(demo.ForumThread):
+    """The dynamix README's model (as the demo declares it), on this module's table."""
 
     __table_name__ = "test_batches_forum_thread"
-
-    ReadCapacityUnits = 2
-    WriteCapacityUnits = 2
-
-    __secondary_indexes__ = {  # noqa: RUF012 - the README's class attribute
-        "user_threads_index": dict(  # noqa: C408 - as the README writes it
-            hash_key="user_id",
-            range_key="updated_at",
-            read_capacity=2,
-            write_capacity=2,
-            projections=["title"],
-        ),
-    }
-
-    forum_id = CharField(name="forum_id", hash_key=True)
-    thread_id = CharField(name="thread_id", range_key=True)
-    user_id = CharField(name="user_id")
-    title = CharField(name="title")
-    description = CharField(name="description")
-    updated_at = IntegerField(
-        name="updated_at", default=lambda: int(time.time() * 1000), indexed=True
-    )
-    expiry_timestamp = IntegerField(
-        name="expiry_timestamp", indexed=True, projections=["updated_at"]
-    )
-    tags = SetField(name="tags")
-    user_reviews = ListField(name="user_reviews", default=[])
-    key_value_data = DictField(name="key_value_data")
 
 
 class Reading(Model):

@@ -7,71 +7,28 @@ dynamix (``ForumThread``), translated to Python 3.
 from __future__ import annotations
 
 import copy
-import time
 from typing import Any, ClassVar
 
 import pytest
 
 from dynamodb import (
     CharField,
-    DateTimeField,
-    DictField,
-    FloatField,
     IntegerField,
-    ListField,
     Model,
     SchemaMismatch,
-    SetField,
+    demo,
 )
 from dynamodb.schema import TableSchema
 
 
-class Test(Model):
+class Test(demo.Test):
+    """The dynamodb-py README's model, as the demo declares it."""
+
     __test__ = False  # a model, not a pytest test class
-
-    __table_name__ = "test"
-
-    ReadCapacityUnits = 100
-    WriteCapacityUnits = 120
-
-    name = CharField(name="name", hash_key=True)
-    score = IntegerField(name="score", range_key=True)
-    order_score = FloatField(name="order_score", default=0.0)
-    date = DateTimeField(name="date")
-    ids = ListField(name="ids", default=[])
-    doc = DictField(name="doc", default={})
+    __table_name__ = "test"  # a subclass names its own table (default: its class name)
 
 
-class ForumThread(Model):
-    __table_name__ = "forum_thread"
-
-    ReadCapacityUnits = 2
-    WriteCapacityUnits = 2
-
-    __secondary_indexes__: ClassVar[dict[str, dict[str, Any]]] = {
-        "user_threads_index": {
-            "hash_key": "user_id",
-            "range_key": "updated_at",
-            "read_capacity": 2,
-            "write_capacity": 2,
-            "projections": ["title"],
-        },
-    }
-
-    forum_id = CharField(name="forum_id", hash_key=True)
-    thread_id = CharField(name="thread_id", range_key=True)
-    user_id = CharField(name="user_id")
-    title = CharField(name="title")
-    description = CharField(name="description")
-    updated_at = IntegerField(
-        name="updated_at", default=lambda: int(time.time() * 1000), indexed=True
-    )
-    expiry_timestamp = IntegerField(
-        name="expiry_timestamp", indexed=True, projections=["updated_at"]
-    )
-    tags = SetField(name="tags")
-    user_reviews = ListField(name="user_reviews", default=[])
-    key_value_data = DictField(name="key_value_data")
+ForumThread = demo.ForumThread
 
 
 class OnDemandThread(Model):
