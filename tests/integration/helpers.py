@@ -15,13 +15,19 @@ import socket
 import socketserver
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from dynamodb import Connection
 
-__all__ = ["CountingServer", "RecordingConnection", "closed_port", "dead_connection"]
+__all__ = [
+    "CountingServer",
+    "LoopbackHTTPServer",
+    "RecordingConnection",
+    "closed_port",
+    "dead_connection",
+]
 
 HOST = "127.0.0.1"
 
@@ -67,16 +73,29 @@ class RecordingConnection(Connection):
         return await super().asend(operation, params)
 
 
-class _Server(socketserver.ThreadingMixIn, HTTPServer):
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server on 127.0.0.1 that can end its kept-alive connections.
+
+    ``server_close()`` joins the handler threads; ``wake_handlers()`` first shuts
+    down every open client socket, so handlers blocked on a kept-alive
+    connection's next request finish. Clients that go away are expected, so
+    errors are not printed.
+    """
+
     daemon_threads = False
     block_on_close = True
     allow_reuse_address = True
 
-    def __init__(self, owner: CountingServer) -> None:
-        self.owner = owner
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
         self.open_sockets: set[socket.socket] = set()
         self.sockets_lock = threading.Lock()
-        super().__init__((HOST, 0), _Handler)
+        super().__init__((HOST, 0), handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind looks the host name up; loopback needs no lookup.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name = HOST
+        self.server_port = self.server_address[1]
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.sockets_lock:
@@ -89,25 +108,25 @@ class _Server(socketserver.ThreadingMixIn, HTTPServer):
         super().shutdown_request(request)
 
     def wake_handlers(self) -> None:
-        """Unblock handlers waiting for a kept-alive client's next request."""
+        """End kept-alive connections so their handler threads finish."""
         with self.sockets_lock:
             sockets = list(self.open_sockets)
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind looks the host name up; loopback needs no lookup.
-        socketserver.TCPServer.server_bind(self)
-        self.server_name = HOST
-        self.server_port = self.server_address[1]
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (reset, closed) is expected here; stay quiet."""
+
+
+class _Server(LoopbackHTTPServer):
+    def __init__(self, owner: CountingServer) -> None:
+        self.owner = owner
+        super().__init__(_Handler)
 
     def verify_request(self, request: Any, client_address: Any) -> bool:
         self.owner._count("connections")
         return True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that gave up (reset, closed) is expected here; stay quiet."""
 
 
 class _Handler(BaseHTTPRequestHandler):
