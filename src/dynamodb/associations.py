@@ -33,9 +33,11 @@ from .codec import AttributeValue
 from .exceptions import ModelDefinitionError
 from .expressions import Condition
 from .fields import CharField, SetField
-from .flow import Flow
-from .persistence import prepare_changes, run_write
+from .flow import Flow, call
+from .operations import get_item_request
+from .persistence import prepare_changes, prepare_update, run_write
 from .transaction import Transaction
+from .updates import UpdatePlan
 
 if TYPE_CHECKING:
     from ._compat import Self
@@ -276,9 +278,6 @@ class BelongsTo(Association, Generic[T]):
         owner: T | None = None
         if token is not None:
             target = cast("type[T]", self.target)
-            from .flow import call
-            from .operations import get_item_request
-
             request = get_item_request(target._table().table_name, key_from_token(target, token))
             response = yield from call("GetItem", request)
             found = response.get("Item")
@@ -605,9 +604,6 @@ class ManyToMany(Association):
         theirs = self.target._fields[inverse.attribute]
         my_token = key_token(type(item), item._key())
         for other in (yield from self.items_flow(item)):
-            from .persistence import prepare_update
-            from .updates import UpdatePlan
-
             yield from run_write(prepare_update(other, UpdatePlan([theirs.delete({my_token})])))
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .codec import AttributeValue, wire_equal
 from .exceptions import ConditionalCheckFailed, ItemAlreadyExists, VersionConflict
-from .expressions import AttributeExists, AttributeNotExists, Condition, Path, Placeholders, and_all
+from .expressions import AttributeExists, AttributeNotExists, Condition, Placeholders, and_all
 from .flow import Flow, call
 from .updates import UpdateAction, UpdatePlan
 
@@ -274,8 +274,3 @@ def prepare_delete(item: Model, condition: Condition | None = None) -> PreparedW
 
     explain = _explainer(item, expected, checked=item._original is not None)
     return PreparedWrite("DeleteItem", request, on_success, explain)
-
-
-def key_path(cls: type[Model]) -> Path:
-    """The path of a model's hash key."""
-    return cls._table().hash_key.path

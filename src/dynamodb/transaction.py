@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from .batch import key_identity
 from .connection import Connection, get_connection
-from .exceptions import TransactionCanceled
+from .exceptions import ConditionalCheckFailed, TransactionCanceled
 from .expressions import Condition, Placeholders
 from .flow import Flow, call
 from .persistence import (
@@ -258,8 +258,6 @@ class Transaction:
 
 
 def _as_failed(reason: Mapping[str, Any]) -> Any:
-    from .exceptions import ConditionalCheckFailed
-
     response = {"Item": reason["Item"]} if "Item" in reason else {}
     return ConditionalCheckFailed(str(reason.get("Message", "")), response=response)
 
