@@ -15,11 +15,9 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
-from .associations import belongs_to, has_and_belongs_to_many, has_many, has_one
-from .batch import BatchIncomplete, RetryPolicy
-from .connection import Connection, aclose, get_connection, set_connection, use_connection
-from .cursor import Cursor, InvalidCursor, set_cursor_secret
-from .exceptions import (
+from dynamodb.core.batch import BatchIncomplete, RetryPolicy
+from dynamodb.core.cursor import Cursor, InvalidCursor, set_cursor_secret
+from dynamodb.core.errors import (
     AccessDenied,
     ConditionalCheckFailed,
     DecodeError,
@@ -45,8 +43,12 @@ from .exceptions import (
     VersionConflict,
     WaitTimeout,
 )
-from .expressions import Condition
-from .fields import (
+from dynamodb.core.expressions import Condition
+from dynamodb.core.operations import WaitPolicy
+from dynamodb.core.planner import NoIndexForQuery, QueryError
+from dynamodb.core.updates import UpdateAction, UpdateConflict
+from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, has_many, has_one
+from dynamodb.models.fields import (
     BinaryField,
     BooleanField,
     CharField,
@@ -67,13 +69,23 @@ from .fields import (
     UUIDField,
     VersionField,
 )
-from .model import Conditional, MapModel, Model
-from .operations import WaitPolicy
-from .planner import NoIndexForQuery, QueryError
-from .query import Query, Scan
-from .table import Table, acreate_table, adelete_table, create_table, delete_table
-from .transaction import Transaction, atransact_get, atransaction, transact_get, transaction
-from .updates import UpdateAction, UpdateConflict
+from dynamodb.models.model import Conditional, MapModel, Model
+from dynamodb.models.query import Query, Scan
+from dynamodb.models.table import Table, acreate_table, adelete_table, create_table, delete_table
+from dynamodb.models.transaction import (
+    Transaction,
+    atransact_get,
+    atransaction,
+    transact_get,
+    transaction,
+)
+from dynamodb.wire.connection import (
+    Connection,
+    aclose,
+    get_connection,
+    set_connection,
+    use_connection,
+)
 
 __version__ = "0.1.0"
 

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
-USAGE = "usage: python -m dynamodb demo"
+from dynamodb.tools.cli import USAGE, main
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run a command; returns the exit status."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args != ["demo"]:
-        print(USAGE, file=sys.stderr)
-        return 2
-    from .demo import main as demo
-
-    demo()
-    return 0
-
+__all__ = ["USAGE", "main"]
 
 if __name__ == "__main__":
     sys.exit(main())

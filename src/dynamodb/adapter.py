@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .table import Table, create_table
+from dynamodb.models.table import Table, create_table
 
 __all__ = ["Table", "create_table"]

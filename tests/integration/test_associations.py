@@ -43,7 +43,7 @@ from dynamodb import (
     has_many,
     has_one,
 )
-from dynamodb.associations import BelongsTo
+from dynamodb.models.associations import BelongsTo
 
 # -- models ------------------------------------------------------------------------------------
 # Several refer to each other by name (defined later in the module), others by class.

@@ -26,8 +26,8 @@ from dynamodb import (
     Model,
     SetField,
     VersionField,
-    demo,
 )
+from dynamodb.tools import demo
 
 Tables = Callable[..., None]
 

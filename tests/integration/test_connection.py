@@ -28,7 +28,7 @@ from dynamodb import (
     TransportError,
     ValidationError,
 )
-from dynamodb.connection import LOCAL_ENDPOINT
+from dynamodb.wire.connection import LOCAL_ENDPOINT
 from tests.integration.helpers import CountingServer, dead_connection
 
 

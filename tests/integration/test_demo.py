@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dynamodb import Connection, demo
+from dynamodb import Connection
+from dynamodb.tools import demo
 
 
 def test_demo_walks_both_seeds_on_dynamodb_local(

@@ -33,7 +33,7 @@ from dynamodb import (
     Model,
     SetField,
 )
-from dynamodb.codec import encode_value
+from dynamodb.core.codec import encode_value
 
 Row = dict[str, Any]
 Tables = Callable[..., None]

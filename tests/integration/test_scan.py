@@ -24,7 +24,7 @@ from dynamodb import (
     QueryError,
     ResourceNotFound,
 )
-from dynamodb.codec import encode_value
+from dynamodb.core.codec import encode_value
 
 TOTAL = 5000
 TAG_EVERY = 40  # 125 tagged items: more than one BatchGetItem (100 keys) to requery

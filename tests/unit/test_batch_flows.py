@@ -29,8 +29,8 @@ from dynamodb import (
     TransportError,
     ValidationError,
 )
-from dynamodb import progress as progress_module
-from dynamodb.batch import (
+from dynamodb.core import progress as progress_module
+from dynamodb.core.batch import (
     GET_CHUNK,
     WRITE_CHUNK,
     batch_get,
@@ -40,8 +40,8 @@ from dynamodb.batch import (
     unique_writes,
     write_chunks,
 )
-from dynamodb.flow import Flow, Request, Sleep
-from dynamodb.progress import Progress, make_progress
+from dynamodb.core.flow import Flow, Request, Sleep
+from dynamodb.core.progress import Progress, make_progress
 
 TABLE = "test_batch_flows_table"
 KEYS = ("pk", "sk")

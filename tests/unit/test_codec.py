@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dynamodb import CharField, IntegerField, MapModel
-from dynamodb.codec import (
+from dynamodb.core.codec import (
     AttributeValue,
     EncodeError,
     check_number,

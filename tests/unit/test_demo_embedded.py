@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import dynamodb
-from dynamodb import demo
+from dynamodb.tools import demo
 
 
 def test_demo_runs_on_moto_and_restores_the_default_connection(

@@ -21,8 +21,8 @@ from dynamodb import (
     SetField,
     UUIDField,
 )
-from dynamodb.codec import AttributeValue
-from dynamodb.expressions import And, Not, Or, Path, Placeholders
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.expressions import And, Not, Or, Path, Placeholders
 
 
 class Doc(Model):

@@ -37,7 +37,7 @@ from dynamodb import (
     TimeDeltaField,
     UUIDField,
 )
-from dynamodb.codec import AttributeValue
+from dynamodb.core.codec import AttributeValue
 
 UTC = dt.timezone.utc
 PLUS_TWO = dt.timezone(dt.timedelta(hours=2))

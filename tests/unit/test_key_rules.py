@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dynamodb import CharField, FieldValidationError, IntegerField, Model
-from dynamodb.exceptions import AccessDenied, error_from_response
+from dynamodb.core.errors import AccessDenied, error_from_response
 
 
 class KeyRules(Model):

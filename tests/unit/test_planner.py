@@ -33,7 +33,7 @@ from dynamodb import (
     TransportError,
     set_cursor_secret,
 )
-from dynamodb.cursor import decode_cursor
+from dynamodb.core.cursor import decode_cursor
 
 
 class Thread(Model):

@@ -16,9 +16,9 @@ from dynamodb import (
     IntegerField,
     Model,
     SchemaMismatch,
-    demo,
 )
-from dynamodb.schema import TableSchema
+from dynamodb.models.schema import TableSchema
+from dynamodb.tools import demo
 
 
 class Test(demo.Test):

@@ -22,9 +22,9 @@ from dynamodb import (
     UpdateAction,
     UpdateConflict,
 )
-from dynamodb.codec import AttributeValue
-from dynamodb.expressions import Path, Placeholders
-from dynamodb.updates import UpdatePlan
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.expressions import Path, Placeholders
+from dynamodb.core.updates import UpdatePlan
 
 
 class Doc(Model):

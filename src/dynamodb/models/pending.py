@@ -14,16 +14,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from .codec import AttributeValue
-from .expressions import Condition, and_all
-from .flow import Flow
-from .persistence import prepare_update, run_write
-from .updates import UpdateAction, UpdatePlan
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.expressions import Condition, and_all
+from dynamodb.core.flow import Flow
+from dynamodb.core.updates import UpdateAction, UpdatePlan
+from dynamodb.models.persistence import prepare_update, run_write
 
 if TYPE_CHECKING:
-    from .connection import Connection
-    from .fields import Field
-    from .model import Model
+    from dynamodb.models.fields import Field
+    from dynamodb.models.model import Model
+    from dynamodb.wire.connection import Connection
 
 __all__ = ["PendingUpdates"]
 

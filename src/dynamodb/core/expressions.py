@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .codec import AttributeValue
+from dynamodb.core.codec import AttributeValue
 
 __all__ = [
     "And",

@@ -28,25 +28,25 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .batch import key_identity
-from .connection import Connection, get_connection
-from .exceptions import ConditionalCheckFailed, TransactionCanceled
-from .expressions import Condition, Placeholders
-from .flow import Flow, call
-from .persistence import (
+from dynamodb.core.batch import key_identity
+from dynamodb.core.errors import ConditionalCheckFailed, TransactionCanceled
+from dynamodb.core.expressions import Condition, Placeholders
+from dynamodb.core.flow import Flow, call
+from dynamodb.core.updates import UpdatePlan
+from dynamodb.models.persistence import (
     PreparedWrite,
     prepare_changes,
     prepare_delete,
     prepare_put,
     prepare_update,
 )
-from .updates import UpdatePlan
+from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ._compat import Self
-    from .model import Actions, Model
+    from dynamodb.core.compat import Self
+    from dynamodb.models.model import Actions, Model
 
 __all__ = [
     "MAX_ACTIONS",
@@ -277,7 +277,7 @@ def atransaction(
 
 
 def _targets(requests: Iterable[Any]) -> list[tuple[type[Model], dict[str, Any]]]:
-    from .model import Model
+    from dynamodb.models.model import Model
 
     targets: list[tuple[type[Model], dict[str, Any]]] = []
     for request in requests:

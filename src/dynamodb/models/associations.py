@@ -28,22 +28,22 @@ from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
-from .batch import get_chunks, key_identity
-from .codec import AttributeValue
-from .exceptions import ModelDefinitionError
-from .expressions import Condition
-from .fields import CharField, SetField
-from .flow import Flow, call
-from .operations import get_item_request
-from .persistence import prepare_changes, prepare_update, run_write
-from .transaction import Transaction
-from .updates import UpdatePlan
+from dynamodb.core.batch import get_chunks, key_identity
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.errors import ModelDefinitionError
+from dynamodb.core.expressions import Condition
+from dynamodb.core.flow import Flow, call
+from dynamodb.core.operations import get_item_request
+from dynamodb.core.updates import UpdatePlan
+from dynamodb.models.fields import CharField, SetField
+from dynamodb.models.persistence import prepare_changes, prepare_update, run_write
+from dynamodb.models.transaction import Transaction
 
 if TYPE_CHECKING:
-    from ._compat import Self
-    from .connection import Connection
-    from .model import Model
-    from .query import Query
+    from dynamodb.core.compat import Self
+    from dynamodb.models.model import Model
+    from dynamodb.models.query import Query
+    from dynamodb.wire.connection import Connection
 
 __all__ = [
     "Association",

@@ -19,8 +19,8 @@ import hmac
 import json
 from typing import Any
 
-from .codec import AttributeValue
-from .exceptions import DynamoDBError
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.errors import DynamoDBError
 
 __all__ = ["Cursor", "InvalidCursor", "set_cursor_secret"]
 

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .exceptions import ModelDefinitionError, SchemaMismatch
-from .fields import Field
+from dynamodb.core.errors import ModelDefinitionError, SchemaMismatch
+from dynamodb.models.fields import Field
 
 __all__ = ["IndexSpec", "TableSchema"]
 

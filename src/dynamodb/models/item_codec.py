@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .codec import AttributeValue
-from .fields import Field, SetField
+from dynamodb.core.codec import AttributeValue
+from dynamodb.models.fields import Field, SetField
 
 __all__ = ["DecodeItem", "EncodeItem", "compile_codec"]
 

@@ -19,15 +19,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .codec import AttributeValue, wire_equal
-from .exceptions import ConditionalCheckFailed, ItemAlreadyExists, VersionConflict
-from .expressions import AttributeExists, AttributeNotExists, Condition, Placeholders, and_all
-from .flow import Flow, call
-from .updates import UpdateAction, UpdatePlan
+from dynamodb.core.codec import AttributeValue, wire_equal
+from dynamodb.core.errors import ConditionalCheckFailed, ItemAlreadyExists, VersionConflict
+from dynamodb.core.expressions import (
+    AttributeExists,
+    AttributeNotExists,
+    Condition,
+    Placeholders,
+    and_all,
+)
+from dynamodb.core.flow import Flow, call
+from dynamodb.core.updates import UpdateAction, UpdatePlan
 
 if TYPE_CHECKING:
-    from .fields import VersionField
-    from .model import Model
+    from dynamodb.models.fields import VersionField
+    from dynamodb.models.model import Model
 
 __all__ = [
     "PreparedWrite",

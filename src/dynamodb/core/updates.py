@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .codec import AttributeValue
-from .exceptions import DynamoDBError
-from .expressions import Path, Placeholders
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.expressions import Path, Placeholders
 
 __all__ = ["UpdateAction", "UpdateConflict", "UpdatePlan"]
 

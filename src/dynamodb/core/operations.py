@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .codec import AttributeValue
-from .exceptions import ResourceInUse, ResourceNotFound, WaitTimeout
-from .expressions import Placeholders
-from .flow import Flow, call, sleep
-from .schema import TableSchema
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.errors import ResourceInUse, ResourceNotFound, WaitTimeout
+from dynamodb.core.expressions import Placeholders
+from dynamodb.core.flow import Flow, call, sleep
+from dynamodb.models.schema import TableSchema
 
 __all__ = [
     "WaitPolicy",

@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .codec import AttributeValue
-from .exceptions import DynamoDBError, InternalServerError, ThrottlingError, TransportError
-from .expressions import Placeholders
-from .flow import Flow, call, sleep
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.errors import DynamoDBError, InternalServerError, ThrottlingError, TransportError
+from dynamodb.core.expressions import Placeholders
+from dynamodb.core.flow import Flow, call, sleep
 
 __all__ = [
     "BatchIncomplete",

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .batch import (
+from dynamodb.core.batch import (
     GET_CHUNK,
     WRITE_CHUNK,
     BatchIncomplete,
@@ -24,14 +24,14 @@ from .batch import (
     unique_writes,
     write_chunks,
 )
-from .exceptions import ItemAlreadyExists, ThrottlingError
-from .fields import Field
-from .flow import Flow, sleep
-from .persistence import prepare_put, run_write, version_field
-from .progress import ProgressCallback, make_progress
+from dynamodb.core.errors import ItemAlreadyExists, ThrottlingError
+from dynamodb.core.flow import Flow, sleep
+from dynamodb.core.progress import ProgressCallback, make_progress
+from dynamodb.models.fields import Field
+from dynamodb.models.persistence import prepare_put, run_write, version_field
 
 if TYPE_CHECKING:
-    from .model import Model
+    from dynamodb.models.model import Model
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
@@ -226,7 +226,7 @@ def _plan_conditional_puts(
 
 
 def _wire_key(cls: type[Model], key: Any) -> Item:
-    from .model import Model
+    from dynamodb.models.model import Model
 
     if isinstance(key, Model):
         if not isinstance(key, cls):

@@ -16,20 +16,20 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .associations import prefetch_flow
-from .batch import batch_get, key_identity
-from .codec import AttributeValue
-from .connection import Connection
-from .cursor import Cursor, decode_cursor
-from .expressions import Condition, Placeholders, and_all
-from .fastpath import gc_paused
-from .fields import Field
-from .flow import Flow, call
-from .planner import QueryError, QueryPlan, Target, find_target, plan_query
+from dynamodb.core.batch import batch_get, key_identity
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.cursor import Cursor, decode_cursor
+from dynamodb.core.expressions import Condition, Placeholders, and_all
+from dynamodb.core.flow import Flow, call
+from dynamodb.core.planner import QueryError, QueryPlan, Target, find_target, plan_query
+from dynamodb.models.associations import prefetch_flow
+from dynamodb.models.fields import Field
+from dynamodb.wire.connection import Connection
+from dynamodb.wire.parser import gc_paused
 
 if TYPE_CHECKING:
-    from ._compat import Self
-    from .model import Model
+    from dynamodb.core.compat import Self
+    from dynamodb.models.model import Model
 
 __all__ = ["Pager", "Query", "Scan"]
 

@@ -27,10 +27,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .exceptions import DynamoDBError
-from .expressions import And, BeginsWith, Between, Comparison, Condition, and_all
-from .fields import Field
-from .schema import TableSchema
+from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.expressions import And, BeginsWith, Between, Comparison, Condition, and_all
+from dynamodb.models.fields import Field
+from dynamodb.models.schema import TableSchema
 
 __all__ = ["NoIndexForQuery", "QueryError", "QueryPlan", "Target", "plan_query", "targets_of"]
 

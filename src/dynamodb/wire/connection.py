@@ -21,14 +21,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.config import Config
 
-from .exceptions import DynamoDBError, TransportError, error_from_response
-from .fastpath import FastParserFactory
-from .flow import Flow, Request
+from dynamodb.core.errors import DynamoDBError, TransportError, error_from_response
+from dynamodb.core.flow import Flow, Request
+from dynamodb.wire.parser import FastParserFactory
 
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from ._compat import Self
+    from dynamodb.core.compat import Self
 
 __all__ = [
     "LOCAL_ENDPOINT",

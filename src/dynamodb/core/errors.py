@@ -1,0 +1,274 @@
+"""Every error dynamodb-py raises, rooted at :class:`DynamoDBError`.
+
+DynamoDB's own error codes each have a class (``ConditionalCheckFailed`` for
+``ConditionalCheckFailedException`` ...) so callers can ``except`` exactly what
+they handle; :func:`error_from_response` picks the class. Errors we detect before
+sending anything (a bad value, a bad model definition) have their own classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AccessDenied",
+    "ConditionalCheckFailed",
+    "DecodeError",
+    "DynamoDBError",
+    "FieldValidationError",
+    "IdempotentParameterMismatch",
+    "InternalServerError",
+    "ItemAlreadyExists",
+    "ItemCollectionSizeLimitExceeded",
+    "LimitExceeded",
+    "ModelDefinitionError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+    "ResourceInUse",
+    "ResourceNotFound",
+    "SchemaMismatch",
+    "ServiceError",
+    "ThrottlingError",
+    "TransactionCanceled",
+    "TransactionConflict",
+    "TransportError",
+    "ValidationError",
+    "VersionConflict",
+    "WaitTimeout",
+    "error_from_response",
+]
+
+
+class DynamoDBError(Exception):
+    """The root of every error raised by dynamodb-py."""
+
+
+class ModelDefinitionError(DynamoDBError, TypeError):
+    """A model class is defined wrongly (raised when the class statement runs)."""
+
+
+class FieldValidationError(DynamoDBError, ValueError):
+    """A value does not fit its field; raised before any request is sent."""
+
+    def __init__(self, model: str, field: str, value: Any, reason: str) -> None:
+        self.model = model
+        self.field = field
+        self.value = value
+        self.reason = reason
+        shown = repr(value)
+        if len(shown) > 200:
+            shown = shown[:197] + "..."
+        super().__init__(f"{model}.{field}: {shown} is not valid: {reason}")
+
+
+class DecodeError(DynamoDBError, ValueError):
+    """An attribute read from DynamoDB does not fit its field (e.g. a string in an IntegerField)."""
+
+    def __init__(self, model: str, field: str, attribute: Any, reason: str) -> None:
+        self.model = model
+        self.field = field
+        self.attribute = attribute
+        super().__init__(f"{model}.{field}: cannot read stored value {attribute!r}: {reason}")
+
+
+class SchemaMismatch(DynamoDBError):
+    """The table in DynamoDB cannot be changed to match the model in place."""
+
+
+class WaitTimeout(DynamoDBError, TimeoutError):
+    """A table did not reach the awaited state in time."""
+
+
+class TransportError(DynamoDBError, ConnectionError):
+    """The request did not get an answer: connection refused, reset or timed out."""
+
+
+class ServiceError(DynamoDBError):
+    """An error answered by DynamoDB; ``code`` and ``message`` are DynamoDB's own."""
+
+    code: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        response: dict[str, Any] | None = None,
+        operation: str | None = None,
+    ) -> None:
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.response: dict[str, Any] = response or {}
+        self.operation = operation
+        where = f" ({operation})" if operation else ""
+        super().__init__(f"{self.code}{where}: {message}")
+
+
+class ConditionalCheckFailed(ServiceError):
+    """A write's condition was false.
+
+    ``item`` holds the item's current attributes (raw AttributeValues) when
+    DynamoDB returned them (``ReturnValuesOnConditionCheckFailure=ALL_OLD``).
+    """
+
+    code = "ConditionalCheckFailedException"
+
+    @property
+    def item(self) -> dict[str, Any] | None:
+        found = self.response.get("Item")
+        return found if isinstance(found, dict) else None
+
+
+class ItemAlreadyExists(ConditionalCheckFailed):
+    """``create(..., overwrite=False)`` found an item with the same key.
+
+    From ``batch_write(..., overwrite=False)``, ``keys`` lists every key that
+    existed (those items were not written; the others were).
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.keys: list[dict[str, Any]] = []
+
+
+class VersionConflict(ConditionalCheckFailed):
+    """Optimistic locking: the stored item's version is not the one this item was read at.
+
+    Someone else saved it in between (or deleted it). Read it again and retry.
+    ``expected`` is the version this write assumed; ``found`` the stored one
+    (None if the item is gone or has no version).
+    """
+
+    expected: int | None = None
+    found: int | None = None
+
+
+class ValidationError(ServiceError):
+    """DynamoDB rejected the request as malformed (``ValidationException``)."""
+
+    code = "ValidationException"
+
+
+class ResourceNotFound(ServiceError):
+    """The table or index does not exist (or is not ACTIVE yet)."""
+
+    code = "ResourceNotFoundException"
+
+
+class ResourceInUse(ServiceError):
+    """The table exists already, or is being created, updated or deleted."""
+
+    code = "ResourceInUseException"
+
+
+class ThrottlingError(ServiceError):
+    """DynamoDB asked us to slow down (``ThrottlingException``)."""
+
+    code = "ThrottlingException"
+
+
+class ProvisionedThroughputExceeded(ThrottlingError):
+    """The table's or an index's provisioned capacity was exceeded."""
+
+    code = "ProvisionedThroughputExceededException"
+
+
+class RequestLimitExceeded(ThrottlingError):
+    """The account's request rate limit was exceeded."""
+
+    code = "RequestLimitExceeded"
+
+
+class LimitExceeded(ServiceError):
+    """Too many control-plane operations at once (``LimitExceededException``)."""
+
+    code = "LimitExceededException"
+
+
+class ItemCollectionSizeLimitExceeded(ServiceError):
+    """An item collection of a table with local indexes passed 10 GB."""
+
+    code = "ItemCollectionSizeLimitExceededException"
+
+
+class TransactionConflict(ServiceError):
+    """Another transaction touched the same item (``TransactionConflictException``)."""
+
+    code = "TransactionConflictException"
+
+
+class TransactionCanceled(ServiceError):
+    """A transaction was cancelled.
+
+    ``reasons`` is DynamoDB's CancellationReasons, one entry per action in
+    order; ``failures`` describes each failed action (which item, what code,
+    why), as the message does.
+    """
+
+    code = "TransactionCanceledException"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.failures: list[str] = []
+
+    @property
+    def reasons(self) -> list[dict[str, Any]]:
+        found = self.response.get("CancellationReasons")
+        return list(found) if isinstance(found, list) else []
+
+
+class AccessDenied(ServiceError):
+    """The credentials were refused, expired, or lack permission for the call."""
+
+    code = "AccessDeniedException"
+
+
+class IdempotentParameterMismatch(ServiceError):
+    """A ClientRequestToken was reused for a different transaction."""
+
+    code = "IdempotentParameterMismatchException"
+
+
+class InternalServerError(ServiceError):
+    """DynamoDB failed on its side (HTTP 500)."""
+
+    code = "InternalServerError"
+
+
+_BY_CODE: dict[str, type[ServiceError]] = {
+    cls.code: cls
+    for cls in (
+        ConditionalCheckFailed,
+        ValidationError,
+        ResourceNotFound,
+        ResourceInUse,
+        ThrottlingError,
+        ProvisionedThroughputExceeded,
+        RequestLimitExceeded,
+        LimitExceeded,
+        ItemCollectionSizeLimitExceeded,
+        TransactionConflict,
+        TransactionCanceled,
+        IdempotentParameterMismatch,
+        InternalServerError,
+    )
+}
+_BY_CODE["InternalFailure"] = InternalServerError
+for _code in (
+    "AccessDeniedException",
+    "UnrecognizedClientException",
+    "InvalidSignatureException",
+    "ExpiredTokenException",
+    "MissingAuthenticationTokenException",
+):
+    _BY_CODE[_code] = AccessDenied
+_BY_CODE["ServiceUnavailable"] = InternalServerError
+
+
+def error_from_response(
+    code: str, message: str, response: dict[str, Any] | None = None, operation: str | None = None
+) -> ServiceError:
+    """Return the typed exception for a DynamoDB error code (``ServiceError`` if unknown)."""
+    cls = _BY_CODE.get(code, ServiceError)
+    return cls(message, code=code, response=response, operation=operation)

@@ -1,0 +1,393 @@
+"""The Field base class, its sized and ranged bases, and shared helpers."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import enum
+import re
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, overload
+
+from dynamodb.core.codec import (
+    AttributeValue,
+    EncodeError,
+    decode_value,
+    encode_value,
+)
+from dynamodb.core.compat import Self
+from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
+from dynamodb.core.expressions import ConditionBuilder, Path
+from dynamodb.models.fields.paths import NestedAttribute, UpdateBuilder
+
+if TYPE_CHECKING:
+    from dynamodb.models.model import Model
+
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+M = TypeVar("M", bound="Model")
+
+
+class _Missing(enum.Enum):
+    MISSING = "MISSING"
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING = _Missing.MISSING
+"""Marks "no default given" (None is a legitimate default)."""
+
+Validator = Callable[[Any], object]
+Encoder = Callable[[Any], "AttributeValue | None"]
+Decoder = Callable[[AttributeValue], Any]
+
+_INDEX_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
+
+
+class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
+    """Base of all fields.
+
+    ``name`` is the attribute name in DynamoDB (default: the Python name).
+    ``default`` is a value (mutable ones are copied per instance) or a callable
+    called per instance. ``required`` makes writes refuse a missing value.
+    ``validator`` is called with each new value and may return False or raise
+    ValueError to refuse it. ``hash_key``/``range_key`` make the field part of
+    the table's key. ``indexed=True`` adds a local secondary index on this field
+    (projecting the keys only, or the attributes in ``projections``; pass
+    ``projections="ALL"`` for all).
+    """
+
+    key_type: str | None = None
+    """'S', 'N' or 'B' when the field can be a table or index key."""
+    type_label: ClassVar[str] = "a value"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        hash_key: bool = False,
+        range_key: bool = False,
+        default: Any = MISSING,
+        required: bool = False,
+        validator: Validator | None = None,
+        indexed: bool = False,
+        projections: Iterable[str] | str | None = None,
+        index_name: str | None = None,
+        doc: str | None = None,
+    ) -> None:
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ModelDefinitionError(f"a field's name must be a non-empty string, not {name!r}")
+        self.name: str = name or ""
+        self.attr: str = ""
+        self.owner: type[Any] | None = None
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.default = default
+        self.required = required or hash_key or range_key
+        self.validator = validator
+        self.indexed = indexed
+        self.projections = projections
+        self.index_name = index_name
+        self.index_key = False  # set by the schema when an index uses this field as a key
+        self.__doc__ = doc
+
+    # -- descriptor protocol -------------------------------------------------
+
+    def __set_name__(self, owner: type[Any], attr: str) -> None:
+        self.attr = attr
+        if not self.name:
+            self.name = attr
+        self.owner = owner
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any] | None = None) -> Self: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> T: ...
+
+    def __get__(self, obj: object | None, owner: type[Any] | None = None) -> Self | T:
+        if obj is None:
+            return self
+        return cast(T, obj._data.get(self.attr))  # type: ignore[attr-defined]
+
+    def __set__(self, obj: object, value: T | None) -> None:
+        obj._data[self.attr] = self.clean(value, type(obj).__name__)  # type: ignore[attr-defined]
+
+    # -- validation -----------------------------------------------------------
+
+    def clean(self, value: Any, model_name: str | None = None) -> T | None:
+        """Convert and check ``value``; raise FieldValidationError naming the field."""
+        if value is None:
+            return None
+        try:
+            converted = self.convert(value)
+            self.check(converted)
+        except (EncodeError, TypeError, ValueError, OverflowError) as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error), model_name) from None
+        if self.validator is not None:
+            self._run_validator(converted, model_name)
+        return converted
+
+    def _run_validator(self, value: T, model_name: str | None) -> None:
+        assert self.validator is not None
+        try:
+            verdict = self.validator(value)
+        except (TypeError, ValueError) as error:
+            raise self.invalid(value, str(error) or "refused by validator", model_name) from None
+        if verdict is False:
+            raise self.invalid(value, "refused by validator", model_name)
+
+    def invalid(
+        self, value: Any, reason: str, model_name: str | None = None
+    ) -> FieldValidationError:
+        """The FieldValidationError for ``value`` on this field."""
+        owner = model_name or (self.owner.__name__ if self.owner is not None else "?")
+        return FieldValidationError(owner, self.attr or self.name, value, reason)
+
+    def convert(self, value: Any) -> T:
+        """Return ``value`` as this field's type, or raise ValueError/TypeError."""
+        return cast(T, value)
+
+    def check(self, value: T) -> None:
+        """Check constraints beyond the type (lengths, ranges)."""
+
+    def absent(self) -> T | None:
+        """The value of an attribute missing from a stored item."""
+        return None
+
+    def make_default(self) -> T | None:
+        """A fresh default value for a new instance (None when there is none)."""
+        default = self.default
+        if default is MISSING:
+            return None
+        if callable(default):
+            return self.clean(default())
+        return self.clean(copy.deepcopy(default))
+
+    # -- wire ---------------------------------------------------------------
+
+    def to_wire(self, value: T) -> AttributeValue | None:
+        """Encode a clean value; None means the attribute is left out."""
+        return encode_value(value)
+
+    def from_wire(self, attribute: AttributeValue) -> T:
+        """Decode an AttributeValue read from DynamoDB."""
+        if "NULL" in attribute:
+            return cast(T, None)
+        return self.decode(attribute)
+
+    def decode(self, attribute: AttributeValue) -> T:
+        return cast(T, decode_value(attribute))
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        """An (encode, decode) pair for the model's per-class codec.
+
+        The encoder may trust a value that was checked when it was assigned
+        (scalars cannot change after that); containers re-check their contents.
+        The decoder may raise on anything unusual (NULL, legacy types): the model
+        then decodes that item through :meth:`from_wire`.
+        """
+        return self.to_wire, self.decode
+
+    def member_encoder(self, slow: Encoder) -> Encoder:
+        """How a container encodes one element of this field's type, checking it.
+
+        ``slow`` is the container's full check-and-encode of one element. Fields
+        without limits or a validator return a faster function that takes the
+        common exact types straight and hands anything else to ``slow``.
+        """
+        return slow
+
+    def _unconstrained(self) -> bool:
+        limits = ("minimum", "maximum", "min_length", "max_length")
+        return self.validator is None and all(getattr(self, name, None) is None for name in limits)
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        """Python expressions the per-class codec may inline instead of calling
+        ``fast_codec``'s functions: an encoder over ``{value}`` and a decoder over
+        ``{raw}`` (None: call the function). Same trust rules as ``fast_codec``.
+        """
+        return None, None
+
+    def to_son(self, value: T) -> Any:
+        """A value ``json.dumps`` accepts."""
+        return _son(value)
+
+    def encode_update(self, value: Any) -> AttributeValue:
+        """Encode a value written by an update action: every check of the field applies."""
+        cleaned = self.clean(value)
+        if cleaned is None:
+            return {"NULL": True}
+        return self._wire_or_refuse(value, cleaned)
+
+    def encode_operand(self, value: Any) -> AttributeValue:
+        """Encode a value compared with this field in a condition.
+
+        Only the type is checked (and converted): a condition may compare with
+        values the field would not store, e.g. below its ``minimum``.
+        """
+        if value is None:
+            return {"NULL": True}
+        try:
+            converted = self.convert(value)
+        except (EncodeError, TypeError, ValueError, OverflowError) as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error)) from None
+        return self._wire_or_refuse(value, converted)
+
+    def _wire_or_refuse(self, value: Any, converted: T) -> AttributeValue:
+        try:
+            encoded = self.to_wire(converted)
+        except (EncodeError, TypeError, ValueError, OverflowError) as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error)) from None
+        if encoded is None:
+            raise self.invalid(value, "is empty, and DynamoDB cannot store an empty set here")
+        return encoded
+
+    @property
+    def path(self) -> Path:
+        return Path((self.name,))
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        """A nested path (only lists, maps and nested models have them)."""
+        raise TypeError(f"{type(self).__name__} {self.attr or self.name} has no nested paths")
+
+    def _root_field(self) -> Field[Any]:
+        return self
+
+    @property
+    def is_key(self) -> bool:
+        return self.hash_key or self.range_key
+
+    def local_index_name(self) -> str:
+        """The name of the local secondary index that ``indexed=True`` creates."""
+        if self.index_name:
+            return self.index_name
+        return _INDEX_NAME_CHARS.sub("_", self.name) + "_index"
+
+    def __repr__(self) -> str:
+        owner = self.owner.__name__ + "." if self.owner is not None else ""
+        return f"<{type(self).__name__} {owner}{self.attr or self.name}>"
+
+
+def _encode_s(value: str) -> AttributeValue:
+    return {"S": value}
+
+
+def _encode_int(value: int) -> AttributeValue:
+    return {"N": str(value)}
+
+
+def _decode_int(attribute: AttributeValue) -> int:
+    return int(attribute["N"])
+
+
+def _encode_float(value: float) -> AttributeValue:
+    return {"N": repr(value)}
+
+
+def _decode_float(attribute: AttributeValue) -> float:
+    return float(attribute["N"])
+
+
+def _decode_untyped_list(attribute: AttributeValue) -> list[Any]:
+    return [decode_value(member) for member in attribute["L"]]
+
+
+def _decode_untyped_map(attribute: AttributeValue) -> dict[str, Any]:
+    return {key: decode_value(member) for key, member in attribute["M"].items()}
+
+
+def _encode_utc_datetime(value: dt.datetime) -> AttributeValue:
+    return {"S": value.isoformat(timespec="microseconds")}
+
+
+def _son(value: Any) -> Any:
+    """Turn a decoded value into JSON-compatible data."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(key): _son(member) for key, member in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted((_son(member) for member in value), key=_sort_key)
+    if isinstance(value, (list, tuple)):
+        return [_son(member) for member in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return _son(value.value)
+    to_son = getattr(value, "to_son", None)
+    if to_son is not None:
+        return to_son()
+    return str(value)
+
+
+def _sort_key(value: Any) -> tuple[str, Any]:
+    return (type(value).__name__, value)
+
+
+def _type_error(field: Field[Any], value: Any) -> TypeError:
+    return TypeError(f"expected {field.type_label}, got {type(value).__name__}")
+
+
+class _SizedField(Field[T]):
+    """Fields with ``min_length`` / ``max_length``: strings, bytes and containers."""
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        min_length: int | None = None,
+        max_length: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(name, **options)
+        self.min_length = min_length
+        self.max_length = max_length
+
+    def _check_length(self, size: int) -> None:
+        if self.min_length is not None and size < self.min_length:
+            raise ValueError(f"length {size} is below min_length {self.min_length}")
+        if self.max_length is not None and size > self.max_length:
+            raise ValueError(f"length {size} is above max_length {self.max_length}")
+
+
+class _RangedField(Field[T]):
+    """Fields with ``minimum`` / ``maximum``: numbers, dates, times, durations.
+
+    The bounds follow the values' own rule (a naive datetime bound is UTC, an int
+    bound of a FloatField is a float), so they compare with the values.
+    """
+
+    def __init__(
+        self, name: str | None = None, *, minimum: Any = None, maximum: Any = None, **options: Any
+    ) -> None:
+        super().__init__(name, **options)
+        self.minimum = None if minimum is None else self.convert(minimum)
+        self.maximum = None if maximum is None else self.convert(maximum)
+
+    def _check_range(self, value: Any) -> None:
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"below minimum {self.minimum!r}")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"above maximum {self.maximum!r}")

@@ -1,0 +1,351 @@
+"""Lists, dicts, sets and nested models."""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dynamodb.core.codec import (
+    AttributeValue,
+    EncodeError,
+    encode_value,
+)
+from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
+from dynamodb.core.expressions import Path
+from dynamodb.models.fields.base import (
+    Decoder,
+    Encoder,
+    Field,
+    _decode_untyped_list,
+    _decode_untyped_map,
+    _SizedField,
+    _type_error,
+)
+from dynamodb.models.fields.paths import NestedAttribute, _extend
+
+if TYPE_CHECKING:
+    from dynamodb.models.model import Model
+
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+M = TypeVar("M", bound="Model")
+
+
+def _element_field(of: Any, owner: str) -> Field[Any] | None:
+    """Turn ``of=`` (a field, a field class or a model class) into a field."""
+    if of is None:
+        return None
+    if isinstance(of, Field):
+        return of
+    if isinstance(of, type) and issubclass(of, Field):
+        return of()
+    if isinstance(of, type) and hasattr(of, "_fields"):
+        return MapField(of)
+    raise ModelDefinitionError(f"{owner}(of=...) needs a field or a model class, not {of!r}")
+
+
+class ListField(_SizedField[list[Any]]):
+    """A list (``L``).
+
+    Without ``of=`` it holds nested values (str, int, float, Decimal, bool, None,
+    bytes, sets, lists, dicts). ``of=`` types every element: a field
+    (``IntegerField()``), or a model class whose instances are stored as maps.
+    """
+
+    type_label = "a list"
+
+    def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
+        super().__init__(name, **options)
+        self.of = _element_field(of, "ListField")
+
+    def __set_name__(self, owner: type[Any], attr: str) -> None:
+        super().__set_name__(owner, attr)
+        if self.of is not None and not self.of.attr:
+            self.of.attr = f"{attr}[]"
+
+    def convert(self, value: Any) -> list[Any]:
+        if not isinstance(value, (list, tuple)):
+            raise _type_error(self, value)
+        if self.of is None:
+            encode_value(value)
+            return list(value)
+        return [self._clean_element(member) for member in value]
+
+    def _clean_element(self, member: Any) -> Any:
+        assert self.of is not None
+        try:
+            return self.of.clean(member)
+        except FieldValidationError as error:
+            raise ValueError(f"element {member!r}: {error.reason}") from None
+
+    def check(self, value: list[Any]) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: list[Any]) -> AttributeValue:
+        self._check_length(len(value))
+        if self.of is None:
+            return encode_value(value)
+        encode = self._member_encoder
+        return {"L": [encode(member) for member in value]}
+
+    @functools.cached_property
+    def _member_encoder(self) -> Encoder:
+        assert self.of is not None
+        return self.of.member_encoder(self._encode_element)
+
+    def _encode_element(self, member: Any) -> AttributeValue:
+        assert self.of is not None
+        cleaned = self._clean_element(member)
+        if cleaned is None:
+            return {"NULL": True}
+        return self.of.to_wire(cleaned) or {"NULL": True}
+
+    def decode(self, attribute: AttributeValue) -> list[Any]:
+        if self.of is None:
+            return super().decode(attribute)
+        return [self.of.from_wire(member) for member in attribute["L"]]
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        if self.of is None:
+            return self.to_wire, _decode_untyped_list
+        decode = self.of.fast_codec()[1]
+        return self.to_wire, lambda attribute: [decode(member) for member in attribute["L"]]
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        element = self.of.inline_codec()[1] if self.of is not None else None
+        decode = None
+        if element is not None:
+            decode = "[" + element.format(raw="member") + ' for member in {raw}["L"]]'
+        return None, decode
+
+    def encode_member(self, value: Any) -> AttributeValue:
+        if self.of is None:
+            try:
+                return encode_value(value)
+            except EncodeError as error:
+                raise self.invalid(value, str(error)) from None
+        try:
+            return self._encode_element(value)
+        except ValueError as error:
+            if isinstance(error, FieldValidationError):
+                raise
+            raise self.invalid(value, str(error)) from None
+
+    def __getitem__(self, index: str | int) -> NestedAttribute:
+        """``Test.ids[0]``: an element, for conditions."""
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(f"ListField {self.attr}: index with an int, not {index!r}")
+        return NestedAttribute(_extend(self.path, index), self.of, self)
+
+
+class DictField(_SizedField[dict[str, Any]]):
+    """A dict with string keys (``M``); ``of=`` types the values like ListField's."""
+
+    type_label = "a dict"
+
+    def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
+        super().__init__(name, **options)
+        self.of = _element_field(of, "DictField")
+
+    def convert(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise _type_error(self, value)
+        for key in value:
+            if not isinstance(key, str):
+                raise TypeError(f"keys must be str, got {type(key).__name__}")
+        if self.of is None:
+            encode_value(dict(value))
+            return dict(value)
+        return {key: self._clean_value(member) for key, member in value.items()}
+
+    def _clean_value(self, member: Any) -> Any:
+        assert self.of is not None
+        try:
+            return self.of.clean(member)
+        except FieldValidationError as error:
+            raise ValueError(f"value {member!r}: {error.reason}") from None
+
+    def check(self, value: dict[str, Any]) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: dict[str, Any]) -> AttributeValue:
+        self._check_length(len(value))
+        if self.of is None:
+            return encode_value(value)
+        encoded: dict[str, AttributeValue] = {}
+        for key, member in value.items():
+            cleaned = self._clean_value(member)
+            encoded[key] = (
+                {"NULL": True} if cleaned is None else self.of.to_wire(cleaned) or {"NULL": True}
+            )
+        return {"M": encoded}
+
+    def decode(self, attribute: AttributeValue) -> dict[str, Any]:
+        if self.of is None:
+            return super().decode(attribute)
+        return {key: self.of.from_wire(member) for key, member in attribute["M"].items()}
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        if self.of is None:
+            return self.to_wire, _decode_untyped_map
+        decode = self.of.fast_codec()[1]
+        return self.to_wire, lambda attribute: {
+            key: decode(member) for key, member in attribute["M"].items()
+        }
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        """``Test.doc["a"]``: a value in the map, for conditions."""
+        if not isinstance(key, str):
+            raise TypeError(f"DictField {self.attr}: map keys are str, not {key!r}")
+        return NestedAttribute(_extend(self.path, key), self.of, self)
+
+
+_SET_TYPES: dict[type, str] = {str: "SS", int: "NS", float: "NS", Decimal: "NS", bytes: "BS"}
+
+
+class SetField(_SizedField[set[Any]]):
+    """A set of strings, numbers or bytes (``SS``/``NS``/``BS``).
+
+    ``of=`` (str, int, float, Decimal or bytes) fixes the member type; without
+    it the members decide. DynamoDB cannot store an empty set, so an empty set
+    is not written, and a missing attribute reads as an empty set.
+    """
+
+    type_label = "a set"
+
+    def __init__(self, name: str | None = None, *, of: type | None = None, **options: Any) -> None:
+        if of is not None and of not in _SET_TYPES:
+            raise ModelDefinitionError(
+                f"SetField(of=...) takes str, int, float, Decimal or bytes, not {of!r}"
+            )
+        options.setdefault("default", set)
+        super().__init__(name, **options)
+        self.of = of
+
+    def convert(self, value: Any) -> set[Any]:
+        members = self._members_of(value)
+        if members:
+            encode_value(members)
+        return members
+
+    def _members_of(self, value: Any) -> set[Any]:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise _type_error(self, value)
+        members = set(value)
+        if self.of is not None:
+            members = {self._convert_member(member) for member in members}
+        return members
+
+    def _convert_member(self, member: Any) -> Any:
+        of = self.of
+        assert of is not None
+        if of is float and isinstance(member, int) and not isinstance(member, bool):
+            return float(member)
+        if of is Decimal and isinstance(member, (int, float)) and not isinstance(member, bool):
+            return Decimal(repr(member)) if isinstance(member, float) else Decimal(member)
+        if of is bytes and isinstance(member, (bytearray, memoryview)):
+            return bytes(member)
+        if not isinstance(member, of) or isinstance(member, bool):
+            raise TypeError(f"members must be {of.__name__}, got {type(member).__name__}")
+        return member
+
+    def check(self, value: set[Any]) -> None:
+        self._check_length(len(value))
+
+    def to_wire(self, value: set[Any]) -> AttributeValue | None:
+        if (
+            self._plain_strings
+            and type(value) is set
+            and value
+            and all(type(member) is str for member in value)
+        ):
+            # The common case, checked cheaply: a set of plain strings.
+            return {"SS": sorted(value)}
+        # Members may have been added in place since assignment: convert again;
+        # encoding checks them.
+        members = self._members_of(value) if self.of is not None else value
+        self._check_length(len(members))
+        if not members:
+            return None
+        return encode_value(members)
+
+    def from_wire(self, attribute: AttributeValue) -> set[Any]:
+        if "NULL" in attribute:
+            return set()
+        return self.decode(attribute)
+
+    def absent(self) -> set[Any]:
+        return set()
+
+    @functools.cached_property
+    def _plain_strings(self) -> bool:
+        return self.of is str and self._unconstrained()
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        if self.of is str:
+            return None, 'set({raw}["SS"])'
+        return None, None
+
+    def decode(self, attribute: AttributeValue) -> set[Any]:
+        if self.of is None or self.of is Decimal:
+            decoded = super().decode(attribute)
+            if self.of is Decimal:
+                return {Decimal(member) for member in attribute["NS"]}
+            return decoded
+        if self.of is str:
+            return set(attribute["SS"])
+        if self.of is bytes:
+            return {bytes(member) for member in attribute["BS"]}
+        kind = self.of
+        return {kind(member) for member in attribute["NS"]}
+
+    def encode_member(self, value: Any) -> AttributeValue:
+        try:
+            member = self._convert_member(value) if self.of is not None else value
+            encoded = encode_value({member})
+        except (EncodeError, TypeError) as error:
+            raise self.invalid(value, str(error)) from None
+        return {tag[0]: members[0] for tag, members in encoded.items()}
+
+    def make_default(self) -> set[Any] | None:
+        made = super().make_default()
+        return set() if made is None else made
+
+
+class MapField(Field[M]):
+    """One nested model instance stored as a map (``M``)."""
+
+    type_label = "a model instance"
+
+    def __init__(self, model: type[M], name: str | None = None, **options: Any) -> None:
+        if not (isinstance(model, type) and hasattr(model, "_fields")):
+            raise ModelDefinitionError(f"MapField needs a model class, not {model!r}")
+        super().__init__(name, **options)
+        self.model = model
+
+    def convert(self, value: Any) -> M:
+        if isinstance(value, self.model):
+            return value
+        if isinstance(value, Mapping):
+            return self.model(**value)
+        raise TypeError(f"expected a {self.model.__name__} or a dict, got {type(value).__name__}")
+
+    def to_wire(self, value: M) -> AttributeValue:
+        return {"M": value._to_wire_map()}
+
+    def decode(self, attribute: AttributeValue) -> M:
+        return self.model._from_wire(attribute["M"])
+
+    def to_son(self, value: M) -> Any:
+        return value.to_son()
+
+    def __getitem__(self, key: str | int) -> NestedAttribute:
+        """``Customer.billing["city"]``: a field of the nested model, for conditions."""
+        inner = self.model._fields.get(key) if isinstance(key, str) else None
+        if inner is None:
+            raise TypeError(f"MapField {self.attr}: {self.model.__name__} has no field {key!r}")
+        return NestedAttribute(Path((*self.path.elements, inner.name)), inner, self)

@@ -1,0 +1,243 @@
+"""Strings, numbers, booleans, bytes and UUIDs."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import uuid
+from decimal import Decimal, InvalidOperation
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from dynamodb.core.codec import (
+    AttributeValue,
+    decode_number,
+    encode_number,
+)
+from dynamodb.models.fields.base import (
+    Decoder,
+    Encoder,
+    Field,
+    _decode_float,
+    _decode_int,
+    _encode_float,
+    _encode_int,
+    _encode_s,
+    _RangedField,
+    _SizedField,
+    _type_error,
+)
+
+if TYPE_CHECKING:
+    from dynamodb.models.model import Model
+
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+M = TypeVar("M", bound="Model")
+
+
+class CharField(_SizedField[str]):
+    """A string (``S``). Keys and index keys cannot be empty strings."""
+
+    key_type = "S"
+    type_label = "a str"
+
+    def convert(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise _type_error(self, value)
+        return value
+
+    def check(self, value: str) -> None:
+        self._check_length(len(value))
+        if not value and (self.is_key or self.index_key):
+            raise ValueError("a key (of the table or an index) cannot be an empty string")
+
+    def to_wire(self, value: str) -> AttributeValue:
+        return {"S": value}
+
+    def decode(self, attribute: AttributeValue) -> str:
+        return cast(str, attribute["S"])
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return _encode_s, itemgetter("S")
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"S": {value}}}', '{raw}["S"]'
+
+    def member_encoder(self, slow: Encoder) -> Encoder:
+        if not self._unconstrained():
+            return slow
+
+        def encode(member: Any) -> AttributeValue | None:
+            return {"S": member} if type(member) is str else slow(member)
+
+        return encode
+
+
+class _NumberField(_RangedField[T]):
+    key_type = "N"
+
+    def check(self, value: T) -> None:
+        encode_number(cast(Any, value))
+        self._check_range(value)
+
+    def to_wire(self, value: T) -> AttributeValue:
+        return {"N": encode_number(cast(Any, value))}
+
+
+class IntegerField(_NumberField[int]):
+    """An int (``N``); bools are refused."""
+
+    type_label = "an int"
+
+    def convert(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, Decimal) and value == value.to_integral_value():
+                return int(value)
+            raise _type_error(self, value)
+        return int(value)
+
+    def decode(self, attribute: AttributeValue) -> int:
+        text = attribute["N"]
+        try:
+            return int(text)
+        except ValueError:
+            number = Decimal(text)
+            if number != number.to_integral_value():
+                raise ValueError(f"{text} is not a whole number") from None
+            return int(number)
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return _encode_int, _decode_int
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"N": str({value})}}', 'int({raw}["N"])'
+
+    def member_encoder(self, slow: Encoder) -> Encoder:
+        if not self._unconstrained():
+            return slow
+
+        def encode(member: Any) -> AttributeValue | None:
+            if type(member) is int:
+                text = str(member)
+                if len(text) <= 38:  # DynamoDB's precision; longer ones take the slow path
+                    return {"N": text}
+            return slow(member)
+
+        return encode
+
+
+class FloatField(_NumberField[float]):
+    """A float (``N``, written as its shortest repr); ints are accepted."""
+
+    type_label = "a float"
+
+    def convert(self, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            raise _type_error(self, value)
+        return float(value)
+
+    def decode(self, attribute: AttributeValue) -> float:
+        return float(attribute["N"])
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return _encode_float, _decode_float
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"N": repr({value})}}', 'float({raw}["N"])'
+
+
+class DecimalField(_NumberField[Decimal]):
+    """An exact Decimal (``N``, up to 38 digits); ints and floats are converted exactly."""
+
+    type_label = "a Decimal"
+
+    def convert(self, value: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, bool):
+            raise _type_error(self, value)
+        if isinstance(value, int):
+            return Decimal(value)
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        if isinstance(value, str):
+            try:
+                return Decimal(value)
+            except InvalidOperation:
+                raise ValueError(f"{value!r} is not a decimal number") from None
+        raise _type_error(self, value)
+
+    def decode(self, attribute: AttributeValue) -> Decimal:
+        return Decimal(attribute["N"])
+
+
+class BooleanField(Field[bool]):
+    """A bool (``BOOL``)."""
+
+    type_label = "a bool"
+
+    def convert(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise _type_error(self, value)
+        return value
+
+    def to_wire(self, value: bool) -> AttributeValue:
+        return {"BOOL": value}
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        return self.to_wire, itemgetter("BOOL")
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"BOOL": {value}}}', '{raw}["BOOL"]'
+
+    def decode(self, attribute: AttributeValue) -> bool:
+        if "BOOL" in attribute:
+            return bool(attribute["BOOL"])
+        # Older data may hold booleans as numbers.
+        return bool(decode_number(attribute["N"]))
+
+
+class BinaryField(_SizedField[bytes]):
+    """Bytes (``B``)."""
+
+    key_type = "B"
+    type_label = "bytes"
+
+    def convert(self, value: Any) -> bytes:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise _type_error(self, value)
+        return bytes(value)
+
+    def check(self, value: bytes) -> None:
+        self._check_length(len(value))
+        if not value and (self.is_key or self.index_key):
+            raise ValueError("a key (of the table or an index) cannot be empty")
+
+    def to_wire(self, value: bytes) -> AttributeValue:
+        return {"B": value}
+
+    def decode(self, attribute: AttributeValue) -> bytes:
+        raw = attribute["B"]
+        return raw if isinstance(raw, bytes) else base64.b64decode(raw)
+
+
+class UUIDField(Field[uuid.UUID]):
+    """A UUID stored as its canonical string; strings are parsed."""
+
+    key_type = "S"
+    type_label = "a UUID"
+
+    def convert(self, value: Any) -> uuid.UUID:
+        if isinstance(value, uuid.UUID):
+            return value
+        if isinstance(value, str):
+            return uuid.UUID(value)
+        raise _type_error(self, value)
+
+    def to_wire(self, value: uuid.UUID) -> AttributeValue:
+        return {"S": str(value)}
+
+    def decode(self, attribute: AttributeValue) -> uuid.UUID:
+        return uuid.UUID(attribute["S"])

@@ -1,0 +1,125 @@
+"""Datetimes, dates and time deltas."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from dynamodb.core.codec import (
+    AttributeValue,
+)
+from dynamodb.models.fields.base import (
+    Decoder,
+    Encoder,
+    _encode_utc_datetime,
+    _RangedField,
+    _type_error,
+)
+
+if TYPE_CHECKING:
+    from dynamodb.models.model import Model
+
+
+T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+M = TypeVar("M", bound="Model")
+
+
+class DateTimeField(_RangedField[dt.datetime]):
+    """A datetime stored as an ISO 8601 string in UTC, so strings sort by time.
+
+    Naive datetimes are taken as UTC; reads give timezone-aware datetimes.
+    The stored form always has microseconds: ``2024-05-01T12:00:00.000000+00:00``.
+    """
+
+    key_type = "S"
+    type_label = "a datetime"
+
+    def convert(self, value: Any) -> dt.datetime:
+        if not isinstance(value, dt.datetime):
+            raise _type_error(self, value)
+        if value.tzinfo is None or value.utcoffset() is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+    def check(self, value: dt.datetime) -> None:
+        self._check_range(value)
+
+    def to_wire(self, value: dt.datetime) -> AttributeValue:
+        return {"S": value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")}
+
+    def decode(self, attribute: AttributeValue) -> dt.datetime:
+        text = attribute["S"]
+        try:
+            parsed = dt.datetime.fromisoformat(text)
+        except ValueError:
+            from dateutil import parser
+
+            parsed = parser.isoparse(text)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt.timezone.utc)
+        if parsed.tzinfo is dt.timezone.utc:
+            return parsed
+        return parsed.astimezone(dt.timezone.utc)
+
+    def to_son(self, value: dt.datetime) -> Any:
+        return value.isoformat()
+
+    def fast_codec(self) -> tuple[Encoder, Decoder]:
+        # Assigned values were converted to UTC already.
+        return _encode_utc_datetime, self.decode
+
+    def inline_codec(self) -> tuple[str | None, str | None]:
+        return '{{"S": {value}.isoformat(timespec="microseconds")}}', None
+
+
+class DateField(_RangedField[dt.date]):
+    """A date stored as ``YYYY-MM-DD``. A datetime is refused (it would lose its time)."""
+
+    key_type = "S"
+    type_label = "a date"
+
+    def convert(self, value: Any) -> dt.date:
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise _type_error(self, value)
+        return value
+
+    def check(self, value: dt.date) -> None:
+        self._check_range(value)
+
+    def to_wire(self, value: dt.date) -> AttributeValue:
+        return {"S": value.isoformat()}
+
+    def decode(self, attribute: AttributeValue) -> dt.date:
+        return dt.date.fromisoformat(attribute["S"])
+
+
+_MICROSECONDS = Decimal(1_000_000)
+
+
+class TimeDeltaField(_RangedField[dt.timedelta]):
+    """A timedelta stored as a number of seconds, microseconds kept exactly."""
+
+    key_type = "N"
+    type_label = "a timedelta"
+
+    def convert(self, value: Any) -> dt.timedelta:
+        if not isinstance(value, dt.timedelta):
+            raise _type_error(self, value)
+        return value
+
+    def check(self, value: dt.timedelta) -> None:
+        self._check_range(value)
+
+    def to_wire(self, value: dt.timedelta) -> AttributeValue:
+        micro = value // dt.timedelta(microseconds=1)
+        return {"N": str(Decimal(micro) / _MICROSECONDS)}
+
+    def decode(self, attribute: AttributeValue) -> dt.timedelta:
+        micro = Decimal(attribute["N"]) * _MICROSECONDS
+        return dt.timedelta(microseconds=int(micro))
+
+    def to_son(self, value: dt.timedelta) -> Any:
+        return value.total_seconds()

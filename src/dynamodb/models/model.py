@@ -1,0 +1,831 @@
+"""The Model base class: declarative fields, instance state, and item operations.
+
+A model class describes one table (``__table_name__``, keys, capacity, indexes);
+its instances are items. Every call that talks to DynamoDB builds a flow (see
+:mod:`dynamodb.flow`) and hands it to a connection's sync driver, or, for the
+``a``-prefixed twin, its async driver: the two share everything but the send.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
+
+from dynamodb.core import operations
+from dynamodb.core.batch import RetryPolicy
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.compat import Self
+from dynamodb.core.errors import DecodeError, FieldValidationError, ModelDefinitionError
+from dynamodb.core.expressions import Condition, and_all
+from dynamodb.core.flow import Flow, call
+from dynamodb.core.progress import ProgressCallback
+from dynamodb.core.updates import UpdateAction, UpdatePlan
+from dynamodb.models.associations import Association, register
+from dynamodb.models.batches import plan_batch_delete, plan_batch_get, plan_batch_write
+from dynamodb.models.fields import Field, VersionField
+from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
+from dynamodb.models.pending import PendingUpdates
+from dynamodb.models.persistence import (
+    PreparedWrite,
+    prepare_changes,
+    prepare_delete,
+    prepare_put,
+    prepare_update,
+    run_write,
+)
+from dynamodb.models.query import Query, Scan, _Spec
+from dynamodb.models.schema import TableSchema
+from dynamodb.wire.connection import Connection, get_connection
+
+__all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
+
+Item = dict[str, AttributeValue]
+Actions = UpdateAction | Sequence[UpdateAction]
+
+
+class ModelMeta(type):
+    """Collects a model's fields and checks its definition when the class is made.
+
+    Not marked ``dataclass_transform``: type checkers only see *annotated*
+    attributes as dataclass fields, so for seed-style ``name = CharField()``
+    fields they would synthesise an ``__init__`` without them (or with stray
+    annotated attributes) and reject ``Test(name=...)``. ``Model.__init__``
+    takes ``**values`` instead and checks names and values at run time.
+    """
+
+    _fields: dict[str, Field[Any]]
+    _fields_by_name: dict[str, Field[Any]]
+    _schema: TableSchema | None
+    _is_map: bool
+    _is_abstract: bool
+    _associations: dict[str, Association]
+    _decode_item: DecodeItem
+    _encode_item: EncodeItem
+    _version_fields: tuple[VersionField, ...]  # zero or one (a tuple: not a descriptor)
+
+    def __new__(
+        mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
+    ) -> ModelMeta:
+        cls = super().__new__(mcls, name, bases, namespace, **kwargs)
+        fields: dict[str, Field[Any]] = {}
+        associations: dict[str, Association] = {}
+        for base in reversed(cls.__mro__[1:]):
+            if isinstance(base, ModelMeta):
+                fields.update(base._fields)
+                associations.update(base._associations)
+        for attr, value in namespace.items():
+            if isinstance(value, Field):
+                fields[attr] = value
+            elif isinstance(value, Association):
+                associations[attr] = value
+            elif attr in fields:
+                del fields[attr]  # a subclass replaced an inherited field with something else
+        indexes = dict(getattr(cls, "__secondary_indexes__", None) or {})
+        for association in associations.values():
+            association.contribute(fields, indexes)
+        cls._associations = associations
+        cls._fields = fields
+        cls._fields_by_name = _index_by_name(name, fields)
+        cls._decode_item, cls._encode_item = compile_codec(fields)
+        versions = [field for field in fields.values() if isinstance(field, VersionField)]
+        if len(versions) > 1:
+            named = ", ".join(field.attr for field in versions)
+            raise ModelDefinitionError(f"model {name}: at most one VersionField (found: {named})")
+        cls._version_fields = tuple(versions)
+        _check_names(name, {**fields, **associations})
+        cls._is_map = bool(namespace.get("__map__")) or any(
+            getattr(base, "_is_map", False) for base in bases
+        )
+        cls._is_abstract = bool(namespace.get("__abstract__", False))
+        if cls._is_map or cls._is_abstract:
+            for field in fields.values():
+                if cls._is_map and (field.is_key or field.indexed):
+                    raise ModelDefinitionError(
+                        f"model {name}: field {field.attr} of a map model cannot be a key "
+                        "or indexed (map models are stored inside other items)"
+                    )
+            cls._schema = None
+        else:
+            settings = {
+                "__table_name__": namespace.get("__table_name__"),
+                "ReadCapacityUnits": getattr(cls, "ReadCapacityUnits", None),
+                "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
+                "__secondary_indexes__": indexes,
+            }
+            cls._schema = TableSchema.build(name, settings, fields)
+            register(cls)  # type: ignore[arg-type]
+        return cls
+
+
+def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Field[Any]]:
+    by_name: dict[str, Field[Any]] = {}
+    for field in fields.values():
+        other = by_name.get(field.name)
+        if other is not None and other is not field:
+            raise ModelDefinitionError(
+                f"model {model}: fields {other.attr} and {field.attr} both use the "
+                f"DynamoDB attribute name {field.name!r}"
+            )
+        by_name[field.name] = field
+    return by_name
+
+
+_RESERVED: frozenset[str] = frozenset()
+
+
+def _check_names(model: str, fields: Mapping[str, Any]) -> None:
+    for attr in fields:
+        if attr in _RESERVED:
+            raise ModelDefinitionError(
+                f"model {model}: a field cannot be called {attr!r}, which is a Model method; "
+                f"name the Python attribute differently and keep the DynamoDB name with "
+                f"name={attr!r}"
+            )
+        if attr.startswith("_"):
+            raise ModelDefinitionError(
+                f"model {model}: field {attr} starts with '_'; give it a public Python name "
+                f"and keep the DynamoDB name with name={attr!r}"
+            )
+
+
+class Model(PendingUpdates, metaclass=ModelMeta):
+    """Base class of all models; subclass it and declare fields.
+
+    ``__table_name__`` defaults to the class name. ``ReadCapacityUnits`` and
+    ``WriteCapacityUnits`` set provisioned capacity (absent: on-demand billing).
+    ``__secondary_indexes__`` declares global secondary indexes. ``__abstract__ =
+    True`` makes a base class without a table. ``__connection__`` names the
+    :class:`~dynamodb.Connection` this model uses (default: the one from
+    ``set_connection``).
+    """
+
+    __abstract__: ClassVar[bool] = True
+    __table_name__: ClassVar[str]
+    __connection__: ClassVar[Connection | None] = None
+    __secondary_indexes__: ClassVar[dict[str, dict[str, Any]]] = {}
+    ReadCapacityUnits: ClassVar[int | None] = None
+    WriteCapacityUnits: ClassVar[int | None] = None
+
+    _data: dict[str, Any]
+    _original: dict[str, AttributeValue] | None
+    """The item's AttributeValues when last read or written (None: never stored)."""
+
+    def __init__(self, **values: Any) -> None:
+        cls = type(self)
+        if cls._is_abstract and not cls._is_map:
+            raise TypeError(f"{cls.__name__} is abstract (no table); instantiate a subclass")
+        fields = cls._fields
+        unknown = values.keys() - fields.keys()
+        if unknown:
+            raise TypeError(
+                f"{cls.__name__}() got unknown fields {sorted(unknown)}; "
+                f"its fields are {sorted(fields)}"
+            )
+        data: dict[str, Any] = {}
+        name = cls.__name__
+        for attr, field in fields.items():
+            if attr in values:
+                data[attr] = field.clean(values[attr], name)
+            else:
+                data[attr] = field.make_default()
+        self._data = data
+        self._original = None
+
+    # -- plumbing ------------------------------------------------------------------
+
+    @classmethod
+    def _table(cls) -> TableSchema:
+        schema = cls._schema
+        if schema is None:
+            kind = "a map model" if cls._is_map else "abstract"
+            raise TypeError(f"{cls.__name__} is {kind}: it has no table")
+        return schema
+
+    @classmethod
+    def _connection(cls, connection: Connection | None) -> Connection:
+        return connection or cls.__connection__ or get_connection()
+
+    @classmethod
+    def _from_wire(cls, item: Mapping[str, AttributeValue], partial: bool = False) -> Self:
+        """An instance from a stored item (absent attributes read as None).
+
+        ``partial`` marks items read with a projection: what was not read stays
+        None, even for set fields (which otherwise read a missing set as empty).
+        This is the hot path of every read: it runs the per-class codec and
+        only falls back to the careful decoding when that raises.
+        """
+        obj = cls.__new__(cls)
+        try:
+            obj._data = cls._decode_item(item, partial)
+        except Exception:
+            obj._data = cls._decode_carefully(item, partial)
+        # Items come from parsed answers that nothing else holds: no copy needed.
+        obj._original = item if type(item) is dict else dict(item)
+        return obj
+
+    @classmethod
+    def _decode_carefully(cls, item: Mapping[str, AttributeValue], partial: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        try:
+            for attr, field in cls._fields.items():
+                raw = item.get(field.name)
+                if raw is not None:
+                    data[attr] = field.from_wire(raw)
+                else:
+                    data[attr] = None if partial else field.absent()
+        except (KeyError, ValueError, TypeError, ArithmeticError) as error:
+            raise _decode_error(cls, item, error) from error
+        return data
+
+    def _to_wire_map(self) -> Item:
+        """Every non-empty attribute, encoded; checks required fields and containers."""
+        cls = type(self)
+        try:
+            return cls._encode_item(self._data, lambda field: _missing(cls, field))
+        except FieldValidationError:
+            raise
+        except (TypeError, ValueError, ArithmeticError):
+            return self._encode_carefully()
+
+    def _encode_carefully(self) -> Item:
+        """The same as ``_to_wire_map``, field by field, to name the one that fails."""
+        cls = type(self)
+        item: Item = {}
+        for attr, field in cls._fields.items():
+            value = self._data.get(attr)
+            if value is None:
+                continue
+            try:
+                encoded = field.to_wire(value)
+            except FieldValidationError:
+                raise
+            except (TypeError, ValueError, ArithmeticError) as error:
+                raise field.invalid(value, str(error), cls.__name__) from None
+            if encoded is not None:
+                item[field.name] = encoded
+        return item
+
+    @classmethod
+    def _key_from_values(cls, values: Mapping[str, Any]) -> Item:
+        """The wire key from ``{python or DynamoDB name: value}``; checks it is whole."""
+        schema = cls._table()
+        key_fields = schema.key_fields
+        allowed = {f.attr for f in key_fields} | {f.name for f in key_fields}
+        unknown = set(values) - allowed
+        if unknown:
+            expected = ", ".join(f.attr for f in key_fields)
+            raise TypeError(
+                f"{cls.__name__} key has unknown parts {sorted(unknown)}; its key is {expected}"
+            )
+        key: Item = {}
+        for field in key_fields:
+            value = values.get(field.attr, values.get(field.name))
+            cleaned = field.clean(value, cls.__name__)
+            if cleaned is None:
+                raise field.invalid(value, "is part of the key and is required", cls.__name__)
+            encoded = field.to_wire(cleaned)
+            assert encoded is not None
+            key[field.name] = encoded
+        return key
+
+    def _key(self) -> Item:
+        return type(self)._key_from_values(self.get_primary_key_dict())
+
+    # -- plain data -------------------------------------------------------------------
+
+    def get_primary_key_dict(self) -> dict[str, Any]:
+        """``{python name: value}`` for the key fields (hash, then range)."""
+        return {field.attr: self._data.get(field.attr) for field in type(self)._table().key_fields}
+
+    def to_son(self) -> dict[str, Any]:
+        """The item as data ``json.dumps`` accepts (ISO datetimes, sets as sorted lists)."""
+        data = self._data
+        return {
+            attr: None if data.get(attr) is None else field.to_son(data[attr])
+            for attr, field in type(self)._fields.items()
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{python name: value}`` for every field (values as they are, not copied)."""
+        return dict(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, Model)
+        return self._data == other._data
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{attr}={value!r}" for attr, value in self._data.items() if value is not None
+        )
+        return f"{type(self).__name__}({shown})"
+
+    # -- flows ---------------------------------------------------------------------
+
+    def _write_flow(self, write: PreparedWrite | None) -> Flow[Self]:
+        if write is not None:
+            yield from run_write(write)
+        return self
+
+    @classmethod
+    def _create_flow(cls, overwrite: bool, values: dict[str, Any]) -> Flow[Self]:
+        item = cls(**values)
+        return item._write_flow(prepare_put(item, exists_error=not overwrite))
+
+    def _save_flow(self, condition: Condition | None, full: bool) -> Flow[Self]:
+        if full:
+            return self._write_flow(prepare_put(self, condition))
+        return self._write_flow(prepare_changes(self, condition))
+
+    def _update_flow(
+        self, actions: tuple[Actions, ...], values: dict[str, Any], condition: Condition | None
+    ) -> Flow[Self]:
+        plan = UpdatePlan(self._own_actions(actions))
+        cls = type(self)
+        for attr, value in values.items():
+            field = cls._fields.get(attr)
+            if field is None:
+                raise TypeError(f"{cls.__name__}.update() got an unknown field {attr!r}")
+            plan.add(field.set(value))
+        if not plan:
+            raise ValueError(f"{cls.__name__}.update() needs at least one action or field=value")
+        return self._write_flow(prepare_update(self, plan, condition))
+
+    def _own_actions(self, actions: Iterable[Actions]) -> list[UpdateAction]:
+        cls = type(self)
+        flat: list[UpdateAction] = []
+        for entry in actions:
+            for action in (entry,) if isinstance(entry, UpdateAction) else entry:
+                if not isinstance(action, UpdateAction):
+                    raise TypeError(
+                        f"update() takes actions like Test.score.add(1), not {action!r}"
+                    )
+                source = action.source
+                if action.path.attribute not in cls._fields_by_name or (
+                    source is not None and cls._fields.get(source.attr) is not source
+                ):
+                    raise TypeError(
+                        f"{cls.__name__} cannot apply {action.describe()}: it was built from "
+                        f"{source!r}, not a field of {cls.__name__}"
+                    )
+                flat.append(action)
+        return flat
+
+    def _delete_flow(self, condition: Condition | None) -> Flow[None]:
+        yield from run_write(prepare_delete(self, condition))
+        for association in type(self)._associations.values():
+            yield from association.deleted_flow(self)
+
+    @classmethod
+    def _get_flow(cls, key: Mapping[str, Any], consistent: bool) -> Flow[Self | None]:
+        schema = cls._table()
+        request = operations.get_item_request(
+            schema.table_name, cls._key_from_values(key), consistent
+        )
+        response = yield from call("GetItem", request)
+        found = response.get("Item")
+        return cls._from_wire(found) if found else None
+
+    @classmethod
+    def _key_instance(cls, key: Mapping[str, Any]) -> Self:
+        """An instance holding only a key (for writes by key without a read)."""
+        cls._key_from_values(key)
+        obj = cls.__new__(cls)
+        obj._data = dict.fromkeys(cls._fields)
+        obj._original = None
+        for field in cls._table().key_fields:
+            obj._data[field.attr] = field.clean(key.get(field.attr, key.get(field.name)))
+        return obj
+
+    @classmethod
+    def _add_flow(cls, values: dict[str, Any]) -> Flow[Self]:
+        key_names = {name for field in cls._table().key_fields for name in (field.attr, field.name)}
+        key = {name: value for name, value in values.items() if name in key_names}
+        counters = {name: value for name, value in values.items() if name not in key_names}
+        if not counters:
+            raise ValueError(
+                f"{cls.__name__}.add() needs at least one field=amount besides the key"
+            )
+        item = cls._key_instance(key)
+        actions: list[UpdateAction] = []
+        for attr, amount in counters.items():
+            field = cls._fields.get(attr)
+            if field is None:
+                raise TypeError(f"{cls.__name__}.add() got an unknown field {attr!r}")
+            actions.append(field.add(amount))
+        return item._write_flow(prepare_update(item, UpdatePlan(actions)))
+
+    @classmethod
+    def _count_flow(cls, exact: bool) -> Flow[int]:
+        table = cls._table().table_name
+        if exact:
+            return (yield from operations.count_items(table))
+        description = yield from operations.describe_table(table)
+        return int(description.get("ItemCount", 0))
+
+    # -- reading many ------------------------------------------------------------------
+
+    @classmethod
+    def query(cls, *projection: Field[Any]) -> Query[Self]:
+        """A query builder; pass fields to read only those (and the key)."""
+        _check_projection(cls, projection)
+        return Query(cls, _Spec(projection=projection))
+
+    @classmethod
+    def scan(cls, *projection: Field[Any], segments: int = 1) -> Scan[Self]:
+        """A scan builder; ``segments=N`` reads with N parallel workers."""
+        _check_projection(cls, projection)
+        return Scan(cls, _Spec(projection=projection)).segments(segments)
+
+    # -- items: sync and async twins -------------------------------------------------
+
+    @classmethod
+    def create(
+        cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Store a new item; ``overwrite=False`` raises ItemAlreadyExists for a taken key."""
+        return cls._connection(connection).run(cls._create_flow(overwrite, values))
+
+    @classmethod
+    async def acreate(
+        cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Async twin of :meth:`create`."""
+        return await cls._connection(connection).arun(cls._create_flow(overwrite, values))
+
+    @classmethod
+    def get(
+        cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
+    ) -> Self | None:
+        """The item with this key, or None; ``consistent=True`` reads strongly consistent."""
+        return cls._connection(connection).run(cls._get_flow(key, consistent))
+
+    @classmethod
+    async def aget(
+        cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
+    ) -> Self | None:
+        """Async twin of :meth:`get`."""
+        return await cls._connection(connection).arun(cls._get_flow(key, consistent))
+
+    def save(
+        self,
+        *,
+        condition: Condition | None = None,
+        full: bool = False,
+        connection: Connection | None = None,
+    ) -> Self:
+        """Store the item.
+
+        A new item is put whole (PutItem). An item that was read or saved before
+        sends only what changed since (UpdateItem with SET/REMOVE, nothing at all
+        when nothing changed), so other writers' attributes are kept; ``full=True``
+        puts the whole item anyway. ``condition`` must hold or ConditionalCheckFailed
+        is raised; with a VersionField the stored version must be the one read.
+        """
+        return type(self)._connection(connection).run(self._save_flow(condition, full))
+
+    async def asave(
+        self,
+        *,
+        condition: Condition | None = None,
+        full: bool = False,
+        connection: Connection | None = None,
+    ) -> Self:
+        """Async twin of :meth:`save`."""
+        return await type(self)._connection(connection).arun(self._save_flow(condition, full))
+
+    def update(
+        self, *actions: Actions, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Apply update actions in one UpdateItem; the item then holds what DynamoDB holds.
+
+        ``item.update(Test.score.add(1), Test.ids.list_append([1, 2]), title="new")``:
+        keyword arguments are plain SETs. Works on an item built from its key alone
+        (``Test(name="a", score=1).update(...)``): no read needed.
+        """
+        flow = self._update_flow(actions, values, None)
+        return type(self)._connection(connection).run(flow)
+
+    async def aupdate(
+        self, *actions: Actions, connection: Connection | None = None, **values: Any
+    ) -> Self:
+        """Async twin of :meth:`update`."""
+        flow = self._update_flow(actions, values, None)
+        return await type(self)._connection(connection).arun(flow)
+
+    def condition(self, *conditions: Condition) -> Conditional[Self]:
+        """``item.condition(Test.score.gt(1)).update(...)``: the next write only if these hold."""
+        combined = and_all(conditions)
+        if combined is None:
+            raise ValueError("condition() needs at least one condition")
+        return Conditional(self, combined)
+
+    def delete(
+        self, *, condition: Condition | None = None, connection: Connection | None = None
+    ) -> None:
+        """Delete this item (by its key), only if ``condition`` (and its version) hold."""
+        type(self)._connection(connection).run(self._delete_flow(condition))
+
+    async def adelete(
+        self, *, condition: Condition | None = None, connection: Connection | None = None
+    ) -> None:
+        """Async twin of :meth:`delete`."""
+        await type(self)._connection(connection).arun(self._delete_flow(condition))
+
+    @classmethod
+    def delete_by_key(
+        cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
+    ) -> None:
+        """Delete the item with this key without reading it first."""
+        cls._connection(connection).run(cls._key_instance(key)._delete_flow(condition))
+
+    @classmethod
+    async def adelete_by_key(
+        cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
+    ) -> None:
+        """Async twin of :meth:`delete_by_key`."""
+        await cls._connection(connection).arun(cls._key_instance(key)._delete_flow(condition))
+
+    @classmethod
+    def add(cls, *, connection: Connection | None = None, **values: Any) -> Self:
+        """Atomic counters without a read: ``Test.add(name="a", score=1, visits=1)``.
+
+        The key fields name the item; every other field=amount is added (ADD)
+        to it. Returns the item as DynamoDB holds it afterwards.
+        """
+        return cls._connection(connection).run(cls._add_flow(values))
+
+    @classmethod
+    async def aadd(cls, *, connection: Connection | None = None, **values: Any) -> Self:
+        """Async twin of :meth:`add`."""
+        return await cls._connection(connection).arun(cls._add_flow(values))
+
+    # -- associations ---------------------------------------------------------------------
+
+    def _association(self, name: str) -> Association:
+        association = type(self)._associations.get(name)
+        if association is None:
+            raise AttributeError(f"{type(self).__name__} has no association {name!r}")
+        return association
+
+    def load(self, name: str, *, connection: Connection | None = None) -> Any:
+        """Load (and cache) an association: the owner, the one item, or the list of items."""
+        flow = self._association(name).load_flow(self)
+        return type(self)._connection(connection).run(flow)
+
+    async def aload(self, name: str, *, connection: Connection | None = None) -> Any:
+        """Async twin of :meth:`load`: ``owner = await post.aload("user")``; then
+        ``post.user`` reads the cache without a request."""
+        flow = self._association(name).load_flow(self)
+        return await type(self)._connection(connection).arun(flow)
+
+    # -- batches: sync and async twins --------------------------------------------------
+
+    @classmethod
+    def batch_write(
+        cls,
+        items: Iterable[Self | Mapping[str, Any]],
+        overwrite: bool = True,
+        *,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Write any number of items (instances or dicts); returns the instances stored.
+
+        Sent as 25-item BatchWriteItem calls, ``concurrency`` at a time, retrying
+        what DynamoDB leaves unprocessed; BatchIncomplete names what is left if the
+        ``retry`` budget runs out. One key given twice: the last one wins.
+        ``overwrite=False`` writes each item only if its key is free (one
+        conditional PutItem each) and raises ItemAlreadyExists listing the taken keys.
+        ``progress``: True for a bar, or a callable ``(done, total)``.
+        """
+        plan = plan_batch_write(
+            cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
+        )
+        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))
+
+    @classmethod
+    async def abatch_write(
+        cls,
+        items: Iterable[Self | Mapping[str, Any]],
+        overwrite: bool = True,
+        *,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Async twin of :meth:`batch_write`."""
+        plan = plan_batch_write(
+            cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
+        )
+        connection_ = cls._connection(connection)
+        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
+
+    @classmethod
+    def batch_get(
+        cls,
+        *keys: Mapping[str, Any] | Self,
+        projections: Iterable[Field[Any] | str] | None = None,
+        consistent: bool = False,
+        keep_missing: bool = False,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Read items by key, in the order asked; missing keys are skipped
+        (``keep_missing=True``: None in their place).
+
+        Duplicate keys are read once; 100-key BatchGetItem calls run
+        ``concurrency`` at a time and UnprocessedKeys are retried.
+        """
+        plan = plan_batch_get(
+            cls,
+            keys,
+            projections=projections,
+            consistent=consistent,
+            keep_missing=keep_missing,
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
+
+    @classmethod
+    async def abatch_get(
+        cls,
+        *keys: Mapping[str, Any] | Self,
+        projections: Iterable[Field[Any] | str] | None = None,
+        consistent: bool = False,
+        keep_missing: bool = False,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> list[Self]:
+        """Async twin of :meth:`batch_get`."""
+        plan = plan_batch_get(
+            cls,
+            keys,
+            projections=projections,
+            consistent=consistent,
+            keep_missing=keep_missing,
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        connection_ = cls._connection(connection)
+        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
+
+    @classmethod
+    def batch_delete(
+        cls,
+        keys: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        items: Iterable[Self] | None = None,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """Delete items by key (``keys=[...]``) or by instance (``items=[...]``); how many."""
+        plan = plan_batch_delete(
+            cls,
+            _keys_or_items(keys, items),
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))
+
+    @classmethod
+    async def abatch_delete(
+        cls,
+        keys: Iterable[Mapping[str, Any]] | None = None,
+        *,
+        items: Iterable[Self] | None = None,
+        concurrency: int | None = None,
+        progress: bool | ProgressCallback | None = None,
+        retry: RetryPolicy | None = None,
+        connection: Connection | None = None,
+    ) -> int:
+        """Async twin of :meth:`batch_delete`."""
+        plan = plan_batch_delete(
+            cls,
+            _keys_or_items(keys, items),
+            concurrency=concurrency,
+            progress=progress,
+            retry=retry,
+        )
+        connection_ = cls._connection(connection)
+        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
+
+    @classmethod
+    def item_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
+        """How many items the table holds.
+
+        By default DynamoDB's ItemCount from DescribeTable: free, but AWS refreshes
+        it only about every six hours. ``exact=True`` counts with a paged COUNT
+        scan, which reads (and bills) the whole table.
+        """
+        return cls._connection(connection).run(cls._count_flow(exact))
+
+    @classmethod
+    async def aitem_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
+        """Async twin of :meth:`item_count`."""
+        return await cls._connection(connection).arun(cls._count_flow(exact))
+
+
+M = TypeVar("M", bound=Model)
+
+
+class Conditional(Generic[M]):
+    """An item with conditions for its next write: ``item.condition(...).save()``."""
+
+    __slots__ = ("condition", "item")
+
+    def __init__(self, item: M, condition: Condition) -> None:
+        self.item = item
+        self.condition = condition
+
+    def _connection(self, connection: Connection | None) -> Connection:
+        return type(self.item)._connection(connection)
+
+    def update(self, *actions: Actions, connection: Connection | None = None, **values: Any) -> M:
+        """:meth:`Model.update`, only if the conditions hold."""
+        flow = self.item._update_flow(actions, values, self.condition)
+        return self._connection(connection).run(flow)
+
+    async def aupdate(
+        self, *actions: Actions, connection: Connection | None = None, **values: Any
+    ) -> M:
+        """Async twin of :meth:`update`."""
+        flow = self.item._update_flow(actions, values, self.condition)
+        return await self._connection(connection).arun(flow)
+
+    def save(self, *, full: bool = False, connection: Connection | None = None) -> M:
+        """:meth:`Model.save`, only if the conditions hold."""
+        return self._connection(connection).run(self.item._save_flow(self.condition, full))
+
+    async def asave(self, *, full: bool = False, connection: Connection | None = None) -> M:
+        """Async twin of :meth:`save`."""
+        flow = self.item._save_flow(self.condition, full)
+        return await self._connection(connection).arun(flow)
+
+    def delete(self, *, connection: Connection | None = None) -> None:
+        """:meth:`Model.delete`, only if the conditions hold."""
+        self._connection(connection).run(self.item._delete_flow(self.condition))
+
+    async def adelete(self, *, connection: Connection | None = None) -> None:
+        """Async twin of :meth:`delete`."""
+        await self._connection(connection).arun(self.item._delete_flow(self.condition))
+
+
+class MapModel(Model):
+    """A model stored inside other items as a map: no table, no keys.
+
+    Use it for ``ListField(of=Address)``, ``DictField(of=Address)`` or
+    ``MapField(Address)``.
+    """
+
+    __abstract__ = True
+    __map__ = True
+
+
+def _missing(cls: type[Model], field: Field[Any]) -> FieldValidationError:
+    return field.invalid(None, "is required", cls.__name__)
+
+
+def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> list[Any]:
+    if (keys is None) == (items is None):
+        raise TypeError("batch_delete() takes keys=[...] or items=[...] (one of them)")
+    return list(keys if keys is not None else items)  # type: ignore[arg-type]
+
+
+def _check_projection(cls: type[Model], projection: tuple[Field[Any], ...]) -> None:
+    for field in projection:
+        if not isinstance(field, Field) or cls._fields.get(field.attr) is not field:
+            raise TypeError(f"{cls.__name__}: projections are fields of the model, not {field!r}")
+
+
+def _decode_error(
+    cls: type[Model], item: Mapping[str, AttributeValue], error: Exception
+) -> DecodeError:
+    for attr, field in cls._fields.items():
+        raw = item.get(field.name)
+        if raw is None:
+            continue
+        try:
+            field.from_wire(raw)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as failure:
+            return DecodeError(cls.__name__, attr, raw, f"{type(failure).__name__}: {failure}")
+    return DecodeError(cls.__name__, "?", dict(item), str(error))
+
+
+_RESERVED = frozenset(name for name in dir(Model) if not name.startswith("_"))

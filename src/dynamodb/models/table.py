@@ -1,0 +1,128 @@
+"""Table management for a model: create, update, delete, describe.
+
+``Table(Test).create()`` (or ``Table(Test())``, as in the seed README) and
+``create_table(Test, force=True)``; every call has an ``a``-prefixed async twin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dynamodb.core import operations
+from dynamodb.core.flow import Flow
+from dynamodb.core.operations import WaitPolicy
+from dynamodb.models.model import Model
+from dynamodb.models.schema import TableSchema
+from dynamodb.wire.connection import Connection
+
+__all__ = ["Table", "acreate_table", "adelete_table", "create_table", "delete_table"]
+
+
+class Table:
+    """The DynamoDB table of a model class (or of an instance's class)."""
+
+    def __init__(
+        self,
+        model: type[Model] | Model,
+        *,
+        connection: Connection | None = None,
+        wait: WaitPolicy | None = None,
+    ) -> None:
+        self.model: type[Model] = model if isinstance(model, type) else type(model)
+        self.schema: TableSchema = self.model._table()
+        self.connection = self.model._connection(connection)
+        self.wait = wait
+
+    @property
+    def name(self) -> str:
+        """The table's name in DynamoDB."""
+        return self.schema.table_name
+
+    def __repr__(self) -> str:
+        return f"<Table {self.name} of {self.model.__name__}>"
+
+    def _create(self, wait: bool) -> Flow[dict[str, Any]]:
+        return operations.create_table(self.schema, wait=wait, policy=self.wait)
+
+    def create(self, *, wait: bool = True) -> dict[str, Any]:
+        """CreateTable and wait until it (and its indexes) are ACTIVE; the description.
+
+        Raises ResourceInUse if the table exists (see :func:`create_table` for a
+        form that leaves an existing table alone).
+        """
+        return self.connection.run(self._create(wait))
+
+    async def acreate(self, *, wait: bool = True) -> dict[str, Any]:
+        """Async twin of :meth:`create`."""
+        return await self.connection.arun(self._create(wait))
+
+    def _update(self) -> Flow[dict[str, Any]]:
+        return operations.update_table(self.schema, policy=self.wait)
+
+    def update(self) -> dict[str, Any]:
+        """Change capacity, billing mode and global indexes to match the model; the description.
+
+        Sends nothing when the table matches already. Raises SchemaMismatch for
+        what cannot change in place (keys, local indexes).
+        """
+        return self.connection.run(self._update())
+
+    async def aupdate(self) -> dict[str, Any]:
+        """Async twin of :meth:`update`."""
+        return await self.connection.arun(self._update())
+
+    def _delete(self, wait: bool, missing_ok: bool) -> Flow[bool]:
+        return operations.delete_table(
+            self.name, wait=wait, missing_ok=missing_ok, policy=self.wait
+        )
+
+    def delete(self, *, wait: bool = True, missing_ok: bool = False) -> bool:
+        """DeleteTable and wait until it is gone; False if it was missing and ``missing_ok``."""
+        return self.connection.run(self._delete(wait, missing_ok))
+
+    async def adelete(self, *, wait: bool = True, missing_ok: bool = False) -> bool:
+        """Async twin of :meth:`delete`."""
+        return await self.connection.arun(self._delete(wait, missing_ok))
+
+    def info(self) -> dict[str, Any]:
+        """DescribeTable's description of the table (status, keys, indexes, counts)."""
+        return self.connection.run(operations.describe_table(self.name))
+
+    async def ainfo(self) -> dict[str, Any]:
+        """Async twin of :meth:`info`."""
+        return await self.connection.arun(operations.describe_table(self.name))
+
+
+def _ensure(table: Table, force: bool) -> Flow[dict[str, Any]]:
+    return operations.ensure_table(table.schema, force=force, policy=table.wait)
+
+
+def create_table(
+    model: type[Model] | Model, force: bool = False, *, connection: Connection | None = None
+) -> dict[str, Any]:
+    """Create the model's table; ``force=True`` drops and recreates an existing one.
+
+    Without ``force`` an existing table is left as it is (and waited for).
+    """
+    table = Table(model, connection=connection)
+    return table.connection.run(_ensure(table, force))
+
+
+async def acreate_table(
+    model: type[Model] | Model, force: bool = False, *, connection: Connection | None = None
+) -> dict[str, Any]:
+    """Async twin of :func:`create_table`."""
+    table = Table(model, connection=connection)
+    return await table.connection.arun(_ensure(table, force))
+
+
+def delete_table(model: type[Model] | Model, *, connection: Connection | None = None) -> bool:
+    """Delete the model's table if it exists; True if there was one."""
+    return Table(model, connection=connection).delete(missing_ok=True)
+
+
+async def adelete_table(
+    model: type[Model] | Model, *, connection: Connection | None = None
+) -> bool:
+    """Async twin of :func:`delete_table`."""
+    return await Table(model, connection=connection).adelete(missing_ok=True)
