@@ -22,6 +22,7 @@ mocked; every request reaches DynamoDB Local.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -235,8 +236,8 @@ def test_create_table_makes_a_gsi_on_each_foreign_key(association_tables: None) 
     assert indexes(AForum) == {}
     assert indexes(ATag) == {}
     # The link attributes are ordinary fields of the models.
-    assert {"user_id", "forum_id", "tags_keys"} <= set(APost._fields)
-    assert "post_keys" in ATag._fields
+    assert {"user_id", "forum_id", "tags_keys"} <= set(APost._meta.fields)
+    assert "post_keys" in ATag._meta.fields
 
 
 def test_owner_keys_are_stored_as_tokens(uid: str) -> None:
@@ -599,7 +600,7 @@ async def test_many_to_many_with_200_links(uid: str, acounter: CountingConnectio
     assert len(linked) == 200
     batches = [params for operation, params in acounter.sent if operation == "BatchGetItem"]
     assert [op for op, _ in acounter.sent] == ["BatchGetItem", "BatchGetItem"]
-    table = ATag._table().table_name
+    table = ATag._meta.require_table().table_name
     assert sorted(len(p["RequestItems"][table]["Keys"]) for p in batches) == [100, 100]
     acounter.take()
     assert labels([tag async for tag in fresh.tags]) == all_labels  # cached
@@ -998,7 +999,9 @@ def test_linking_an_unsaved_item_many_to_many_is_refused_before_sending(
     assert ATag.get(label=f"{uid}-unsaved") is None
 
 
-def test_two_models_with_one_name_are_reported() -> None:
+def test_a_redefined_model_replaces_the_old_one_for_string_targets() -> None:
+    """A notebook cell run twice (or a reloaded module) leaves one target, the latest."""
+
     def define() -> type[Model]:
         class AssocTwin(Model):
             __table_name__ = f"test_associations_twin_{uuid.uuid4().hex[:6]}"
@@ -1007,8 +1010,8 @@ def test_two_models_with_one_name_are_reported() -> None:
 
         return AssocTwin
 
-    define()
-    define()
+    first = define()
+    second = define()
 
     class AssocPointer(Model):
         __table_name__ = "test_associations_pointer"
@@ -1016,8 +1019,40 @@ def test_two_models_with_one_name_are_reported() -> None:
         name = CharField(hash_key=True)
         twin: BelongsTo[Model] = belongs_to("AssocTwin")
 
-    with pytest.raises(ModelDefinitionError, match="several models are named 'AssocTwin'"):
+    assert AssocPointer.twin.target is second
+    assert AssocPointer.twin.target is not first
+
+
+def test_two_models_with_one_name_in_two_modules_are_reported() -> None:
+    def define(module: str) -> type[Model]:
+        class AssocElsewhere(Model):
+            __module__ = module
+            __table_name__ = f"test_associations_elsewhere_{uuid.uuid4().hex[:6]}"
+
+            name = CharField(hash_key=True)
+
+        return AssocElsewhere
+
+    define("app.billing")
+    crm = define("app.crm")
+
+    class AssocPointer(Model):
+        __module__ = "app.other"
+        __table_name__ = "test_associations_pointer"
+
+        name = CharField(hash_key=True)
+        twin: BelongsTo[Model] = belongs_to("AssocElsewhere")
+        dotted: BelongsTo[Model] = belongs_to("app.crm.AssocElsewhere")
+
+    with pytest.raises(
+        ModelDefinitionError,
+        match=re.escape(
+            "several models are named 'AssocElsewhere' "
+            "(app.billing.AssocElsewhere, app.crm.AssocElsewhere)"
+        ),
+    ):
         _ = AssocPointer(name="p", twin_id="x").twin
+    assert AssocPointer.dotted.target is crm
 
 
 def test_bad_on_delete_is_refused_at_definition() -> None:

@@ -139,7 +139,7 @@ def _key_case(
     hash_attr, hash_value, range_attr, index = KEY_TARGETS[target]
     values = sorted(row[range_attr] for row in rows if row[hash_attr] == hash_value)
     pivot, low, high = values[len(values) // 2], values[2], values[-3]
-    field = Post._fields[range_attr]
+    field = Post._meta.fields[range_attr]
     cases: dict[str, tuple[Condition, Callable[[Any], bool]]] = {
         "eq": (field.eq(pivot), lambda v: v == pivot),
         "lt": (field.lt(pivot), lambda v: v < pivot),
@@ -150,7 +150,7 @@ def _key_case(
         "begins_with": (field.begins_with(pivot[:2]), lambda v: v.startswith(pivot[:2])),
     }
     condition, predicate = cases[operator]
-    return [Post._fields[hash_attr].eq(hash_value), condition], predicate, range_attr, index
+    return [Post._meta.fields[hash_attr].eq(hash_value), condition], predicate, range_attr, index
 
 
 @pytest.mark.parametrize("operator", KEY_OPERATORS)
@@ -195,7 +195,7 @@ def test_number_key_condition_on_keys_only_indexes(
         if operator == "between"
         else getattr(Post.points, operator)(pivot)
     )
-    query = Post.query().where(Post._fields[hash_attr].eq(hash_value), condition)
+    query = Post.query().where(Post._meta.fields[hash_attr].eq(hash_value), condition)
     assert query.explain()["IndexName"] == index
     expected = sorted(
         (row for row in partition if predicates[operator](row["points"])),
@@ -901,7 +901,7 @@ def test_include_lsi_requery(odd: list[Row]) -> None:
     partial = query.all()
     assert [item.to_dict() for item in partial] == [
         {
-            **dict.fromkeys(Odd._fields),
+            **dict.fromkeys(Odd._meta.fields),
             "name": "beta",
             "date": row["date"],
             "year": row["year"],
@@ -1205,7 +1205,12 @@ async def test_async_readers(posts: list[Row], aconnection: Connection) -> None:
     assert seen == expected
     partial = await Post.query(Post.title).where(Post.forum.eq("f2")).aall()
     assert [item.to_dict() for item in partial] == [
-        {**dict.fromkeys(Post._fields), "forum": "f2", "slug": row["slug"], "title": row["title"]}
+        {
+            **dict.fromkeys(Post._meta.fields),
+            "forum": "f2",
+            "slug": row["slug"],
+            "title": row["title"],
+        }
         for row in posts[30:]
     ]
     with pytest.raises(InvalidCursor):

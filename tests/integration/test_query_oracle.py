@@ -182,7 +182,7 @@ def holds(spec: Spec, row: Row) -> bool:
 
 def target_of(path: PathSpec) -> Any:
     """The field or nested attribute for ``path`` (a field of Entry, then map keys/indexes)."""
-    field = Entry._fields[str(path[0])]
+    field = Entry._meta.fields[str(path[0])]
     current: Any = field
     for step in path[1:]:
         current = current[step]

@@ -87,7 +87,7 @@ class Everything(Model):
 
 
 def field(attr: str) -> Field[Any]:
-    return Everything._fields[attr]
+    return Everything._meta.fields[attr]
 
 
 def refused(attr: str, value: Any) -> FieldValidationError:

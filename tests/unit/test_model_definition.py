@@ -261,10 +261,10 @@ class Named(Model):
 
 
 def test_table_name_defaults_to_the_class_name() -> None:
-    assert Article._schema is not None
-    assert Article._schema.table_name == "Article"
-    assert Named._schema is not None
-    assert Named._schema.table_name == "unit_definition_named"
+    assert Article._meta.schema is not None
+    assert Article._meta.schema.table_name == "Article"
+    assert Named._meta.schema is not None
+    assert Named._meta.schema.table_name == "unit_definition_named"
 
 
 def test_a_field_keeps_its_dynamodb_name_apart_from_its_python_name() -> None:
@@ -321,9 +321,9 @@ class Pinned(Post):
 
 
 def test_an_abstract_model_needs_no_keys_and_has_no_table() -> None:
-    assert Timestamped._schema is None
+    assert Timestamped._meta.schema is None
     with pytest.raises(TypeError, match="Timestamped is abstract: it has no table"):
-        Timestamped._table()
+        Timestamped._meta.require_table()
 
 
 def test_an_abstract_model_cannot_be_instantiated() -> None:
@@ -332,18 +332,18 @@ def test_an_abstract_model_cannot_be_instantiated() -> None:
 
 
 def test_a_subclass_of_an_abstract_model_inherits_its_fields() -> None:
-    assert list(Post._fields) == ["created", "notes", "post_id"]
+    assert list(Post._meta.fields) == ["created", "notes", "post_id"]
     post = Post(post_id="p")
     assert post.notes == {}
-    assert Post._schema is not None
-    assert Post._schema.hash_key is Post.post_id
-    assert Post._schema.table_name == "unit_definition_post"
+    assert Post._meta.schema is not None
+    assert Post._meta.schema.hash_key is Post.post_id
+    assert Post._meta.schema.table_name == "unit_definition_post"
 
 
 def test_a_subclass_of_a_concrete_model_inherits_keys_and_adds_fields() -> None:
-    assert list(Pinned._fields) == ["created", "notes", "post_id", "rank"]
-    assert Pinned._schema is not None
-    assert Pinned._schema.table_name == "unit_definition_pinned"
+    assert list(Pinned._meta.fields) == ["created", "notes", "post_id", "rank"]
+    assert Pinned._meta.schema is not None
+    assert Pinned._meta.schema.table_name == "unit_definition_pinned"
     assert Pinned(post_id="p", rank=1).rank == 1
 
 
@@ -360,9 +360,9 @@ class Point(MapModel):
 def test_a_map_model_can_be_instantiated_but_has_no_table() -> None:
     point = Point(x=1)
     assert (point.x, point.y) == (1, 0)
-    assert Point._schema is None
+    assert Point._meta.schema is None
     with pytest.raises(TypeError, match="Point is a map model: it has no table"):
-        Point._table()
+        Point._meta.require_table()
 
 
 def test_a_map_model_refuses_unknown_arguments() -> None:

@@ -52,8 +52,8 @@ class OnDemandThread(Model):
 
 
 def schema(model: type[Model]) -> TableSchema:
-    assert model._schema is not None
-    return model._schema
+    assert model._meta.schema is not None
+    return model._meta.schema
 
 
 def by_name(definitions: list[dict[str, str]]) -> dict[str, str]:

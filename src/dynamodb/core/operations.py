@@ -7,13 +7,15 @@ see :mod:`dynamodb.flow`) yield them and read the responses.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.codec import AttributeValue
 from dynamodb.core.errors import ResourceInUse, ResourceNotFound, WaitTimeout
 from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call, sleep
-from dynamodb.models.schema import TableSchema
+
+if TYPE_CHECKING:
+    from dynamodb.models.schema import TableSchema
 
 __all__ = [
     "WaitPolicy",

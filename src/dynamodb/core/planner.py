@@ -1,6 +1,6 @@
 """Choosing where a query runs (table, LSI or GSI) and splitting its conditions.
 
-Pure logic over a model's :class:`~dynamodb.schema.TableSchema` and a list of
+Pure logic over a model's :class:`~dynamodb.models.schema.TableSchema` and a list of
 conditions; no I/O.
 
 **Automatic index selection.** A target (the table or one of its indexes) can
@@ -25,12 +25,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.errors import DynamoDBError
 from dynamodb.core.expressions import And, BeginsWith, Between, Comparison, Condition, and_all
-from dynamodb.models.fields import Field
-from dynamodb.models.schema import TableSchema
+
+if TYPE_CHECKING:
+    from dynamodb.models.fields import Field
+    from dynamodb.models.schema import TableSchema
 
 __all__ = ["NoIndexForQuery", "QueryError", "QueryPlan", "Target", "plan_query", "targets_of"]
 
@@ -103,9 +105,9 @@ def find_target(schema: TableSchema, index: Field[Any] | str | None) -> Target:
     for target in all_targets[1:]:
         if isinstance(index, str) and target.name == index:
             return target
-        if isinstance(index, Field) and not target.is_global and target.range_key is index:
+        if not isinstance(index, str) and not target.is_global and target.range_key is index:
             return target
-    if isinstance(index, Field) and index is not schema.hash_key:
+    if not isinstance(index, str) and index is not schema.hash_key:
         # A field that only some index uses as a key names that index; the
         # table's hash key is every local index's hash key, so it names none.
         for target in all_targets[1:]:

@@ -37,6 +37,7 @@ from dynamodb.core.operations import get_item_request
 from dynamodb.core.updates import UpdatePlan
 from dynamodb.models.fields import CharField, SetField
 from dynamodb.models.persistence import prepare_changes, prepare_update, run_write
+from dynamodb.models.registry import resolve
 from dynamodb.models.transaction import Transaction
 
 if TYPE_CHECKING:
@@ -63,28 +64,8 @@ T = TypeVar("T", bound="Model")
 A = TypeVar("A", bound="Association")
 Item = dict[str, AttributeValue]
 
-_REGISTRY: dict[str, list[type[Model]]] = {}
 _CACHE = "_association_cache"
 _ON_DELETE = (None, "cascade", "nullify")
-
-
-def register(model: type[Model]) -> None:
-    """Record a table model so associations can name it by class name."""
-    _REGISTRY.setdefault(model.__name__, []).append(model)
-
-
-def _resolve(reference: type[Model] | str, owner: type[Model] | None, label: str) -> type[Model]:
-    if isinstance(reference, type):
-        return reference
-    found = _REGISTRY.get(reference, [])
-    if len(found) == 1:
-        return found[0]
-    where = f"{owner.__name__}.{label}" if owner is not None else label
-    if not found:
-        raise ModelDefinitionError(f"{where}: no model named {reference!r} is defined")
-    raise ModelDefinitionError(
-        f"{where}: several models are named {reference!r}; pass the class instead"
-    )
 
 
 def _scalar_text(attribute: AttributeValue) -> str:
@@ -101,13 +82,13 @@ def _scalar_text(attribute: AttributeValue) -> str:
 
 def key_token(model: type[Model], key: Item) -> str:
     """The string a child stores to point at the item of ``model`` with wire key ``key``."""
-    parts = [_scalar_text(key[field.name]) for field in model._table().key_fields]
+    parts = [_scalar_text(key[field.name]) for field in model._meta.key_fields]
     return parts[0] if len(parts) == 1 else json.dumps(parts, separators=(",", ":"))
 
 
 def key_from_token(model: type[Model], token: str) -> Item:
     """The wire key of ``model`` that ``token`` (from :func:`key_token`) names."""
-    fields = model._table().key_fields
+    fields = model._meta.key_fields
     parts = [token] if len(fields) == 1 else json.loads(token)
     key: Item = {}
     for field, part in zip(fields, parts, strict=True):
@@ -139,7 +120,7 @@ class Association:
     @property
     def target(self) -> type[Model]:
         """The associated model class (resolved from its name on first use)."""
-        return _resolve(self._target, self.model, self.name)
+        return resolve(self._target, self.model, self.name)
 
     def contribute(self, fields: dict[str, Any], indexes: dict[str, dict[str, Any]]) -> None:
         """Add the fields and indexes this association stores (at class creation)."""
@@ -164,14 +145,14 @@ class Association:
         yield  # pragma: no cover
 
     def _connection(self, item: Model) -> Connection:
-        return type(item)._connection(None)
+        return type(item)._meta.connection(None)
 
     def _find_inverse(self, kind: type[A], label: str) -> A:
         """The one association of ``kind`` on the target that points back at this model."""
         target = self.target
         candidates = [
             association
-            for association in target._associations.values()
+            for association in target._meta.associations.values()
             if isinstance(association, kind)
             and (self._inverse is None or association.name == self._inverse)
             and association.target is self.model
@@ -278,7 +259,7 @@ class BelongsTo(Association, Generic[T]):
         owner: T | None = None
         if token is not None:
             target = cast("type[T]", self.target)
-            request = get_item_request(target._table().table_name, key_from_token(target, token))
+            request = get_item_request(target._meta.table_name, key_from_token(target, token))
             response = yield from call("GetItem", request)
             found = response.get("Item")
             owner = target._from_wire(found) if found else None
@@ -287,11 +268,11 @@ class BelongsTo(Association, Generic[T]):
 
     def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
         target = self.target
-        key_names = [field.name for field in target._table().key_fields]
+        key_names = [field.name for field in target._meta.key_fields]
         tokens = {self.token_of(item) for item in items} - {None}
         keys = [key_from_token(target, token) for token in tokens if token is not None]
         found: dict[Any, Model] = {}
-        for chunk in get_chunks(target._table().table_name, keys, key_names):
+        for chunk in get_chunks(target._meta.table_name, keys, key_names):
             for raw in (yield from chunk):
                 found[key_identity(raw, key_names)] = target._from_wire(raw)
         for item in items:
@@ -324,7 +305,7 @@ class _ChildrenSide(Association):
         inverse = self.inverse()
         token = key_token(type(item), item._key())
         target = self.target
-        field = target._fields[inverse.foreign_key]
+        field = target._meta.fields[inverse.foreign_key]
         return target.query().use_index(inverse.index_name).where(field.eq(token))
 
     def children_flow(self, item: Model) -> Flow[list[Any]]:
@@ -372,7 +353,7 @@ class HasOne(_ChildrenSide):
         cached = _cache(obj).get(self.name)
         if cached is not None:
             return cached[0] if cached else None
-        return type(obj)._connection(None).run(self.load_flow(obj))
+        return type(obj)._meta.connection(None).run(self.load_flow(obj))
 
     def load_flow(self, item: Model) -> Flow[Any]:
         children = yield from self.children_flow(item)
@@ -478,7 +459,7 @@ class Children(Generic[T]):
                     f"{child!r} is not one of {self.owner!r}'s {self.association.name}"
                 )
             child._data[inverse.foreign_key] = None
-            condition = type(child)._fields[inverse.foreign_key].eq(token)
+            condition = type(child)._meta.fields[inverse.foreign_key].eq(token)
         try:
             write = prepare_changes(child, condition)
             if write is not None:
@@ -493,19 +474,19 @@ class Children(Generic[T]):
 
     def add(self, child: T) -> T:
         """Point ``child`` at this owner and save it."""
-        return self.owner._connection(None).run(self._link_flow(child, True))
+        return self.owner._meta.connection(None).run(self._link_flow(child, True))
 
     async def aadd(self, child: T) -> T:
         """Async twin of :meth:`add`."""
-        return await self.owner._connection(None).arun(self._link_flow(child, True))
+        return await self.owner._meta.connection(None).arun(self._link_flow(child, True))
 
     def remove(self, child: T) -> T:
         """Unlink ``child`` (its foreign key is removed) and save it."""
-        return self.owner._connection(None).run(self._link_flow(child, False))
+        return self.owner._meta.connection(None).run(self._link_flow(child, False))
 
     async def aremove(self, child: T) -> T:
         """Async twin of :meth:`remove`."""
-        return await self.owner._connection(None).arun(self._link_flow(child, False))
+        return await self.owner._meta.connection(None).arun(self._link_flow(child, False))
 
     def create(self, **values: Any) -> T:
         """Create a new child of this owner."""
@@ -553,20 +534,20 @@ class ManyToMany(Association):
 
     def items_flow(self, item: Model) -> Flow[list[Any]]:
         target = self.target
-        key_names = [field.name for field in target._table().key_fields]
+        key_names = [field.name for field in target._meta.key_fields]
         keys = [key_from_token(target, token) for token in sorted(self.tokens(item))]
         found: list[Any] = []
-        for chunk in get_chunks(target._table().table_name, keys, key_names):
+        for chunk in get_chunks(target._meta.table_name, keys, key_names):
             found.extend(target._from_wire(raw) for raw in (yield from chunk))
         return found
 
     def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
         target = self.target
-        key_names = [field.name for field in target._table().key_fields]
+        key_names = [field.name for field in target._meta.key_fields]
         tokens = set().union(*(self.tokens(item) for item in items)) if items else set()
         keys = [key_from_token(target, token) for token in tokens]
         by_token: dict[str, Any] = {}
-        for chunk in get_chunks(target._table().table_name, keys, key_names):
+        for chunk in get_chunks(target._meta.table_name, keys, key_names):
             for raw in (yield from chunk):
                 other = target._from_wire(raw)
                 by_token[key_token(target, other._key())] = other
@@ -584,8 +565,8 @@ class ManyToMany(Association):
                 # Linking updates both items by key; an unsaved one would be
                 # created with only its key and the link.
                 raise ValueError(f"save {side!r} before linking it")
-        mine = type(item)._fields[self.attribute]
-        theirs = type(other)._fields[inverse.attribute]
+        mine = type(item)._meta.fields[self.attribute]
+        theirs = type(other)._meta.fields[inverse.attribute]
         my_token = key_token(type(item), item._key())
         their_token = key_token(type(other), other._key())
         transaction = Transaction()
@@ -601,7 +582,7 @@ class ManyToMany(Association):
 
     def deleted_flow(self, item: Model) -> Flow[None]:
         inverse = self.inverse()
-        theirs = self.target._fields[inverse.attribute]
+        theirs = self.target._meta.fields[inverse.attribute]
         my_token = key_token(type(item), item._key())
         for other in (yield from self.items_flow(item)):
             yield from run_write(prepare_update(other, UpdatePlan([theirs.delete({my_token})])))
@@ -625,7 +606,7 @@ class Linked(Generic[T]):
         cached = self._cached()
         if cached is not None:
             return cached
-        found = self.owner._connection(None).run(self.association.items_flow(self.owner))
+        found = self.owner._meta.connection(None).run(self.association.items_flow(self.owner))
         _cache(self.owner)[self.association.name] = found
         return cast("list[T]", found)
 
@@ -634,7 +615,9 @@ class Linked(Generic[T]):
         cached = self._cached()
         if cached is not None:
             return cached
-        found = await self.owner._connection(None).arun(self.association.items_flow(self.owner))
+        found = await self.owner._meta.connection(None).arun(
+            self.association.items_flow(self.owner)
+        )
         _cache(self.owner)[self.association.name] = found
         return cast("list[T]", found)
 
@@ -654,20 +637,22 @@ class Linked(Generic[T]):
 
     def add(self, other: T) -> None:
         """Link both ways, in one transaction."""
-        self.owner._connection(None).run(self.association.link_flow(self.owner, other, True))
+        self.owner._meta.connection(None).run(self.association.link_flow(self.owner, other, True))
 
     async def aadd(self, other: T) -> None:
         """Async twin of :meth:`add`."""
-        await self.owner._connection(None).arun(self.association.link_flow(self.owner, other, True))
+        await self.owner._meta.connection(None).arun(
+            self.association.link_flow(self.owner, other, True)
+        )
 
     def remove(self, other: T) -> None:
         """Unlink both ways, in one transaction."""
-        self.owner._connection(None).run(self.association.link_flow(self.owner, other, False))
+        self.owner._meta.connection(None).run(self.association.link_flow(self.owner, other, False))
 
     async def aremove(self, other: T) -> None:
         """Async twin of :meth:`remove`."""
         flow = self.association.link_flow(self.owner, other, False)
-        await self.owner._connection(None).arun(flow)
+        await self.owner._meta.connection(None).arun(flow)
 
 
 def belongs_to(
@@ -718,7 +703,7 @@ def has_and_belongs_to_many(
 def prefetch_flow(model: type[Model], names: Iterable[str], items: Sequence[Model]) -> Flow[None]:
     """Load the named associations for a page of items."""
     for name in names:
-        association = model._associations.get(name)
+        association = model._meta.associations.get(name)
         if association is None:
             raise ValueError(f"{model.__name__} has no association {name!r}")
         yield from association.prefetch_flow(items)

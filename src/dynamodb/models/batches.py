@@ -28,7 +28,7 @@ from dynamodb.core.errors import ItemAlreadyExists, ThrottlingError
 from dynamodb.core.flow import Flow, sleep
 from dynamodb.core.progress import ProgressCallback, make_progress
 from dynamodb.models.fields import Field
-from dynamodb.models.persistence import prepare_put, run_write, version_field
+from dynamodb.models.persistence import prepare_put, run_write
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -62,11 +62,11 @@ def _chunk_sizes(total: int, chunk: int) -> list[int]:
 
 
 def _key_names(cls: type[Model]) -> tuple[str, ...]:
-    return tuple(field.name for field in cls._table().key_fields)
+    return tuple(field.name for field in cls._meta.key_fields)
 
 
 def _python_key(cls: type[Model], item: Mapping[str, Any]) -> dict[str, Any]:
-    return {field.attr: field.from_wire(item[field.name]) for field in cls._table().key_fields}
+    return {field.attr: field.from_wire(item[field.name]) for field in cls._meta.key_fields}
 
 
 def _explained(
@@ -119,7 +119,7 @@ def plan_batch_write(
     """Plan writing ``items``; they are all validated before anything is sent."""
     instances = [_as_instance(cls, entry) for entry in items]
     key_names = _key_names(cls)
-    version = version_field(cls)
+    version = cls._meta.version_field
     wires: list[Item] = []
     for instance in instances:
         wire = instance._to_wire_map()
@@ -134,7 +134,7 @@ def plan_batch_write(
     }
     requests, _ = unique_writes(({"PutRequest": {"Item": wire}} for wire in wires), key_names)
     reporter = make_progress(progress, len(requests), f"{cls.__name__}.batch_write")
-    flows = write_chunks(cls._table().table_name, requests, policy=retry, on_chunk=reporter.advance)
+    flows = write_chunks(cls._meta.table_name, requests, policy=retry, on_chunk=reporter.advance)
     sizes = _chunk_sizes(len(requests), WRITE_CHUNK)
 
     def finish(outcomes: list[Any]) -> list[M]:
@@ -226,14 +226,12 @@ def _plan_conditional_puts(
 
 
 def _wire_key(cls: type[Model], key: Any) -> Item:
-    from dynamodb.models.model import Model
-
-    if isinstance(key, Model):
-        if not isinstance(key, cls):
-            raise TypeError(f"{cls.__name__}: expected a key or a {cls.__name__}, not {key!r}")
+    if isinstance(key, cls):
         return key._key()
     if isinstance(key, Mapping):
         return cls._key_from_values(key)
+    if hasattr(type(key), "_meta"):
+        raise TypeError(f"{cls.__name__}: expected a key or a {cls.__name__}, not {key!r}")
     raise TypeError(f"{cls.__name__}: a key is a dict like {{'name': ...}}, not {key!r}")
 
 
@@ -245,11 +243,11 @@ def _projected_names(
     names: list[str] = []
     for entry in projections:
         field = (
-            entry
+            cls._meta.own_field(entry)
             if isinstance(entry, Field)
-            else cls._fields.get(entry) or cls._fields_by_name.get(entry)
+            else cls._meta.fields.get(entry) or cls._meta.fields_by_name.get(entry)
         )
-        if field is None or cls._fields.get(field.attr) is not field:
+        if field is None:
             raise TypeError(f"{cls.__name__}: projections name fields of the model, not {entry!r}")
         names.append(field.name)
     return names
@@ -273,7 +271,7 @@ def plan_batch_get(
     unique = len({key_identity(key, key_names) for key in wire_keys})
     reporter = make_progress(progress, unique, f"{cls.__name__}.batch_get")
     flows = get_chunks(
-        cls._table().table_name,
+        cls._meta.table_name,
         wire_keys,
         key_names,
         consistent=consistent,
@@ -326,7 +324,7 @@ def plan_batch_delete(
         ({"DeleteRequest": {"Key": _wire_key(cls, key)}} for key in keys), key_names
     )
     reporter = make_progress(progress, len(requests), f"{cls.__name__}.batch_delete")
-    flows = write_chunks(cls._table().table_name, requests, policy=retry, on_chunk=reporter.advance)
+    flows = write_chunks(cls._meta.table_name, requests, policy=retry, on_chunk=reporter.advance)
     sizes = _chunk_sizes(len(requests), WRITE_CHUNK)
 
     def finish(outcomes: list[Any]) -> int:

@@ -8,6 +8,8 @@ its instances are items. Every call that talks to DynamoDB builds a flow (see
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -20,10 +22,10 @@ from dynamodb.core.expressions import Condition, and_all
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.progress import ProgressCallback
 from dynamodb.core.updates import UpdateAction, UpdatePlan
-from dynamodb.models.associations import Association, register
+from dynamodb.models.associations import Association
 from dynamodb.models.batches import plan_batch_delete, plan_batch_get, plan_batch_write
-from dynamodb.models.fields import Field, VersionField
-from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
+from dynamodb.models.fields import Field
+from dynamodb.models.options import ModelOptions
 from dynamodb.models.pending import PendingUpdates
 from dynamodb.models.persistence import (
     PreparedWrite,
@@ -34,8 +36,9 @@ from dynamodb.models.persistence import (
     run_write,
 )
 from dynamodb.models.query import Query, Scan, _Spec
+from dynamodb.models.registry import register
 from dynamodb.models.schema import TableSchema
-from dynamodb.wire.connection import Connection, get_connection
+from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
@@ -44,7 +47,7 @@ Actions = UpdateAction | Sequence[UpdateAction]
 
 
 class ModelMeta(type):
-    """Collects a model's fields and checks its definition when the class is made.
+    """Collects a model's fields, checks its definition, and builds ``cls._meta``.
 
     Not marked ``dataclass_transform``: type checkers only see *annotated*
     attributes as dataclass fields, so for seed-style ``name = CharField()``
@@ -53,15 +56,7 @@ class ModelMeta(type):
     takes ``**values`` instead and checks names and values at run time.
     """
 
-    _fields: dict[str, Field[Any]]
-    _fields_by_name: dict[str, Field[Any]]
-    _schema: TableSchema | None
-    _is_map: bool
-    _is_abstract: bool
-    _associations: dict[str, Association]
-    _decode_item: DecodeItem
-    _encode_item: EncodeItem
-    _version_fields: tuple[VersionField, ...]  # zero or one (a tuple: not a descriptor)
+    _meta: ModelOptions
 
     def __new__(
         mcls, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any
@@ -71,8 +66,8 @@ class ModelMeta(type):
         associations: dict[str, Association] = {}
         for base in reversed(cls.__mro__[1:]):
             if isinstance(base, ModelMeta):
-                fields.update(base._fields)
-                associations.update(base._associations)
+                fields.update(base._meta.fields)
+                associations.update(base._meta.associations)
         for attr, value in namespace.items():
             if isinstance(value, Field):
                 fields[attr] = value
@@ -80,31 +75,26 @@ class ModelMeta(type):
                 associations[attr] = value
             elif attr in fields:
                 del fields[attr]  # a subclass replaced an inherited field with something else
-        indexes = dict(getattr(cls, "__secondary_indexes__", None) or {})
+        for attr, field in fields.items():
+            if attr not in namespace:
+                fields[attr] = _inherit(cls, attr, field)
+        indexes = _declared_indexes(cls)
         for association in associations.values():
             association.contribute(fields, indexes)
-        cls._associations = associations
-        cls._fields = fields
-        cls._fields_by_name = _index_by_name(name, fields)
-        cls._decode_item, cls._encode_item = compile_codec(fields)
-        versions = [field for field in fields.values() if isinstance(field, VersionField)]
-        if len(versions) > 1:
-            named = ", ".join(field.attr for field in versions)
-            raise ModelDefinitionError(f"model {name}: at most one VersionField (found: {named})")
-        cls._version_fields = tuple(versions)
         _check_names(name, {**fields, **associations})
-        cls._is_map = bool(namespace.get("__map__")) or any(
-            getattr(base, "_is_map", False) for base in bases
+        is_map = bool(namespace.get("__map__")) or any(
+            isinstance(base, ModelMeta) and base._meta.is_map for base in bases
         )
-        cls._is_abstract = bool(namespace.get("__abstract__", False))
-        if cls._is_map or cls._is_abstract:
+        is_abstract = bool(namespace.get("__abstract__", False))
+        meta = ModelOptions(cls, fields, associations, is_map=is_map, is_abstract=is_abstract)
+        cls._meta = meta
+        if is_map or is_abstract:
             for field in fields.values():
-                if cls._is_map and (field.is_key or field.indexed):
+                if is_map and (field.is_key or field.indexed):
                     raise ModelDefinitionError(
                         f"model {name}: field {field.attr} of a map model cannot be a key "
                         "or indexed (map models are stored inside other items)"
                     )
-            cls._schema = None
         else:
             settings = {
                 "__table_name__": namespace.get("__table_name__"),
@@ -112,30 +102,27 @@ class ModelMeta(type):
                 "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
                 "__secondary_indexes__": indexes,
             }
-            cls._schema = TableSchema.build(name, settings, fields)
-            register(cls)  # type: ignore[arg-type]
+            meta.schema = TableSchema.build(name, settings, fields)
+            register(cls)
         return cls
 
 
-def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Field[Any]]:
-    by_name: dict[str, Field[Any]] = {}
-    for field in fields.values():
-        other = by_name.get(field.name)
-        if other is not None and other is not field:
-            raise ModelDefinitionError(
-                f"model {model}: fields {other.attr} and {field.attr} both use the "
-                f"DynamoDB attribute name {field.name!r}"
-            )
-        by_name[field.name] = field
-    return by_name
+def _inherit(cls: type[Any], attr: str, field: Field[Any]) -> Field[Any]:
+    """A copy of an inherited field for ``cls``: flags the schema sets stay per class."""
+    own = copy.copy(field)
+    own.owner = cls
+    own.index_key = False
+    setattr(cls, attr, own)
+    return own
 
 
-_RESERVED: frozenset[str] = frozenset()
+def _declared_indexes(cls: type[Any]) -> dict[str, dict[str, Any]]:
+    return dict(getattr(cls, "__secondary_indexes__", None) or {})
 
 
 def _check_names(model: str, fields: Mapping[str, Any]) -> None:
     for attr in fields:
-        if attr in _RESERVED:
+        if attr in _reserved_names():
             raise ModelDefinitionError(
                 f"model {model}: a field cannot be called {attr!r}, which is a Model method; "
                 f"name the Python attribute differently and keep the DynamoDB name with "
@@ -146,6 +133,12 @@ def _check_names(model: str, fields: Mapping[str, Any]) -> None:
                 f"model {model}: field {attr} starts with '_'; give it a public Python name "
                 f"and keep the DynamoDB name with name={attr!r}"
             )
+
+
+@functools.cache
+def _reserved_names() -> frozenset[str]:
+    """Model's public names, which fields may not shadow (read once Model exists)."""
+    return frozenset(name for name in dir(Model) if not name.startswith("_"))
 
 
 class Model(PendingUpdates, metaclass=ModelMeta):
@@ -159,6 +152,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     ``set_connection``).
     """
 
+    _meta: ClassVar[ModelOptions]
     __abstract__: ClassVar[bool] = True
     __table_name__: ClassVar[str]
     __connection__: ClassVar[Connection | None] = None
@@ -172,9 +166,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)
-        if cls._is_abstract and not cls._is_map:
+        if cls._meta.is_abstract and not cls._meta.is_map:
             raise TypeError(f"{cls.__name__} is abstract (no table); instantiate a subclass")
-        fields = cls._fields
+        fields = cls._meta.fields
         unknown = values.keys() - fields.keys()
         if unknown:
             raise TypeError(
@@ -194,18 +188,6 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     # -- plumbing ------------------------------------------------------------------
 
     @classmethod
-    def _table(cls) -> TableSchema:
-        schema = cls._schema
-        if schema is None:
-            kind = "a map model" if cls._is_map else "abstract"
-            raise TypeError(f"{cls.__name__} is {kind}: it has no table")
-        return schema
-
-    @classmethod
-    def _connection(cls, connection: Connection | None) -> Connection:
-        return connection or cls.__connection__ or get_connection()
-
-    @classmethod
     def _from_wire(cls, item: Mapping[str, AttributeValue], partial: bool = False) -> Self:
         """An instance from a stored item (absent attributes read as None).
 
@@ -216,7 +198,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """
         obj = cls.__new__(cls)
         try:
-            obj._data = cls._decode_item(item, partial)
+            obj._data = cls._meta.decode_item(item, partial)
         except Exception:
             obj._data = cls._decode_carefully(item, partial)
         # Items come from parsed answers that nothing else holds: no copy needed.
@@ -227,7 +209,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     def _decode_carefully(cls, item: Mapping[str, AttributeValue], partial: bool) -> dict[str, Any]:
         data: dict[str, Any] = {}
         try:
-            for attr, field in cls._fields.items():
+            for attr, field in cls._meta.fields.items():
                 raw = item.get(field.name)
                 if raw is not None:
                     data[attr] = field.from_wire(raw)
@@ -241,7 +223,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """Every non-empty attribute, encoded; checks required fields and containers."""
         cls = type(self)
         try:
-            return cls._encode_item(self._data, lambda field: _missing(cls, field))
+            return cls._meta.encode_item(self._data, lambda field: _missing(cls, field))
         except FieldValidationError:
             raise
         except (TypeError, ValueError, ArithmeticError):
@@ -251,7 +233,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """The same as ``_to_wire_map``, field by field, to name the one that fails."""
         cls = type(self)
         item: Item = {}
-        for attr, field in cls._fields.items():
+        for attr, field in cls._meta.fields.items():
             value = self._data.get(attr)
             if value is None:
                 continue
@@ -268,7 +250,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     @classmethod
     def _key_from_values(cls, values: Mapping[str, Any]) -> Item:
         """The wire key from ``{python or DynamoDB name: value}``; checks it is whole."""
-        schema = cls._table()
+        schema = cls._meta.require_table()
         key_fields = schema.key_fields
         allowed = {f.attr for f in key_fields} | {f.name for f in key_fields}
         unknown = set(values) - allowed
@@ -295,14 +277,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     def get_primary_key_dict(self) -> dict[str, Any]:
         """``{python name: value}`` for the key fields (hash, then range)."""
-        return {field.attr: self._data.get(field.attr) for field in type(self)._table().key_fields}
+        return {field.attr: self._data.get(field.attr) for field in type(self)._meta.key_fields}
 
     def to_son(self) -> dict[str, Any]:
         """The item as data ``json.dumps`` accepts (ISO datetimes, sets as sorted lists)."""
         data = self._data
         return {
             attr: None if data.get(attr) is None else field.to_son(data[attr])
-            for attr, field in type(self)._fields.items()
+            for attr, field in type(self)._meta.fields.items()
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -346,7 +328,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         plan = UpdatePlan(self._own_actions(actions))
         cls = type(self)
         for attr, value in values.items():
-            field = cls._fields.get(attr)
+            field = cls._meta.fields.get(attr)
             if field is None:
                 raise TypeError(f"{cls.__name__}.update() got an unknown field {attr!r}")
             plan.add(field.set(value))
@@ -364,8 +346,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
                         f"update() takes actions like Test.score.add(1), not {action!r}"
                     )
                 source = action.source
-                if action.path.attribute not in cls._fields_by_name or (
-                    source is not None and cls._fields.get(source.attr) is not source
+                if action.path.attribute not in cls._meta.fields_by_name or (
+                    source is not None and cls._meta.own_field(source) is None
                 ):
                     raise TypeError(
                         f"{cls.__name__} cannot apply {action.describe()}: it was built from "
@@ -376,12 +358,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     def _delete_flow(self, condition: Condition | None) -> Flow[None]:
         yield from run_write(prepare_delete(self, condition))
-        for association in type(self)._associations.values():
+        for association in type(self)._meta.associations.values():
             yield from association.deleted_flow(self)
 
     @classmethod
     def _get_flow(cls, key: Mapping[str, Any], consistent: bool) -> Flow[Self | None]:
-        schema = cls._table()
+        schema = cls._meta.require_table()
         request = operations.get_item_request(
             schema.table_name, cls._key_from_values(key), consistent
         )
@@ -394,15 +376,15 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """An instance holding only a key (for writes by key without a read)."""
         cls._key_from_values(key)
         obj = cls.__new__(cls)
-        obj._data = dict.fromkeys(cls._fields)
+        obj._data = dict.fromkeys(cls._meta.fields)
         obj._original = None
-        for field in cls._table().key_fields:
+        for field in cls._meta.key_fields:
             obj._data[field.attr] = field.clean(key.get(field.attr, key.get(field.name)))
         return obj
 
     @classmethod
     def _add_flow(cls, values: dict[str, Any]) -> Flow[Self]:
-        key_names = {name for field in cls._table().key_fields for name in (field.attr, field.name)}
+        key_names = {name for field in cls._meta.key_fields for name in (field.attr, field.name)}
         key = {name: value for name, value in values.items() if name in key_names}
         counters = {name: value for name, value in values.items() if name not in key_names}
         if not counters:
@@ -412,7 +394,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         item = cls._key_instance(key)
         actions: list[UpdateAction] = []
         for attr, amount in counters.items():
-            field = cls._fields.get(attr)
+            field = cls._meta.fields.get(attr)
             if field is None:
                 raise TypeError(f"{cls.__name__}.add() got an unknown field {attr!r}")
             actions.append(field.add(amount))
@@ -420,7 +402,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     @classmethod
     def _count_flow(cls, exact: bool) -> Flow[int]:
-        table = cls._table().table_name
+        table = cls._meta.table_name
         if exact:
             return (yield from operations.count_items(table))
         description = yield from operations.describe_table(table)
@@ -447,28 +429,28 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Store a new item; ``overwrite=False`` raises ItemAlreadyExists for a taken key."""
-        return cls._connection(connection).run(cls._create_flow(overwrite, values))
+        return cls._meta.connection(connection).run(cls._create_flow(overwrite, values))
 
     @classmethod
     async def acreate(
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Async twin of :meth:`create`."""
-        return await cls._connection(connection).arun(cls._create_flow(overwrite, values))
+        return await cls._meta.connection(connection).arun(cls._create_flow(overwrite, values))
 
     @classmethod
     def get(
         cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
     ) -> Self | None:
         """The item with this key, or None; ``consistent=True`` reads strongly consistent."""
-        return cls._connection(connection).run(cls._get_flow(key, consistent))
+        return cls._meta.connection(connection).run(cls._get_flow(key, consistent))
 
     @classmethod
     async def aget(
         cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
     ) -> Self | None:
         """Async twin of :meth:`get`."""
-        return await cls._connection(connection).arun(cls._get_flow(key, consistent))
+        return await cls._meta.connection(connection).arun(cls._get_flow(key, consistent))
 
     def save(
         self,
@@ -485,7 +467,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         puts the whole item anyway. ``condition`` must hold or ConditionalCheckFailed
         is raised; with a VersionField the stored version must be the one read.
         """
-        return type(self)._connection(connection).run(self._save_flow(condition, full))
+        return type(self)._meta.connection(connection).run(self._save_flow(condition, full))
 
     async def asave(
         self,
@@ -495,7 +477,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         connection: Connection | None = None,
     ) -> Self:
         """Async twin of :meth:`save`."""
-        return await type(self)._connection(connection).arun(self._save_flow(condition, full))
+        return await type(self)._meta.connection(connection).arun(self._save_flow(condition, full))
 
     def update(
         self, *actions: Actions, connection: Connection | None = None, **values: Any
@@ -507,14 +489,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         (``Test(name="a", score=1).update(...)``): no read needed.
         """
         flow = self._update_flow(actions, values, None)
-        return type(self)._connection(connection).run(flow)
+        return type(self)._meta.connection(connection).run(flow)
 
     async def aupdate(
         self, *actions: Actions, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Async twin of :meth:`update`."""
         flow = self._update_flow(actions, values, None)
-        return await type(self)._connection(connection).arun(flow)
+        return await type(self)._meta.connection(connection).arun(flow)
 
     def condition(self, *conditions: Condition) -> Conditional[Self]:
         """``item.condition(Test.score.gt(1)).update(...)``: the next write only if these hold."""
@@ -527,27 +509,27 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         self, *, condition: Condition | None = None, connection: Connection | None = None
     ) -> None:
         """Delete this item (by its key), only if ``condition`` (and its version) hold."""
-        type(self)._connection(connection).run(self._delete_flow(condition))
+        type(self)._meta.connection(connection).run(self._delete_flow(condition))
 
     async def adelete(
         self, *, condition: Condition | None = None, connection: Connection | None = None
     ) -> None:
         """Async twin of :meth:`delete`."""
-        await type(self)._connection(connection).arun(self._delete_flow(condition))
+        await type(self)._meta.connection(connection).arun(self._delete_flow(condition))
 
     @classmethod
     def delete_by_key(
         cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
     ) -> None:
         """Delete the item with this key without reading it first."""
-        cls._connection(connection).run(cls._key_instance(key)._delete_flow(condition))
+        cls._meta.connection(connection).run(cls._key_instance(key)._delete_flow(condition))
 
     @classmethod
     async def adelete_by_key(
         cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
     ) -> None:
         """Async twin of :meth:`delete_by_key`."""
-        await cls._connection(connection).arun(cls._key_instance(key)._delete_flow(condition))
+        await cls._meta.connection(connection).arun(cls._key_instance(key)._delete_flow(condition))
 
     @classmethod
     def add(cls, *, connection: Connection | None = None, **values: Any) -> Self:
@@ -556,17 +538,17 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         The key fields name the item; every other field=amount is added (ADD)
         to it. Returns the item as DynamoDB holds it afterwards.
         """
-        return cls._connection(connection).run(cls._add_flow(values))
+        return cls._meta.connection(connection).run(cls._add_flow(values))
 
     @classmethod
     async def aadd(cls, *, connection: Connection | None = None, **values: Any) -> Self:
         """Async twin of :meth:`add`."""
-        return await cls._connection(connection).arun(cls._add_flow(values))
+        return await cls._meta.connection(connection).arun(cls._add_flow(values))
 
     # -- associations ---------------------------------------------------------------------
 
     def _association(self, name: str) -> Association:
-        association = type(self)._associations.get(name)
+        association = type(self)._meta.associations.get(name)
         if association is None:
             raise AttributeError(f"{type(self).__name__} has no association {name!r}")
         return association
@@ -574,13 +556,13 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     def load(self, name: str, *, connection: Connection | None = None) -> Any:
         """Load (and cache) an association: the owner, the one item, or the list of items."""
         flow = self._association(name).load_flow(self)
-        return type(self)._connection(connection).run(flow)
+        return type(self)._meta.connection(connection).run(flow)
 
     async def aload(self, name: str, *, connection: Connection | None = None) -> Any:
         """Async twin of :meth:`load`: ``owner = await post.aload("user")``; then
         ``post.user`` reads the cache without a request."""
         flow = self._association(name).load_flow(self)
-        return await type(self)._connection(connection).arun(flow)
+        return await type(self)._meta.connection(connection).arun(flow)
 
     # -- batches: sync and async twins --------------------------------------------------
 
@@ -607,7 +589,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         plan = plan_batch_write(
             cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
         )
-        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))
+        return plan.finish(cls._meta.connection(connection).run_many(plan.flows, plan.concurrency))
 
     @classmethod
     async def abatch_write(
@@ -624,7 +606,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         plan = plan_batch_write(
             cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
         )
-        connection_ = cls._connection(connection)
+        connection_ = cls._meta.connection(connection)
         return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
 
     @classmethod
@@ -655,7 +637,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             progress=progress,
             retry=retry,
         )
-        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
+        return plan.finish(cls._meta.connection(connection).run_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
 
     @classmethod
     async def abatch_get(
@@ -680,7 +662,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             progress=progress,
             retry=retry,
         )
-        connection_ = cls._connection(connection)
+        connection_ = cls._meta.connection(connection)
         return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
 
     @classmethod
@@ -702,7 +684,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             progress=progress,
             retry=retry,
         )
-        return plan.finish(cls._connection(connection).run_many(plan.flows, plan.concurrency))
+        return plan.finish(cls._meta.connection(connection).run_many(plan.flows, plan.concurrency))
 
     @classmethod
     async def abatch_delete(
@@ -723,7 +705,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             progress=progress,
             retry=retry,
         )
-        connection_ = cls._connection(connection)
+        connection_ = cls._meta.connection(connection)
         return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
 
     @classmethod
@@ -734,12 +716,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         it only about every six hours. ``exact=True`` counts with a paged COUNT
         scan, which reads (and bills) the whole table.
         """
-        return cls._connection(connection).run(cls._count_flow(exact))
+        return cls._meta.connection(connection).run(cls._count_flow(exact))
 
     @classmethod
     async def aitem_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
         """Async twin of :meth:`item_count`."""
-        return await cls._connection(connection).arun(cls._count_flow(exact))
+        return await cls._meta.connection(connection).arun(cls._count_flow(exact))
 
 
 M = TypeVar("M", bound=Model)
@@ -755,7 +737,7 @@ class Conditional(Generic[M]):
         self.condition = condition
 
     def _connection(self, connection: Connection | None) -> Connection:
-        return type(self.item)._connection(connection)
+        return type(self.item)._meta.connection(connection)
 
     def update(self, *actions: Actions, connection: Connection | None = None, **values: Any) -> M:
         """:meth:`Model.update`, only if the conditions hold."""
@@ -810,14 +792,14 @@ def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> l
 
 def _check_projection(cls: type[Model], projection: tuple[Field[Any], ...]) -> None:
     for field in projection:
-        if not isinstance(field, Field) or cls._fields.get(field.attr) is not field:
+        if cls._meta.own_field(field) is None:
             raise TypeError(f"{cls.__name__}: projections are fields of the model, not {field!r}")
 
 
 def _decode_error(
     cls: type[Model], item: Mapping[str, AttributeValue], error: Exception
 ) -> DecodeError:
-    for attr, field in cls._fields.items():
+    for attr, field in cls._meta.fields.items():
         raw = item.get(field.name)
         if raw is None:
             continue
@@ -826,6 +808,3 @@ def _decode_error(
         except (KeyError, ValueError, TypeError, ArithmeticError) as failure:
             return DecodeError(cls.__name__, attr, raw, f"{type(failure).__name__}: {failure}")
     return DecodeError(cls.__name__, "?", dict(item), str(error))
-
-
-_RESERVED = frozenset(name for name in dir(Model) if not name.startswith("_"))

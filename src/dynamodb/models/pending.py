@@ -43,10 +43,10 @@ class PendingUpdates:
 
     def _own(self, field: Field[Any]) -> Field[Any]:
         model = cast("Model", self)
-        fields = type(model)._fields
-        if fields.get(getattr(field, "attr", "")) is not field:
+        own = type(model)._meta.own_field(field)
+        if own is None:
             raise TypeError(f"{type(model).__name__} has no field {field!r}")
-        return field
+        return own
 
     def _queue(self, *actions: UpdateAction) -> None:
         plan, _ = self._pending_state()
@@ -138,9 +138,9 @@ class PendingUpdates:
     def commit_changes(self, *, connection: Connection | None = None) -> None:
         """Send every queued change in one UpdateItem (nothing if none is queued)."""
         model = cast("Model", self)
-        type(model)._connection(connection).run(self._commit_flow())
+        type(model)._meta.connection(connection).run(self._commit_flow())
 
     async def acommit_changes(self, *, connection: Connection | None = None) -> None:
         """Async twin of :meth:`commit_changes`."""
         model = cast("Model", self)
-        await type(model)._connection(connection).arun(self._commit_flow())
+        await type(model)._meta.connection(connection).arun(self._commit_flow())

@@ -32,7 +32,6 @@ from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 
 if TYPE_CHECKING:
-    from dynamodb.models.fields import VersionField
     from dynamodb.models.model import Model
 
 __all__ = [
@@ -76,14 +75,9 @@ def _render(
     return placeholders.apply(request)
 
 
-def version_field(cls: type[Model]) -> VersionField | None:
-    """The model's VersionField, if it has one."""
-    return cls._version_fields[0] if cls._version_fields else None
-
-
 def _version_guard(item: Model) -> tuple[Condition | None, int | None, int | None]:
     """(condition, expected version, next version) for an item's VersionField."""
-    field = version_field(type(item))
+    field = type(item)._meta.version_field
     if field is None:
         return None, None, None
     current = item._data.get(field.attr)
@@ -103,7 +97,7 @@ def _explainer(
                 error,
                 f"{cls.__name__} {item.get_primary_key_dict()} exists already",
             )
-        field = version_field(cls)
+        field = cls._meta.version_field
         if field is None or not checked:  # no version guard: the caller's condition failed
             return error
         stored = error.item or {}
@@ -144,13 +138,13 @@ def prepare_put(
 ) -> PreparedWrite:
     """PutItem of the whole item; ``exists_error``: only if the key is free."""
     cls = type(item)
-    schema = cls._table()
+    schema = cls._meta.require_table()
     wire = item._to_wire_map()
     guard, expected, next_version = _version_guard(item)
     parts = [part for part in (condition, guard) if part is not None]
     if exists_error:
         parts.insert(0, AttributeNotExists(schema.hash_key.path))
-    field = version_field(cls)
+    field = cls._meta.version_field
     if field is not None:
         wire[field.name] = {"N": str(next_version)}
     request = _render(
@@ -183,12 +177,12 @@ def changes_of(item: Model) -> UpdatePlan | None:
         return None
     cls = type(item)
     current = item._to_wire_map()
-    skip = {field.name for field in cls._table().key_fields}
-    version = version_field(cls)
+    skip = {field.name for field in cls._meta.key_fields}
+    version = cls._meta.version_field
     if version is not None:
         skip.add(version.name)
     plan = UpdatePlan()
-    for field in cls._fields.values():
+    for field in cls._meta.fields.values():
         name = field.name
         if name in skip:
             continue
@@ -213,7 +207,7 @@ def prepare_update(
     The version (if any) is checked when the item was read, and always increased.
     """
     cls = type(item)
-    schema = cls._table()
+    schema = cls._meta.require_table()
     key_names = {field.name for field in schema.key_fields}
     touched = plan.attributes() & key_names
     if touched:
@@ -227,7 +221,7 @@ def prepare_update(
     if condition is not None:
         parts.append(condition)
     expected: int | None = None
-    field = version_field(cls)
+    field = cls._meta.version_field
     if field is not None:
         plan = UpdatePlan(plan)  # a copy: the caller's plan (pending changes) stays as it was
         if item._original is not None:
@@ -272,7 +266,9 @@ def prepare_delete(item: Model, condition: Condition | None = None) -> PreparedW
     guard, expected, _ = _version_guard(item) if item._original is not None else (None, None, None)
     parts = [part for part in (condition, guard) if part is not None]
     request = _render(
-        {"TableName": cls._table().table_name, "Key": item._key()}, and_all(parts), Placeholders()
+        {"TableName": cls._meta.table_name, "Key": item._key()},
+        and_all(parts),
+        Placeholders(),
     )
 
     def on_success(response: dict[str, Any]) -> None:

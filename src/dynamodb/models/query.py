@@ -87,7 +87,7 @@ class Pager(Generic[M]):
         self.prefetch = prefetch
         self.done = False
         self.cursor: Cursor | None = None
-        schema = model._table()
+        schema = model._meta.require_table()
         self.table_keys = tuple(field.name for field in schema.key_fields)
         self.cursor_keys = tuple(dict.fromkeys((*self.table_keys, *target.key_names())))
 
@@ -137,7 +137,7 @@ class Pager(Generic[M]):
     def _requery(self, raw: list[Item]) -> Flow[list[Item]]:
         """Full items for index results, in the same order; deleted ones are skipped."""
         keys = [{name: item[name] for name in self.table_keys} for item in raw]
-        table = self.model._table().table_name
+        table = self.model._meta.table_name
         found = yield from batch_get(
             table, keys, self.table_keys, consistent=bool(self.request.get("ConsistentRead"))
         )
@@ -204,7 +204,7 @@ class _Reader(Generic[M]):
 
     def use_index(self, index: Field[Any] | str | None, asc: bool = True) -> Self:
         """Read this index (a name, or the field of a local index); None reads the table."""
-        find_target(self._model._table(), index)
+        find_target(self._model._meta.require_table(), index)
         return self._with(index=index, ascending=asc)
 
     def limit(self, count: int | None) -> Self:
@@ -240,7 +240,7 @@ class _Reader(Generic[M]):
     def prefetch(self, *associations: str) -> Self:
         """Load these associations for every page of results at once (eager loading)."""
         for name in associations:
-            if name not in self._model._associations:
+            if name not in self._model._meta.associations:
                 raise ValueError(f"{self._model.__name__} has no association {name!r}")
         return self._with(prefetch=self._spec.prefetch + associations)
 
@@ -261,18 +261,21 @@ class _Reader(Generic[M]):
         raise NotImplementedError
 
     def _scope(self, target: Target) -> str:
-        return f"{self._model._table().table_name}/{target.name or ''}"
+        return f"{self._model._meta.table_name}/{target.name or ''}"
 
     def _build(self, target: Target) -> dict[str, Any]:
         spec = self._spec
-        request: dict[str, Any] = {"TableName": self._model._table().table_name}
+        request: dict[str, Any] = {"TableName": self._model._meta.table_name}
         if target.name is not None:
             request["IndexName"] = target.name
         placeholders = Placeholders()
         self._conditions(placeholders, request)
         if spec.projection:
             keys = dict.fromkeys(
-                [*(field.name for field in self._model._table().key_fields), *target.key_names()]
+                [
+                    *(field.name for field in self._model._meta.key_fields),
+                    *target.key_names(),
+                ]
             )
             names = [*keys, *(field.name for field in spec.projection if field.name not in keys)]
             request["ProjectionExpression"] = ", ".join(placeholders.name(n) for n in names)
@@ -315,7 +318,7 @@ class _Reader(Generic[M]):
         return pager
 
     def _connection(self) -> Connection:
-        return self._model._connection(self._spec.connection)
+        return self._model._meta.connection(self._spec.connection)
 
     # -- reading: flows --------------------------------------------------------------
 
@@ -440,7 +443,7 @@ class Query(_Reader[M]):
     def _plan(self) -> QueryPlan:
         spec = self._spec
         return plan_query(
-            self._model._table(),
+            self._model._meta.require_table(),
             spec.conditions,
             index=spec.index,
             order_field=spec.order_field,
@@ -484,7 +487,9 @@ class Scan(_Reader[M]):
 
     def _target(self) -> Target:
         index = self._spec.index
-        return find_target(self._model._table(), None if isinstance(index, bool) else index)
+        return find_target(
+            self._model._meta.require_table(), None if isinstance(index, bool) else index
+        )
 
     def _operation(self) -> str:
         return "Scan"

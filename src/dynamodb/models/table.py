@@ -29,8 +29,8 @@ class Table:
         wait: WaitPolicy | None = None,
     ) -> None:
         self.model: type[Model] = model if isinstance(model, type) else type(model)
-        self.schema: TableSchema = self.model._table()
-        self.connection = self.model._connection(connection)
+        self.schema: TableSchema = self.model._meta.require_table()
+        self.connection = self.model._meta.connection(connection)
         self.wait = wait
 
     @property

@@ -109,7 +109,7 @@ class Transaction:
     def _remember_key(self, model: type[Model], key: dict[str, Any]) -> None:
         if len(self._actions) >= MAX_ACTIONS:
             raise ValueError(f"a transaction takes at most {MAX_ACTIONS} actions")
-        schema = model._table()
+        schema = model._meta.require_table()
         identity = (schema.table_name, key_identity(key, [f.name for f in schema.key_fields]))
         if identity in self._keys:
             raise ValueError(f"{model.__name__} {key}: a transaction may touch each item only once")
@@ -133,7 +133,7 @@ class Transaction:
         """Like ``item.update(...)``: update actions, keyword arguments as SETs."""
         plan = UpdatePlan(item._own_actions(actions))
         for attr, value in values.items():
-            field = type(item)._fields.get(attr)
+            field = type(item)._meta.fields.get(attr)
             if field is None:
                 raise TypeError(f"{type(item).__name__} has no field {attr!r}")
             plan.add(field.set(value))
@@ -151,7 +151,7 @@ class Transaction:
         self._remember_key(model, wire_key)
         placeholders = Placeholders()
         params = {
-            "TableName": model._table().table_name,
+            "TableName": model._meta.table_name,
             "Key": wire_key,
             "ConditionExpression": condition.render(placeholders),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -229,7 +229,7 @@ class Transaction:
             return self.connection
         for action in self._actions:
             if action.item is not None:
-                return type(action.item)._connection(None)
+                return type(action.item)._meta.connection(None)
         return get_connection()
 
     def __enter__(self) -> Self:
@@ -277,11 +277,9 @@ def atransaction(
 
 
 def _targets(requests: Iterable[Any]) -> list[tuple[type[Model], dict[str, Any]]]:
-    from dynamodb.models.model import Model
-
     targets: list[tuple[type[Model], dict[str, Any]]] = []
     for request in requests:
-        if isinstance(request, Model):
+        if hasattr(type(request), "_meta") and not isinstance(request, type):
             targets.append((type(request), request._key()))
         elif isinstance(request, tuple) and len(request) == 2:
             model, key = request
@@ -301,7 +299,7 @@ def _get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
         return []
     request = {
         "TransactItems": [
-            {"Get": {"TableName": model._table().table_name, "Key": key}} for model, key in targets
+            {"Get": {"TableName": model._meta.table_name, "Key": key}} for model, key in targets
         ]
     }
     response = yield from call("TransactGetItems", request)
@@ -334,5 +332,5 @@ def _connection_for(requests: Sequence[Any], connection: Connection | None) -> C
         return connection
     for request in requests:
         model = request[0] if isinstance(request, tuple) else type(request)
-        return model._connection(None)  # type: ignore[no-any-return]
+        return model._meta.connection(None)  # type: ignore[no-any-return]
     return get_connection()

@@ -94,6 +94,8 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         self.projections = projections
         self.index_name = index_name
         self.index_key = False  # set by the schema when an index uses this field as a key
+        self.origin: Field[Any] = self
+        """The declaration this field is (a subclass holds copies of inherited fields)."""
         self.__doc__ = doc
 
     # -- descriptor protocol -------------------------------------------------

@@ -43,7 +43,7 @@ def _element_field(of: Any, owner: str) -> Field[Any] | None:
         return of
     if isinstance(of, type) and issubclass(of, Field):
         return of()
-    if isinstance(of, type) and hasattr(of, "_fields"):
+    if isinstance(of, type) and hasattr(of, "_meta"):
         return MapField(of)
     raise ModelDefinitionError(f"{owner}(of=...) needs a field or a model class, not {of!r}")
 
@@ -322,7 +322,7 @@ class MapField(Field[M]):
     type_label = "a model instance"
 
     def __init__(self, model: type[M], name: str | None = None, **options: Any) -> None:
-        if not (isinstance(model, type) and hasattr(model, "_fields")):
+        if not (isinstance(model, type) and hasattr(model, "_meta")):
             raise ModelDefinitionError(f"MapField needs a model class, not {model!r}")
         super().__init__(name, **options)
         self.model = model
@@ -345,7 +345,7 @@ class MapField(Field[M]):
 
     def __getitem__(self, key: str | int) -> NestedAttribute:
         """``Customer.billing["city"]``: a field of the nested model, for conditions."""
-        inner = self.model._fields.get(key) if isinstance(key, str) else None
+        inner = self.model._meta.fields.get(key) if isinstance(key, str) else None
         if inner is None:
             raise TypeError(f"MapField {self.attr}: {self.model.__name__} has no field {key!r}")
         return NestedAttribute(Path((*self.path.elements, inner.name)), inner, self)
