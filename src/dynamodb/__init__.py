@@ -15,21 +15,25 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
-from dynamodb.core.batch import BatchIncomplete, RetryPolicy
-from dynamodb.core.cursor import Cursor, InvalidCursor, set_cursor_secret
+from dynamodb.core.batch import RetryPolicy
+from dynamodb.core.cursor import Cursor, set_cursor_secret
 from dynamodb.core.errors import (
     AccessDenied,
+    BatchIncomplete,
     ConditionalCheckFailed,
     DecodeError,
     DynamoDBError,
     FieldValidationError,
     IdempotentParameterMismatch,
     InternalServerError,
+    InvalidCursor,
     ItemAlreadyExists,
     ItemCollectionSizeLimitExceeded,
     LimitExceeded,
     ModelDefinitionError,
+    NoIndexForQuery,
     ProvisionedThroughputExceeded,
+    QueryError,
     RequestLimitExceeded,
     ResourceInUse,
     ResourceNotFound,
@@ -39,14 +43,14 @@ from dynamodb.core.errors import (
     TransactionCanceled,
     TransactionConflict,
     TransportError,
+    UpdateConflict,
     ValidationError,
     VersionConflict,
     WaitTimeout,
 )
 from dynamodb.core.expressions import Condition
 from dynamodb.core.operations import WaitPolicy
-from dynamodb.core.planner import NoIndexForQuery, QueryError
-from dynamodb.core.updates import UpdateAction, UpdateConflict
+from dynamodb.core.updates import UpdateAction
 from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, has_many, has_one
 from dynamodb.models.fields import (
     BinaryField,

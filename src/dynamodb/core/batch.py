@@ -20,8 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from dynamodb.core.codec import AttributeValue
-from dynamodb.core.errors import DynamoDBError, InternalServerError, ThrottlingError, TransportError
+from dynamodb.core.codec import Item
+from dynamodb.core.errors import (
+    BatchIncomplete,
+    InternalServerError,
+    ThrottlingError,
+    TransportError,
+)
 from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call, sleep
 
@@ -37,31 +42,12 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Item = dict[str, AttributeValue]
 KeyIdentity = tuple[tuple[str, str, Any], ...]
 OnChunk = Callable[[int], None]
 
 GET_CHUNK = 100
 WRITE_CHUNK = 25
 _RETRYABLE = (ThrottlingError, InternalServerError, TransportError)
-
-
-class BatchIncomplete(DynamoDBError):
-    """A batch ran out of retries.
-
-    ``unprocessed`` holds exactly the wire keys (reads) or write requests
-    (writes) that were left; the model layer adds ``keys``, the same as
-    ``{python name: value}`` dicts. ``done`` counts what did succeed; for
-    ``batch_get``, ``items`` holds the items that were read, in the order asked.
-    """
-
-    def __init__(self, message: str, unprocessed: list[dict[str, Any]], done: int = 0) -> None:
-        self.unprocessed = unprocessed
-        self.done = done
-        self.keys: list[dict[str, Any]] = []
-        self.items: list[Any] = []
-        self.partial: list[Any] = []  # what the failing chunk did get (responses, then items)
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

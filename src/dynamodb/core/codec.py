@@ -21,6 +21,7 @@ from typing import Any
 __all__ = [
     "AttributeValue",
     "EncodeError",
+    "Item",
     "check_number",
     "decode_number",
     "decode_value",
@@ -30,6 +31,9 @@ __all__ = [
 ]
 
 AttributeValue = dict[str, Any]
+"""One DynamoDB AttributeValue: ``{"S": "x"}``, ``{"N": "1"}``, ``{"M": {...}}`` ..."""
+Item = dict[str, AttributeValue]
+"""An item or a key on the wire: attribute name to AttributeValue."""
 
 # DynamoDB's number limits: 38 significant digits, magnitude 1E-130 .. <1E+126.
 _MAX_DIGITS = 38

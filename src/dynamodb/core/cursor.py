@@ -20,17 +20,13 @@ import json
 from typing import Any
 
 from dynamodb.core.codec import AttributeValue
-from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.errors import InvalidCursor
 
 __all__ = ["Cursor", "InvalidCursor", "set_cursor_secret"]
 
 _VERSION = "c1"
 _DEFAULT_SECRET = b"dynamodb-py cursor v1"
 _secret = _DEFAULT_SECRET
-
-
-class InvalidCursor(DynamoDBError, ValueError):
-    """A cursor string is malformed, tampered with, or from another table or index."""
 
 
 def set_cursor_secret(secret: bytes | str | None) -> None:

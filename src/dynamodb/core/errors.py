@@ -12,17 +12,21 @@ from typing import Any
 
 __all__ = [
     "AccessDenied",
+    "BatchIncomplete",
     "ConditionalCheckFailed",
     "DecodeError",
     "DynamoDBError",
     "FieldValidationError",
     "IdempotentParameterMismatch",
     "InternalServerError",
+    "InvalidCursor",
     "ItemAlreadyExists",
     "ItemCollectionSizeLimitExceeded",
     "LimitExceeded",
     "ModelDefinitionError",
+    "NoIndexForQuery",
     "ProvisionedThroughputExceeded",
+    "QueryError",
     "RequestLimitExceeded",
     "ResourceInUse",
     "ResourceNotFound",
@@ -32,6 +36,7 @@ __all__ = [
     "TransactionCanceled",
     "TransactionConflict",
     "TransportError",
+    "UpdateConflict",
     "ValidationError",
     "VersionConflict",
     "WaitTimeout",
@@ -234,6 +239,43 @@ class InternalServerError(ServiceError):
     """DynamoDB failed on its side (HTTP 500)."""
 
     code = "InternalServerError"
+
+
+# -- errors raised before anything is sent, or by multi-step operations --
+
+
+class BatchIncomplete(DynamoDBError):
+    """A batch ran out of retries.
+
+    ``unprocessed`` holds exactly the wire keys (reads) or write requests
+    (writes) that were left; the model layer adds ``keys``, the same as
+    ``{python name: value}`` dicts. ``done`` counts what did succeed; for
+    ``batch_get``, ``items`` holds the items that were read, in the order asked.
+    """
+
+    def __init__(self, message: str, unprocessed: list[dict[str, Any]], done: int = 0) -> None:
+        self.unprocessed = unprocessed
+        self.done = done
+        self.keys: list[dict[str, Any]] = []
+        self.items: list[Any] = []
+        self.partial: list[Any] = []  # what the failing chunk did get (responses, then items)
+        super().__init__(message)
+
+
+class InvalidCursor(DynamoDBError, ValueError):
+    """A cursor string is malformed, tampered with, or from another table or index."""
+
+
+class QueryError(DynamoDBError, ValueError):
+    """A query or scan cannot be sent as built (raised before any request)."""
+
+
+class NoIndexForQuery(QueryError):
+    """No table key or index key fits the query's conditions."""
+
+
+class UpdateConflict(DynamoDBError, ValueError):
+    """Two update actions cannot go into one request (raised before sending)."""
 
 
 _BY_CODE: dict[str, type[ServiceError]] = {

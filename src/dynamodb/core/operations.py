@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from dynamodb.core.codec import AttributeValue
+from dynamodb.core.codec import Item
 from dynamodb.core.errors import ResourceInUse, ResourceNotFound, WaitTimeout
 from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call, sleep
@@ -29,8 +29,6 @@ __all__ = [
     "wait_until_active",
     "wait_until_gone",
 ]
-
-Item = dict[str, AttributeValue]
 
 
 # -- items ----------------------------------------------------------------------

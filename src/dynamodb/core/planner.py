@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.errors import NoIndexForQuery, QueryError
 from dynamodb.core.expressions import And, BeginsWith, Between, Comparison, Condition, and_all
 
 if TYPE_CHECKING:
@@ -37,14 +37,6 @@ if TYPE_CHECKING:
 __all__ = ["NoIndexForQuery", "QueryError", "QueryPlan", "Target", "plan_query", "targets_of"]
 
 _RANGE_OPERATORS = {"eq", "lt", "lte", "gt", "gte"}
-
-
-class QueryError(DynamoDBError, ValueError):
-    """A query or scan cannot be sent as built (raised before any request)."""
-
-
-class NoIndexForQuery(QueryError):
-    """No table key or index key fits the query's conditions."""
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from dynamodb.core.codec import AttributeValue
-from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.errors import UpdateConflict
 from dynamodb.core.expressions import Path, Placeholders
 
 __all__ = ["UpdateAction", "UpdateConflict", "UpdatePlan"]
 
 _SET_KINDS = ("set", "set_if_not_exists", "append", "prepend", "increment")
-
-
-class UpdateConflict(DynamoDBError, ValueError):
-    """Two update actions cannot go into one request (raised before sending)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from dynamodb.core.batch import get_chunks, key_identity
-from dynamodb.core.codec import AttributeValue
+from dynamodb.core.codec import AttributeValue, Item
 from dynamodb.core.errors import ModelDefinitionError
 from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, call
@@ -62,7 +62,6 @@ __all__ = [
 
 T = TypeVar("T", bound="Model")
 A = TypeVar("A", bound="Association")
-Item = dict[str, AttributeValue]
 
 _CACHE = "_association_cache"
 _ON_DELETE = (None, "cascade", "nullify")

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from dynamodb.core.batch import (
     GET_CHUNK,
     WRITE_CHUNK,
-    BatchIncomplete,
-    Item,
     RetryPolicy,
     gather,
     get_chunks,
@@ -24,7 +22,8 @@ from dynamodb.core.batch import (
     unique_writes,
     write_chunks,
 )
-from dynamodb.core.errors import ItemAlreadyExists, ThrottlingError
+from dynamodb.core.codec import Item
+from dynamodb.core.errors import BatchIncomplete, ItemAlreadyExists, ThrottlingError
 from dynamodb.core.flow import Flow, sleep
 from dynamodb.core.progress import ProgressCallback, make_progress
 from dynamodb.models.fields import Field

@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from dynamodb.core.codec import AttributeValue
+from dynamodb.core.codec import AttributeValue, Item
 from dynamodb.models.fields import Field, SetField
 
 __all__ = ["DecodeItem", "EncodeItem", "compile_codec"]
 
-Item = dict[str, AttributeValue]
 DecodeItem = Callable[[Mapping[str, AttributeValue], bool], dict[str, Any]]
 EncodeItem = Callable[[dict[str, Any], Callable[[Field[Any]], Exception]], Item]
 

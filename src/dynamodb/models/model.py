@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from dynamodb.core import operations
 from dynamodb.core.batch import RetryPolicy
-from dynamodb.core.codec import AttributeValue
+from dynamodb.core.codec import AttributeValue, Item
 from dynamodb.core.compat import Self
 from dynamodb.core.errors import DecodeError, FieldValidationError, ModelDefinitionError
 from dynamodb.core.expressions import Condition, and_all
@@ -42,7 +42,6 @@ from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
-Item = dict[str, AttributeValue]
 Actions = UpdateAction | Sequence[UpdateAction]
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dynamodb.core.codec import AttributeValue, wire_equal
+from dynamodb.core.codec import Item, wire_equal
 from dynamodb.core.errors import ConditionalCheckFailed, ItemAlreadyExists, VersionConflict
 from dynamodb.core.expressions import (
     AttributeExists,
@@ -42,8 +42,6 @@ __all__ = [
     "prepare_update",
     "run_write",
 ]
-
-Item = dict[str, AttributeValue]
 
 
 @dataclass

@@ -17,11 +17,12 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dynamodb.core.batch import batch_get, key_identity
-from dynamodb.core.codec import AttributeValue
+from dynamodb.core.codec import Item
 from dynamodb.core.cursor import Cursor, decode_cursor
+from dynamodb.core.errors import QueryError
 from dynamodb.core.expressions import Condition, Placeholders, and_all
 from dynamodb.core.flow import Flow, call
-from dynamodb.core.planner import QueryError, QueryPlan, Target, find_target, plan_query
+from dynamodb.core.planner import QueryPlan, Target, find_target, plan_query
 from dynamodb.models.associations import prefetch_flow
 from dynamodb.models.fields import Field
 from dynamodb.wire.connection import Connection
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = ["Pager", "Query", "Scan"]
 
 M = TypeVar("M", bound="Model")
-Item = dict[str, AttributeValue]
 
 
 @dataclass(frozen=True)
