@@ -213,10 +213,28 @@ def test_create_waits_until_active_and_delete_until_gone() -> None:
 
 
 @pytest.mark.usefixtures("lifecycle")
-def test_create_without_waiting_returns_the_first_description() -> None:
-    description = Table(Lifecycle).create(wait=False)
-    assert description["TableName"] == "test_tables_lifecycle"
-    assert description["TableStatus"] in {"CREATING", "ACTIVE"}
+def test_create_without_waiting_returns_the_first_description(dynamodb_endpoint: str) -> None:
+    recorder = RecordingConnection(
+        endpoint_url=dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    try:
+        description = Table(Lifecycle, connection=recorder).create(wait=False)
+        assert recorder.operations == ["CreateTable"]  # no DescribeTable: nothing waited
+        # CreateTable's own answer may still say CREATING (real DynamoDB does) ...
+        assert description["TableName"] == "test_tables_lifecycle"
+        assert description["TableStatus"] in {"CREATING", "ACTIVE"}
+
+        # ... but once waited for, the table is ACTIVE.
+        waited = dynamodb.create_table(Lifecycle, connection=recorder)
+    finally:
+        recorder.close()
+
+    assert recorder.operations[-1] == "DescribeTable"
+    assert waited["TableName"] == "test_tables_lifecycle"
+    assert waited["TableStatus"] == "ACTIVE"
 
 
 @pytest.mark.usefixtures("lifecycle")

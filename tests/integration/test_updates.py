@@ -3,6 +3,7 @@ conditions, updates by key, atomic counters, and validation before sending."""
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -613,14 +614,16 @@ def test_modify_conditions_are_anded(thread: Thread) -> None:
 
 
 def test_set_modify_conditions_takes_conditions_only(thread: Thread) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("set_modify_conditions() takes conditions")):
         thread.set_modify_conditions(True)  # type: ignore[arg-type]
 
 
 def test_pending_methods_take_fields_of_the_model(thread: Thread) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(
+        TypeError, match=re.escape("Thread has no field <IntegerField Other.views>")
+    ):
         thread.set_field(Other.views, 1)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("update_to_dict_field() takes a non-empty dict")):
         thread.update_to_dict_field(Thread.key_value_data, {})
     assert thread.pending_changes == []
 
@@ -705,11 +708,11 @@ def test_update_refuses_key_attributes(thread: Thread, counting: CountingConnect
 
 
 def test_update_refuses_unknown_fields_and_foreign_actions(thread: Thread) -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("Thread.update() got an unknown field 'nope'")):
         thread.update(nope=1)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("Thread cannot apply set(name)")):
         thread.update(Other.name.set("x"))  # Thread has no attribute "name"
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("update() takes actions like Test.score.add(1)")):
         thread.update("views")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="at least one"):
         thread.update()
@@ -842,7 +845,7 @@ def test_add_needs_a_whole_key_and_an_amount(thread_table: None) -> None:
         Thread.add(**new_key())
     with pytest.raises(FieldValidationError):
         Thread.add(forum_id="science", views=1)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("Thread.add() got an unknown field 'nope'")):
         Thread.add(**new_key(), nope=1)
 
 

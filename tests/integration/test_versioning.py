@@ -259,22 +259,29 @@ def test_concurrent_read_modify_save_loses_no_increment(doc_tables: None) -> Non
     doc_id = f"race-{uuid.uuid4().hex}"
     Doc.create(doc_id=doc_id)
     threads, rounds = 10, 10
-    conflicts: list[int] = []
+    conflicts: list[VersionConflict] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
+    # Every worker reads version 1 before any of them saves, so the first round
+    # is a real race: one save wins, the others must conflict and retry.
+    everyone_has_read = threading.Barrier(threads)
 
     def work() -> None:
         try:
+            first = True
             for _ in range(rounds):
                 while True:
                     item = read(doc_id)
                     item.counter += 1
+                    if first:
+                        first = False
+                        everyone_has_read.wait(timeout=30)
                     try:
                         item.save()
                         break
-                    except VersionConflict:
+                    except VersionConflict as conflict:
                         with lock:
-                            conflicts.append(1)
+                            conflicts.append(conflict)
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -284,6 +291,14 @@ def test_concurrent_read_modify_save_loses_no_increment(doc_tables: None) -> Non
     for worker in workers:
         worker.join()
     assert errors == []
+    # All but one of the first round's saves lost the race (and were retried).
+    assert len(conflicts) >= threads - 1
+    assert all(
+        conflict.expected is not None
+        and conflict.found is not None
+        and conflict.found > conflict.expected
+        for conflict in conflicts
+    )
     final = read(doc_id)
     assert final.counter == threads * rounds
     assert final.version == threads * rounds + 1

@@ -189,9 +189,9 @@ def test_a_condition_has_no_truth_value(operation: Callable[[Condition], object]
 
 def test_combining_with_something_else_is_a_type_error() -> None:
     condition: Any = Doc.name.eq("a")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("unsupported operand type(s) for &")):
         condition & True
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("unsupported operand type(s) for |")):
         condition | "name = 'a'"
 
 

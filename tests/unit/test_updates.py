@@ -512,21 +512,30 @@ def test_a_bad_nested_value_names_the_model_field_and_the_path(
 
 
 @pytest.mark.parametrize(
-    "build",
+    ("build", "message"),
     [
-        lambda: Doc.title.add("x"),  # a string is not a number
-        lambda: Doc.doc["a"].add({"x"}),  # sets can be added at the top level only
-        lambda: Doc.ids.delete([1]),  # DELETE takes members of a set attribute
-        lambda: Doc.doc["a"].delete({"x"}),
-        lambda: Doc.ids.list_append("abc"),  # a string is not a list of values
-        lambda: Doc.ids.list_append(5),  # type: ignore[arg-type]
-        lambda: Doc.title["a"],  # a string has no nested paths
-        lambda: Doc.ids["a"],  # lists are indexed with ints
-        lambda: Doc.doc[1],  # maps are keyed with strings
+        # a string is not a number
+        (lambda: Doc.title.add("x"), "title: add() takes a number"),
+        # sets can be added at the top level only
+        (lambda: Doc.doc["a"].add({"x"}), "doc.a: add() takes a number (or a non-empty set, at"),
+        # DELETE takes members of a set attribute
+        (lambda: Doc.ids.delete([1]), "ids: delete() removes members of a top-level set"),
+        (lambda: Doc.doc["a"].delete({"x"}), "doc.a: delete() removes members of a top-level set"),
+        # a string is not a list of values
+        (lambda: Doc.ids.list_append("abc"), "ids: give a list of values, not 'abc'"),
+        (lambda: Doc.ids.list_append(5), "ids: give a list of values, not 5"),  # type: ignore[arg-type]
+        # a string has no nested paths
+        (lambda: Doc.title["a"], "CharField title has no nested paths"),
+        # lists are indexed with ints
+        (lambda: Doc.ids["a"], "ListField ids: index with an int, not 'a'"),
+        # maps are keyed with strings
+        (lambda: Doc.doc[1], "DictField doc: map keys are str, not 1"),
     ],
 )
-def test_actions_that_do_not_fit_the_attribute_raise_type_error(build: Callable[[], Any]) -> None:
-    with pytest.raises(TypeError):
+def test_actions_that_do_not_fit_the_attribute_raise_type_error(
+    build: Callable[[], Any], message: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(message)):
         build()
 
 
@@ -582,7 +591,7 @@ def test_bad_paths_raise_value_error(path: str) -> None:
 
 
 def test_a_path_into_a_field_without_nested_values_is_refused() -> None:
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("CharField title has no nested paths")):
         Doc.title.set("x", path="title.a")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=re.escape("ListField ids: index with an int, not 'a'")):
         Doc.ids.set("x", path="ids.a")  # a list's steps are indexes
