@@ -19,6 +19,7 @@ from dynamodb.core.batch import RetryPolicy
 from dynamodb.core.cursor import Cursor, set_cursor_secret
 from dynamodb.core.errors import (
     AccessDenied,
+    AssociationNotLoaded,
     BatchIncomplete,
     ConditionalCheckFailed,
     DecodeError,
@@ -95,6 +96,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccessDenied",
+    "AssociationNotLoaded",
     "BatchIncomplete",
     "BinaryField",
     "BooleanField",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dynamodb.core.errors import (
     AccessDenied,
+    AssociationNotLoaded,
     BatchIncomplete,
     ConditionalCheckFailed,
     DecodeError,
@@ -37,6 +38,7 @@ from dynamodb.core.errors import (
 
 __all__ = [
     "AccessDenied",
+    "AssociationNotLoaded",
     "BatchIncomplete",
     "ConditionalCheckFailed",
     "DecodeError",

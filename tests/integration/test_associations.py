@@ -31,6 +31,7 @@ import pytest
 
 import dynamodb
 from dynamodb import (
+    AssociationNotLoaded,
     CharField,
     ConditionalCheckFailed,
     Connection,
@@ -1060,3 +1061,44 @@ def test_bad_on_delete_is_refused_at_definition() -> None:
         ModelDefinitionError, match="on_delete must be None, 'cascade' or 'nullify'"
     ):
         has_many("APost", on_delete="delete")
+
+
+# -- lazy loading and the event loop ------------------------------------------------------------
+
+
+async def test_a_lazy_read_inside_an_event_loop_is_refused_with_the_async_way(
+    uid: str, acounter: CountingConnection
+) -> None:
+    alice = await AUser.acreate(name=f"{uid}-alice")
+    post = APost(blog=f"{uid}-b", num=1, title="hello")
+    post.user = alice
+    await post.asave()
+    fresh = await APost.aget(blog=f"{uid}-b", num=1)
+    assert fresh is not None
+    acounter.take()
+
+    with pytest.raises(
+        AssociationNotLoaded,
+        match=re.escape(
+            "APost.user is not loaded, and loading it here would block the running event "
+            "loop: await item.aload('user') first"
+        ),
+    ):
+        _ = fresh.user
+    with pytest.raises(AssociationNotLoaded, match=re.escape("AUser.profile is not loaded")):
+        _ = alice.profile
+    assert acounter.take() == []  # nothing was sent
+
+    assert await fresh.aload("user") == alice
+    assert fresh.user == alice  # the cache answers without a request
+    assert acounter.take() == ["GetItem"]
+
+
+def test_a_lazy_read_outside_an_event_loop_still_loads(
+    uid: str, counter: CountingConnection
+) -> None:
+    alice = AUser.create(name=f"{uid}-alice")
+    post = APost.create(blog=f"{uid}-b", num=1, user_id=alice.name)
+    counter.take()
+    assert post.user == alice
+    assert counter.take() == ["GetItem"]

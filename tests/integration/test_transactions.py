@@ -9,6 +9,7 @@ malformed (an item twice, more than 100 actions).
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -561,3 +562,61 @@ async def test_async_transaction_cancels_and_sends_nothing_on_error(
 
     found = await dynamodb.atransact_get([(Account, {"owner": o}) for o in ("dave", "erin")])
     assert found == [None, None]
+
+
+class _ReadBackFails(RecordingConnection):
+    """Sends everything, but the read-back after a commit fails as a lost connection would."""
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "TransactGetItems":
+            self.sent.append((operation, params))
+            raise dynamodb.TransportError("connection dropped while reading back")
+        return super().send(operation, params)
+
+
+@pytest.mark.usefixtures("bank")
+def test_a_failed_read_back_does_not_turn_a_commit_into_an_error(
+    connection: Connection, caplog: pytest.LogCaptureFixture
+) -> None:
+    failing = _ReadBackFails(connection)
+    ann = read(Account, owner="ann")
+    tx = dynamodb.transaction(connection=failing)
+    tx.update(ann, Account.balance.add(-30))
+    with caplog.at_level("WARNING", logger="dynamodb.transaction"):
+        tx.commit()  # does not raise: the write is committed
+
+    assert failing.operations == ["TransactWriteItems", "TransactGetItems"]
+    assert tx.committed is True
+    assert isinstance(tx.refresh_error, dynamodb.TransportError)
+    assert "committed, but reading back its 1 updated items failed" in caplog.text
+    assert read(Account, owner="ann").balance == 70  # applied once
+    assert ann.balance == 100  # the item in memory keeps what it held before
+
+
+@pytest.mark.usefixtures("bank")
+def test_a_successful_read_back_leaves_no_refresh_error() -> None:
+    ann = read(Account, owner="ann")
+    with dynamodb.transaction() as tx:
+        tx.update(ann, Account.balance.add(1))
+    assert tx.refresh_error is None
+    assert ann.balance == 101
+
+
+@pytest.mark.usefixtures("bank")
+def test_a_put_without_overwrite_whose_own_condition_fails_is_not_called_taken() -> None:
+    zed = Account(owner="zed", balance=1)
+    tx = dynamodb.transaction()
+    tx.put(zed, overwrite=False, condition=Account.note.exists())
+    with pytest.raises(TransactionCanceled) as caught:
+        tx.commit()
+    assert reason_codes(caught.value) == ["ConditionalCheckFailed"]
+    assert "exists already" not in str(caught.value)  # the key is free: no item is stored
+    assert Account.get(owner="zed", consistent=True) is None
+
+
+@pytest.mark.usefixtures("bank")
+def test_a_put_without_overwrite_on_a_taken_key_says_it_exists() -> None:
+    tx = dynamodb.transaction()
+    tx.put(Account(owner="ann", balance=1), overwrite=False)
+    with pytest.raises(TransactionCanceled, match=re.escape("{'owner': 'ann'} exists already")):
+        tx.commit()

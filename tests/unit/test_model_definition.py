@@ -11,11 +11,13 @@ from typing import Any, ClassVar
 
 import pytest
 
+import dynamodb
 from dynamodb import (
     BooleanField,
     CharField,
     DateTimeField,
     DictField,
+    FieldValidationError,
     IntegerField,
     ListField,
     MapModel,
@@ -368,3 +370,46 @@ def test_a_map_model_can_be_instantiated_but_has_no_table() -> None:
 def test_a_map_model_refuses_unknown_arguments() -> None:
     with pytest.raises(TypeError, match=r"Point\(\) got unknown fields \['z'\]"):
         Point(x=1, z=2)
+
+
+# -- inheritance: each model owns its fields ------------------------------------------------
+
+
+class _Contact(Model):
+    __abstract__ = True
+
+    key = CharField(hash_key=True)
+    email = CharField()
+
+
+class _IndexedContact(_Contact):
+    __table_name__ = "unit_indexed_contact"
+    __secondary_indexes__: ClassVar[dict[str, dict[str, Any]]] = {"by_email": {"hash_key": "email"}}
+
+
+class _PlainContact(_Contact):
+    __table_name__ = "unit_plain_contact"
+
+
+def test_an_index_on_an_inherited_field_does_not_leak_into_a_sibling() -> None:
+    with pytest.raises(FieldValidationError, match="email"):
+        _IndexedContact(key="a", email="")  # an index key cannot be empty
+    assert _PlainContact(key="a", email="").email == ""  # the sibling has no such index
+    assert _IndexedContact.email is not _PlainContact.email
+    assert _IndexedContact.email.origin is _Contact.email
+
+
+def test_the_base_class_field_works_for_a_subclass_item() -> None:
+    tx = dynamodb.transaction()
+    tx.update(_PlainContact(key="a"), _Contact.email.set("x@example.com"))
+    (update,) = [action["Update"] for action in tx.request()["TransactItems"]]
+    assert update["ExpressionAttributeValues"] == {":v0": {"S": "x@example.com"}}
+    query = _PlainContact.query(_Contact.email).where(_PlainContact.key.eq("a"))
+    assert set(query.explain()["ExpressionAttributeNames"].values()) == {"key", "email"}
+
+
+def test_repr_of_a_query_never_raises() -> None:
+    query = _PlainContact.query()  # no key condition yet: it cannot be planned
+    text = repr(query)
+    assert text.startswith("<Query of _PlainContact: not sendable yet (NoIndexForQuery")
+    assert "TableName" in repr(query.where(_PlainContact.key.eq("a")))

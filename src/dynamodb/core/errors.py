@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "AccessDenied",
+    "AssociationNotLoaded",
     "BatchIncomplete",
     "ConditionalCheckFailed",
     "DecodeError",
@@ -74,6 +75,14 @@ class DecodeError(DynamoDBError, ValueError):
         self.field = field
         self.attribute = attribute
         super().__init__(f"{model}.{field}: cannot read stored value {attribute!r}: {reason}")
+
+
+class AssociationNotLoaded(DynamoDBError, RuntimeError):
+    """An association was read lazily inside a running event loop, where loading would block.
+
+    Load it first with ``await item.aload("name")``, or read the items with
+    ``query().prefetch("name")``; then the attribute reads the cache.
+    """
 
 
 class SchemaMismatch(DynamoDBError):

@@ -22,6 +22,7 @@ association for a whole page of items at once (one BatchGetItem for
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from dynamodb.core.batch import get_chunks, key_identity
 from dynamodb.core.codec import AttributeValue, Item
-from dynamodb.core.errors import ModelDefinitionError
+from dynamodb.core.errors import AssociationNotLoaded, ModelDefinitionError
 from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import get_item_request
@@ -146,6 +147,19 @@ class Association:
     def _connection(self, item: Model) -> Connection:
         return type(item)._meta.connection(None)
 
+    def _load_lazily(self, item: Model) -> Any:
+        """Load on attribute access; refused in a running event loop, which it would block."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._connection(item).run(self.load_flow(item))
+        model = type(item).__name__
+        raise AssociationNotLoaded(
+            f"{model}.{self.name} is not loaded, and loading it here would block the running "
+            f"event loop: await item.aload({self.name!r}) first, or read the items with "
+            f"{model}.query().prefetch({self.name!r})"
+        )
+
     def _find_inverse(self, kind: type[A], label: str) -> A:
         """The one association of ``kind`` on the target that points back at this model."""
         target = self.target
@@ -239,7 +253,7 @@ class BelongsTo(Association, Generic[T]):
         cached = _cache(obj).get(self.name)
         if cached is not None and cached[0] == token:
             return cast("T | None", cached[1])
-        return self._connection(obj).run(self.load_flow(obj))
+        return cast("T | None", self._load_lazily(obj))
 
     def __set__(self, obj: Model, value: T | None) -> None:
         if value is None:
@@ -352,7 +366,7 @@ class HasOne(_ChildrenSide):
         cached = _cache(obj).get(self.name)
         if cached is not None:
             return cached[0] if cached else None
-        return type(obj)._meta.connection(None).run(self.load_flow(obj))
+        return self._load_lazily(obj)
 
     def load_flow(self, item: Model) -> Flow[Any]:
         children = yield from self.children_flow(item)

@@ -89,7 +89,9 @@ def _explainer(
     cls = type(item)
 
     def explain(error: ConditionalCheckFailed) -> ConditionalCheckFailed:
-        if exists_error:
+        # DynamoDB returns the stored item (ALL_OLD) with a failed condition: only
+        # when there is one is the key taken; otherwise the caller's condition failed.
+        if exists_error and error.item:
             return _rebrand(
                 ItemAlreadyExists,
                 error,

@@ -188,7 +188,13 @@ class _Reader(Generic[M]):
         return type(self)(self._model, replace(self._spec, **changes))
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {self._model.__name__}: {self.explain()}>"
+        # A repr never raises: a query that cannot be planned yet says why instead.
+        plan: object
+        try:
+            plan = self.explain()
+        except Exception as error:
+            plan = f"not sendable yet ({type(error).__name__}: {error})"
+        return f"<{type(self).__name__} of {self._model.__name__}: {plan}>"
 
     # -- builder steps -------------------------------------------------------------
 

@@ -23,13 +23,14 @@ single-item calls do with ReturnValues ALL_NEW (which transactions lack).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.batch import key_identity
-from dynamodb.core.errors import ConditionalCheckFailed, TransactionCanceled
+from dynamodb.core.errors import ConditionalCheckFailed, DynamoDBError, TransactionCanceled
 from dynamodb.core.expressions import Condition, Placeholders
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdatePlan
@@ -58,6 +59,7 @@ __all__ = [
 ]
 
 MAX_ACTIONS = 100
+_log = logging.getLogger("dynamodb.transaction")
 _TRANSACT_KIND = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
 
 
@@ -75,7 +77,13 @@ def _label(kind: str, model: type[Model], key: Mapping[str, Any]) -> str:
 
 
 class Transaction:
-    """Collects writes and sends them as one TransactWriteItems (at most 100)."""
+    """Collects writes and sends them as one TransactWriteItems (at most 100).
+
+    After a commit, updated items are read back (TransactGetItems) so they hold
+    what DynamoDB holds. If that read fails, the commit still stands: nothing
+    is raised, the items keep their state from before the commit, and
+    ``refresh_error`` holds the error (it is also logged as a warning).
+    """
 
     def __init__(
         self, *, connection: Connection | None = None, client_request_token: str | None = None
@@ -87,6 +95,8 @@ class Transaction:
         self._actions: list[_Action] = []
         self._keys: set[tuple[str, Any]] = set()
         self.committed = False
+        self.refresh_error: DynamoDBError | None = None
+        """Set when the commit succeeded but reading back the updated items failed."""
 
     def __repr__(self) -> str:
         return f"<Transaction of {len(self._actions)} actions>"
@@ -193,7 +203,18 @@ class Transaction:
                 if action.kind == "Update" and action.item is not None:
                     stale.append(action.item)
         if stale:
-            fresh = yield from _get_flow(stale)
+            try:
+                fresh = yield from _get_flow(stale)
+            except DynamoDBError as error:
+                # The writes are committed; a failed read-back must not report them as failed.
+                self.refresh_error = error
+                _log.warning(
+                    "transaction %s committed, but reading back its %d updated items failed: %s",
+                    self.client_request_token,
+                    len(stale),
+                    error,
+                )
+                return
             for item, stored in zip(stale, fresh, strict=True):
                 if stored is not None:
                     item._data, item._original = stored._data, stored._original
