@@ -1,71 +1,10 @@
-"""The original import path of the error classes: ``from dynamodb.exceptions import ...``."""
+"""The original import path of the error classes: ``from dynamodb.exceptions import ...``.
+
+Every error the library raises derives from :class:`DynamoDBError`; they are
+defined in :mod:`dynamodb.core.errors` and re-exported here unchanged.
+"""
 
 from __future__ import annotations
 
-from dynamodb.core.errors import (
-    AccessDenied,
-    AssociationNotLoaded,
-    BatchIncomplete,
-    ConditionalCheckFailed,
-    DecodeError,
-    DynamoDBError,
-    FieldValidationError,
-    IdempotentParameterMismatch,
-    InternalServerError,
-    InvalidCursor,
-    ItemAlreadyExists,
-    ItemCollectionSizeLimitExceeded,
-    LimitExceeded,
-    ModelDefinitionError,
-    NoIndexForQuery,
-    ProvisionedThroughputExceeded,
-    QueryError,
-    RequestLimitExceeded,
-    ResourceInUse,
-    ResourceNotFound,
-    SchemaMismatch,
-    ServiceError,
-    ThrottlingError,
-    TransactionCanceled,
-    TransactionConflict,
-    TransportError,
-    UpdateConflict,
-    ValidationError,
-    VersionConflict,
-    WaitTimeout,
-    error_from_response,
-)
-
-__all__ = [
-    "AccessDenied",
-    "AssociationNotLoaded",
-    "BatchIncomplete",
-    "ConditionalCheckFailed",
-    "DecodeError",
-    "DynamoDBError",
-    "FieldValidationError",
-    "IdempotentParameterMismatch",
-    "InternalServerError",
-    "InvalidCursor",
-    "ItemAlreadyExists",
-    "ItemCollectionSizeLimitExceeded",
-    "LimitExceeded",
-    "ModelDefinitionError",
-    "NoIndexForQuery",
-    "ProvisionedThroughputExceeded",
-    "QueryError",
-    "RequestLimitExceeded",
-    "ResourceInUse",
-    "ResourceNotFound",
-    "SchemaMismatch",
-    "ServiceError",
-    "ThrottlingError",
-    "TransactionCanceled",
-    "TransactionConflict",
-    "TransportError",
-    "UpdateConflict",
-    "ValidationError",
-    "VersionConflict",
-    "WaitTimeout",
-    "error_from_response",
-]
+from dynamodb.core.errors import *  # noqa: F403 - this module is the list of errors
+from dynamodb.core.errors import __all__ as __all__

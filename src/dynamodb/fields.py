@@ -5,52 +5,11 @@
 
 from __future__ import annotations
 
-from dynamodb.models.fields import (
-    MISSING,
-    BinaryField,
-    BooleanField,
-    CharField,
-    DateField,
-    DateTimeField,
-    DecimalField,
-    DictField,
-    EnumField,
-    Field,
-    FloatField,
-    IntegerField,
-    JSONField,
-    ListField,
-    MapField,
-    NestedAttribute,
-    SetField,
-    TimeDeltaField,
-    UUIDField,
-    VersionField,
-)
+from dynamodb.models.fields import *  # noqa: F403 - this module is the list of fields
+from dynamodb.models.fields import Field
+from dynamodb.models.fields import __all__ as _FIELDS
 
 Attribute = Field
 """The original dynamodb-py's name for the field base class."""
 
-__all__ = [
-    "MISSING",
-    "Attribute",
-    "BinaryField",
-    "BooleanField",
-    "CharField",
-    "DateField",
-    "DateTimeField",
-    "DecimalField",
-    "DictField",
-    "EnumField",
-    "Field",
-    "FloatField",
-    "IntegerField",
-    "JSONField",
-    "ListField",
-    "MapField",
-    "NestedAttribute",
-    "SetField",
-    "TimeDeltaField",
-    "UUIDField",
-    "VersionField",
-]
+__all__ = [*_FIELDS, "Attribute"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 if sys.version_info >= (3, 11):
-    from typing import Self
+    from typing import Self, Unpack
 else:  # pragma: no cover - exercised on Python 3.10 only
-    from typing_extensions import Self
+    from typing_extensions import Self, Unpack
 
-__all__ = ["Self"]
+__all__ = ["Self", "Unpack"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 
 from dynamodb.core.batch import (
     GET_CHUNK,
@@ -31,9 +31,12 @@ from dynamodb.models.persistence import prepare_put, run_write
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
+    from dynamodb.wire.connection import Connection
 
 __all__ = [
     "DEFAULT_CONCURRENCY",
+    "BatchGetOptions",
+    "BatchOptions",
     "BatchPlan",
     "plan_batch_delete",
     "plan_batch_get",
@@ -47,13 +50,73 @@ DEFAULT_CONCURRENCY = 8
 """Chunks in flight at once; see the README's batch section for the measurement."""
 
 
+class BatchOptions(TypedDict, total=False):
+    """The keyword options of every batch call (``batch_write``, ``batch_delete`` ...)."""
+
+    concurrency: int | None
+    """Chunk requests in flight at once (default 8)."""
+    progress: bool | ProgressCallback | None
+    """True for a progress bar, or a callable ``(done, total)``."""
+    retry: RetryPolicy | None
+    """The retry budget of each chunk (default: ``RetryPolicy()``)."""
+    connection: Connection | None
+    """The connection to send with (default: the model's)."""
+
+
+class BatchGetOptions(BatchOptions, total=False):
+    """``batch_get``'s options: those of every batch call, and what to read."""
+
+    projections: Iterable[Field[Any] | str] | None
+    """Read only these fields (and the key)."""
+    consistent: bool
+    """Strongly consistent reads (default False)."""
+    keep_missing: bool
+    """None in place of a missing item (default: missing items are skipped)."""
+
+
+def _checked(
+    cls: type[Model], call: str, options: Mapping[str, Any], kind: type[Mapping[str, Any]]
+) -> Mapping[str, Any]:
+    """``options``, once every name is known to ``kind`` (a TypedDict)."""
+    allowed: frozenset[str] = getattr(kind, "__optional_keys__", frozenset())
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(
+            f"{cls.__name__}.{call}() got unknown options {unknown}; it takes {sorted(allowed)}"
+        )
+    return options
+
+
 @dataclass
 class BatchPlan(Generic[R]):
-    """Chunk flows to run, and how to turn their outcomes into the result."""
+    """Chunk flows to run, how to turn their outcomes into the result, and where to send."""
 
     flows: list[Flow[Any]]
     finish: Callable[[list[Any]], R]
     concurrency: int
+    connection: Connection
+
+    def run(self) -> R:
+        """Run the chunk flows on threads and finish."""
+        return self.finish(self.connection.run_many(self.flows, self.concurrency))
+
+    async def arun(self) -> R:
+        """Run the chunk flows as tasks on the running event loop and finish."""
+        return self.finish(await self.connection.arun_many(self.flows, self.concurrency))
+
+
+def _plan(
+    cls: type[Model],
+    flows: Iterable[Flow[Any]],
+    finish: Callable[[list[Any]], R],
+    options: Mapping[str, Any],
+) -> BatchPlan[R]:
+    return BatchPlan(
+        list(flows),
+        finish,
+        options.get("concurrency") or DEFAULT_CONCURRENCY,
+        cls._meta.connection(options.get("connection")),
+    )
 
 
 def _chunk_sizes(total: int, chunk: int) -> list[int]:
@@ -107,15 +170,11 @@ def _write_key(request: dict[str, Any]) -> Item:
 
 
 def plan_batch_write(
-    cls: type[M],
-    items: Iterable[M | Mapping[str, Any]],
-    *,
-    overwrite: bool,
-    concurrency: int | None,
-    progress: bool | ProgressCallback | None,
-    retry: RetryPolicy | None,
+    cls: type[M], items: Iterable[M | Mapping[str, Any]], overwrite: bool, options: BatchOptions
 ) -> BatchPlan[list[M]]:
     """Plan writing ``items``; they are all validated before anything is sent."""
+    _checked(cls, "batch_write", options, BatchOptions)
+    progress, retry = options.get("progress"), options.get("retry")
     instances = [_as_instance(cls, entry) for entry in items]
     key_names = _key_names(cls)
     version = cls._meta.version_field
@@ -126,7 +185,7 @@ def plan_batch_write(
             wire[version.name] = {"N": str((instance._data.get(version.attr) or 0) + 1)}
         wires.append(wire)
     if not overwrite:
-        return _plan_conditional_puts(cls, instances, key_names, concurrency, progress, retry)
+        return _plan_conditional_puts(cls, instances, key_names, options)
     by_key = {
         key_identity(wire, key_names): (instance, wire)
         for instance, wire in zip(instances, wires, strict=True)
@@ -149,18 +208,14 @@ def plan_batch_write(
             written.append(instance)
         return written
 
-    return BatchPlan(list(flows), finish, concurrency or DEFAULT_CONCURRENCY)
+    return _plan(cls, flows, finish, options)
 
 
 def _plan_conditional_puts(
-    cls: type[M],
-    instances: list[M],
-    key_names: Sequence[str],
-    concurrency: int | None,
-    progress: bool | ProgressCallback | None,
-    retry: RetryPolicy | None,
+    cls: type[M], instances: list[M], key_names: Sequence[str], options: BatchOptions
 ) -> BatchPlan[list[M]]:
     """``overwrite=False``: one conditional PutItem per item (BatchWriteItem has no conditions)."""
+    progress, retry = options.get("progress"), options.get("retry")
     seen: set[Any] = set()
     for instance in instances:
         identity = key_identity(instance._key(), key_names)
@@ -219,9 +274,7 @@ def _plan_conditional_puts(
             raise error
         return instances
 
-    return BatchPlan(
-        [put(instance) for instance in instances], finish, concurrency or DEFAULT_CONCURRENCY
-    )
+    return _plan(cls, [put(instance) for instance in instances], finish, options)
 
 
 def _wire_key(cls: type[Model], key: Any) -> Item:
@@ -253,27 +306,22 @@ def _projected_names(
 
 
 def plan_batch_get(
-    cls: type[M],
-    keys: Sequence[Any],
-    *,
-    projections: Iterable[Field[Any] | str] | None,
-    consistent: bool,
-    keep_missing: bool,
-    concurrency: int | None,
-    progress: bool | ProgressCallback | None,
-    retry: RetryPolicy | None,
+    cls: type[M], keys: Sequence[Any], options: BatchGetOptions
 ) -> BatchPlan[list[M | None]] | BatchPlan[list[M]]:
     """Plan reading ``keys``; results come in the order asked."""
+    _checked(cls, "batch_get", options, BatchGetOptions)
+    progress, retry = options.get("progress"), options.get("retry")
+    keep_missing = options.get("keep_missing", False)
     key_names = _key_names(cls)
     wire_keys = [_wire_key(cls, key) for key in keys]
-    attributes = _projected_names(cls, projections)
+    attributes = _projected_names(cls, options.get("projections"))
     unique = len({key_identity(key, key_names) for key in wire_keys})
     reporter = make_progress(progress, unique, f"{cls.__name__}.batch_get")
     flows = get_chunks(
         cls._meta.table_name,
         wire_keys,
         key_names,
-        consistent=consistent,
+        consistent=options.get("consistent", False),
         attributes=attributes,
         policy=retry,
         on_chunk=reporter.advance,
@@ -306,18 +354,15 @@ def plan_batch_get(
             raise
         return in_order(pages)
 
-    return BatchPlan(list(flows), finish, concurrency or DEFAULT_CONCURRENCY)
+    return _plan(cls, flows, finish, options)
 
 
 def plan_batch_delete(
-    cls: type[Model],
-    keys: Iterable[Any],
-    *,
-    concurrency: int | None,
-    progress: bool | ProgressCallback | None,
-    retry: RetryPolicy | None,
+    cls: type[Model], keys: Iterable[Any], options: BatchOptions
 ) -> BatchPlan[int]:
     """Plan deleting items by key (or by instance); the result is how many keys."""
+    _checked(cls, "batch_delete", options, BatchOptions)
+    progress, retry = options.get("progress"), options.get("retry")
     key_names = _key_names(cls)
     requests, _ = unique_writes(
         ({"DeleteRequest": {"Key": _wire_key(cls, key)}} for key in keys), key_names
@@ -332,4 +377,4 @@ def plan_batch_delete(
         )
         return len(requests)
 
-    return BatchPlan(list(flows), finish, concurrency or DEFAULT_CONCURRENCY)
+    return _plan(cls, flows, finish, options)

@@ -14,16 +14,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from dynamodb.core import operations
-from dynamodb.core.batch import RetryPolicy
 from dynamodb.core.codec import AttributeValue, Item
-from dynamodb.core.compat import Self
+from dynamodb.core.compat import Self, Unpack
 from dynamodb.core.errors import DecodeError, FieldValidationError, ModelDefinitionError
 from dynamodb.core.expressions import Condition, and_all
 from dynamodb.core.flow import Flow, call
-from dynamodb.core.progress import ProgressCallback
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 from dynamodb.models.associations import Association
-from dynamodb.models.batches import plan_batch_delete, plan_batch_get, plan_batch_write
+from dynamodb.models.batches import (
+    BatchGetOptions,
+    BatchOptions,
+    plan_batch_delete,
+    plan_batch_get,
+    plan_batch_write,
+)
 from dynamodb.models.fields import Field
 from dynamodb.models.options import ModelOptions
 from dynamodb.models.pending import PendingUpdates
@@ -570,11 +574,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         cls,
         items: Iterable[Self | Mapping[str, Any]],
         overwrite: bool = True,
-        *,
-        concurrency: int | None = None,
-        progress: bool | ProgressCallback | None = None,
-        retry: RetryPolicy | None = None,
-        connection: Connection | None = None,
+        **options: Unpack[BatchOptions],
     ) -> list[Self]:
         """Write any number of items (instances or dicts); returns the instances stored.
 
@@ -585,84 +585,38 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         conditional PutItem each) and raises ItemAlreadyExists listing the taken keys.
         ``progress``: True for a bar, or a callable ``(done, total)``.
         """
-        plan = plan_batch_write(
-            cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
-        )
-        return plan.finish(cls._meta.connection(connection).run_many(plan.flows, plan.concurrency))
+        return plan_batch_write(cls, items, overwrite, options).run()
 
     @classmethod
     async def abatch_write(
         cls,
         items: Iterable[Self | Mapping[str, Any]],
         overwrite: bool = True,
-        *,
-        concurrency: int | None = None,
-        progress: bool | ProgressCallback | None = None,
-        retry: RetryPolicy | None = None,
-        connection: Connection | None = None,
+        **options: Unpack[BatchOptions],
     ) -> list[Self]:
         """Async twin of :meth:`batch_write`."""
-        plan = plan_batch_write(
-            cls, items, overwrite=overwrite, concurrency=concurrency, progress=progress, retry=retry
-        )
-        connection_ = cls._meta.connection(connection)
-        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
+        return await plan_batch_write(cls, items, overwrite, options).arun()
 
     @classmethod
     def batch_get(
-        cls,
-        *keys: Mapping[str, Any] | Self,
-        projections: Iterable[Field[Any] | str] | None = None,
-        consistent: bool = False,
-        keep_missing: bool = False,
-        concurrency: int | None = None,
-        progress: bool | ProgressCallback | None = None,
-        retry: RetryPolicy | None = None,
-        connection: Connection | None = None,
+        cls, *keys: Mapping[str, Any] | Self, **options: Unpack[BatchGetOptions]
     ) -> list[Self]:
         """Read items by key, in the order asked; missing keys are skipped
         (``keep_missing=True``: None in their place).
 
         Duplicate keys are read once; 100-key BatchGetItem calls run
-        ``concurrency`` at a time and UnprocessedKeys are retried.
+        ``concurrency`` at a time and UnprocessedKeys are retried. ``projections``
+        reads only those fields (and the key); ``consistent=True`` reads strongly
+        consistent.
         """
-        plan = plan_batch_get(
-            cls,
-            keys,
-            projections=projections,
-            consistent=consistent,
-            keep_missing=keep_missing,
-            concurrency=concurrency,
-            progress=progress,
-            retry=retry,
-        )
-        return plan.finish(cls._meta.connection(connection).run_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
+        return plan_batch_get(cls, keys, options).run()  # type: ignore[return-value]
 
     @classmethod
     async def abatch_get(
-        cls,
-        *keys: Mapping[str, Any] | Self,
-        projections: Iterable[Field[Any] | str] | None = None,
-        consistent: bool = False,
-        keep_missing: bool = False,
-        concurrency: int | None = None,
-        progress: bool | ProgressCallback | None = None,
-        retry: RetryPolicy | None = None,
-        connection: Connection | None = None,
+        cls, *keys: Mapping[str, Any] | Self, **options: Unpack[BatchGetOptions]
     ) -> list[Self]:
         """Async twin of :meth:`batch_get`."""
-        plan = plan_batch_get(
-            cls,
-            keys,
-            projections=projections,
-            consistent=consistent,
-            keep_missing=keep_missing,
-            concurrency=concurrency,
-            progress=progress,
-            retry=retry,
-        )
-        connection_ = cls._meta.connection(connection)
-        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))  # type: ignore[return-value]
+        return await plan_batch_get(cls, keys, options).arun()  # type: ignore[return-value]
 
     @classmethod
     def batch_delete(
@@ -670,20 +624,10 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         keys: Iterable[Mapping[str, Any]] | None = None,
         *,
         items: Iterable[Self] | None = None,
-        concurrency: int | None = None,
-        progress: bool | ProgressCallback | None = None,
-        retry: RetryPolicy | None = None,
-        connection: Connection | None = None,
+        **options: Unpack[BatchOptions],
     ) -> int:
         """Delete items by key (``keys=[...]``) or by instance (``items=[...]``); how many."""
-        plan = plan_batch_delete(
-            cls,
-            _keys_or_items(keys, items),
-            concurrency=concurrency,
-            progress=progress,
-            retry=retry,
-        )
-        return plan.finish(cls._meta.connection(connection).run_many(plan.flows, plan.concurrency))
+        return plan_batch_delete(cls, _keys_or_items(keys, items), options).run()
 
     @classmethod
     async def abatch_delete(
@@ -691,21 +635,10 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         keys: Iterable[Mapping[str, Any]] | None = None,
         *,
         items: Iterable[Self] | None = None,
-        concurrency: int | None = None,
-        progress: bool | ProgressCallback | None = None,
-        retry: RetryPolicy | None = None,
-        connection: Connection | None = None,
+        **options: Unpack[BatchOptions],
     ) -> int:
         """Async twin of :meth:`batch_delete`."""
-        plan = plan_batch_delete(
-            cls,
-            _keys_or_items(keys, items),
-            concurrency=concurrency,
-            progress=progress,
-            retry=retry,
-        )
-        connection_ = cls._meta.connection(connection)
-        return plan.finish(await connection_.arun_many(plan.flows, plan.concurrency))
+        return await plan_batch_delete(cls, _keys_or_items(keys, items), options).arun()
 
     @classmethod
     def item_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
