@@ -294,7 +294,7 @@ def test_batch_get_flow_maps_found_items_by_key_identity() -> None:
     keys = [key(n) for n in range(150)]
     stored = {f"p{n}": item(n) for n in range(0, 150, 2)}
     driven = drive(
-        batch_get(TABLE, keys, KEYS, policy=fast()),
+        batch_get(get_chunks(TABLE, keys, KEYS, policy=fast()), KEYS),
         get_answer(stored, lambda asked_keys: asked_keys[50:]),
     )
     assert len(driven.requests) == 3  # 100 keys (50 left, then asked again) and 50 keys

@@ -164,19 +164,10 @@ def get_chunks(
 
 
 def batch_get(
-    table: str,
-    keys: Iterable[Item],
-    key_names: Sequence[str],
-    *,
-    consistent: bool = False,
-    attributes: Sequence[str] | None = None,
-    policy: RetryPolicy | None = None,
+    chunks: Iterable[Flow[list[Item]]], key_names: Sequence[str]
 ) -> Flow[dict[KeyIdentity, Item]]:
-    """Read items by key, one chunk after another; ``{key identity: item}`` of those found."""
+    """Run ``chunks`` (from :func:`get_chunks`) one after another: ``{key identity: item}``."""
     found: dict[KeyIdentity, Item] = {}
-    chunks = get_chunks(
-        table, keys, key_names, consistent=consistent, attributes=attributes, policy=policy
-    )
     for chunk in chunks:
         for item in (yield from chunk):
             found[key_identity(item, key_names)] = item

@@ -16,7 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from dynamodb.core.batch import batch_get, key_identity
+from dynamodb.core.batch import batch_get, get_chunks, key_identity
 from dynamodb.core.codec import Item
 from dynamodb.core.cursor import Cursor, decode_cursor
 from dynamodb.core.errors import QueryError
@@ -138,9 +138,9 @@ class Pager(Generic[M]):
         """Full items for index results, in the same order; deleted ones are skipped."""
         keys = [{name: item[name] for name in self.table_keys} for item in raw]
         table = self.model._meta.table_name
-        found = yield from batch_get(
-            table, keys, self.table_keys, consistent=bool(self.request.get("ConsistentRead"))
-        )
+        consistent = bool(self.request.get("ConsistentRead"))
+        chunks = get_chunks(table, keys, self.table_keys, consistent=consistent)
+        found = yield from batch_get(chunks, self.table_keys)
         ordered = (found.get(key_identity(key, self.table_keys)) for key in keys)
         return [item for item in ordered if item is not None]
 
