@@ -36,8 +36,11 @@ from dynamodb import (
     SetField,
     TimeDeltaField,
     UUIDField,
+    VersionField,
 )
-from dynamodb.core.codec import AttributeValue
+from dynamodb.core import codec
+from dynamodb.core.codec import AttributeValue, Item
+from dynamodb.models.fields import MISSING
 
 UTC = dt.timezone.utc
 PLUS_TWO = dt.timezone(dt.timedelta(hours=2))
@@ -822,3 +825,110 @@ def test_timedeltas_keep_microseconds_exactly(value: dt.timedelta) -> None:
     assert wire is not None
     assert Decimal(wire["N"]) * 1_000_000 == value // dt.timedelta(microseconds=1)
     assert f.from_wire(wire) == value
+
+
+# -- docstrings ---------------------------------------------------------------------------
+
+
+def test_a_field_shows_its_class_docstring_unless_given_its_own() -> None:
+    assert CharField.__doc__
+    assert CharField().__doc__ == CharField.__doc__
+    assert Everything.text.__doc__ == CharField.__doc__
+    assert CharField(doc="x").__doc__ == "x"
+
+
+# -- VersionField options -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("default", 0),
+        ("default", 1),
+        ("default", None),
+        ("default", ""),
+        ("required", True),
+        ("required", 0),
+        ("hash_key", True),
+        ("hash_key", 0),
+        ("range_key", True),
+        ("range_key", ""),
+        ("validator", lambda version: True),
+        ("minimum", 0),
+        ("minimum", 5),
+        ("maximum", 0),
+        ("maximum", 10),
+    ],
+)
+def test_version_field_refuses_options_it_does_not_take(option: str, value: Any) -> None:
+    with pytest.raises(ModelDefinitionError, match=rf"^VersionField does not take {option}= \("):
+        VersionField(**{option: value})
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"hash_key": False, "range_key": False, "required": False},
+        {"validator": None, "minimum": None, "maximum": None},
+        {"name": "_rev", "doc": "the revision"},
+        {"indexed": True},
+    ],
+)
+def test_version_field_takes_its_options_and_values_that_mean_not_given(
+    options: dict[str, Any],
+) -> None:
+    version = VersionField(**options)
+    assert (version.is_key, version.required, version.default) == (False, False, MISSING)
+    assert (version.validator, version.minimum, version.maximum) == (None, 0, None)
+
+
+# -- sets of numbers ----------------------------------------------------------------------
+
+
+class NumberSets(Model):
+    __table_name__ = "unit_fields_number_sets"
+
+    key = CharField(hash_key=True)
+    decimals = SetField(of=Decimal)
+    ints = SetField(of=int)
+    floats = SetField(of=float)
+    untyped = SetField()
+
+
+@pytest.mark.parametrize(
+    ("attr", "members", "kind", "expected"),
+    [
+        ("decimals", ["1.10", "2", "1E+3", "0.1"], Decimal, {"1.10", "2", "1E+3", "0.1"}),
+        ("ints", ["1", "20"], int, {"1", "20"}),
+        ("floats", ["1.5", "2"], float, {"1.5", "2.0"}),
+    ],
+)
+def test_a_typed_number_set_reads_each_member_once_as_its_type(
+    monkeypatch: pytest.MonkeyPatch, attr: str, members: list[str], kind: type, expected: set[str]
+) -> None:
+    # The untyped number rule (decode_number) must not run before the member type's.
+    calls: list[str] = []
+    untyped = codec.decode_number
+
+    def counting(text: str) -> Any:
+        calls.append(text)
+        return untyped(text)
+
+    monkeypatch.setattr(codec, "decode_number", counting)
+    item: Item = {"key": {"S": "k"}, attr: {"NS": members}}
+    for back in (
+        NumberSets._meta.decode_item(item, False)[attr],  # the per-class codec
+        NumberSets._decode_carefully(item, False)[attr],  # field by field
+        NumberSets._from_wire(item)._data[attr],
+    ):
+        assert {str(member) for member in back} == expected  # Decimal("1.10") stays 1.10
+        assert {type(member) for member in back} == {kind}
+    assert calls == []
+
+
+def test_a_stored_null_set_reads_as_an_empty_set_on_every_path() -> None:
+    item: Item = {"key": {"S": "k"}, "untyped": {"NULL": True}, "ints": {"NULL": True}}
+    assert NumberSets._meta.decode_item(item, False)["untyped"] == set()
+    assert NumberSets._from_wire(item).untyped == set()
+    assert NumberSets._from_wire(item).ints == set()

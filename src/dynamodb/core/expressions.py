@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from dynamodb.core.codec import AttributeValue
 
@@ -27,7 +27,6 @@ __all__ = [
     "Contains",
     "In",
     "Not",
-    "Operand",
     "Or",
     "Path",
     "Placeholders",
@@ -95,15 +94,6 @@ def parse_path(text: str) -> Path:
     if not elements or expect_name:
         raise ValueError(f"cannot read the path {text!r}")
     return Path(tuple(elements))
-
-
-class Operand(Protocol):
-    """What a condition compares: something with a path that encodes values."""
-
-    @property
-    def path(self) -> Path: ...
-
-    def encode_operand(self, value: Any) -> AttributeValue: ...
 
 
 class Placeholders:

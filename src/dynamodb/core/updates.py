@@ -22,8 +22,6 @@ from dynamodb.core.expressions import Path, Placeholders
 
 __all__ = ["UpdateAction", "UpdateConflict", "UpdatePlan"]
 
-_SET_KINDS = ("set", "set_if_not_exists", "append", "prepend", "increment")
-
 
 @dataclass(frozen=True, slots=True)
 class UpdateAction:

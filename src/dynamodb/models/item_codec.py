@@ -4,7 +4,10 @@ Reading and writing items is the hot path of every call. Looping over a
 model's fields costs more than the work done for each, so, as ``dataclasses``
 and ``attrs`` do for ``__init__``, each model class gets two functions written
 out field by field when the class is made. They call each field's fast
-encoder/decoder (:meth:`dynamodb.fields.Field.fast_codec`) and nothing else.
+encoder/decoder (:meth:`dynamodb.fields.Field.fast_codec`), or inline the
+expressions of :meth:`~dynamodb.fields.Field.inline_codec`, and nothing else.
+The fields choose: a user's field type (a subclass overriding ``to_wire``,
+``decode`` ...) offers no expressions, and a pair made of its own methods.
 
 The generated functions take no shortcuts on correctness: anything unusual
 makes them raise, and the model then redoes the item field by field with the

@@ -1,4 +1,4 @@
-"""The Field base class, its sized and ranged bases, and shared helpers."""
+"""The Field base class, its sized and ranged bases, and the helpers all kinds share."""
 
 from __future__ import annotations
 
@@ -10,26 +10,15 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, overload
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
-from dynamodb.core.codec import (
-    AttributeValue,
-    EncodeError,
-    decode_value,
-    encode_value,
-)
+from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
 from dynamodb.core.compat import Self
 from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
 from dynamodb.core.expressions import ConditionBuilder, Path
 from dynamodb.models.fields.paths import NestedAttribute, UpdateBuilder
 
-if TYPE_CHECKING:
-    from dynamodb.models.model import Model
-
-
 T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
-M = TypeVar("M", bound="Model")
 
 
 class _Missing(enum.Enum):
@@ -43,10 +32,16 @@ MISSING = _Missing.MISSING
 """Marks "no default given" (None is a legitimate default)."""
 
 Validator = Callable[[Any], object]
+"""Called with each new value: returning False or raising ValueError refuses it."""
 Encoder = Callable[[Any], "AttributeValue | None"]
+"""A value to its AttributeValue (None: the attribute is left out)."""
 Decoder = Callable[[AttributeValue], Any]
+"""An AttributeValue to its value."""
 
 _INDEX_NAME_CHARS = re.compile(r"[^a-zA-Z0-9_.-]")
+
+_WIRE_METHODS = ("convert", "to_wire", "decode", "from_wire")
+"""The methods a class's fast path copies (see :meth:`Field.fast_codec`)."""
 
 
 class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
@@ -60,6 +55,35 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
     the table's key. ``indexed=True`` adds a local secondary index on this field
     (projecting the keys only, or the attributes in ``projections``; pass
     ``projections="ALL"`` for all).
+
+    **Writing a field type.** Subclass the field whose stored form you want
+    (``CharField`` for ``S``, ``IntegerField`` for ``N`` ...), or ``Field[T]``
+    for a new Python type, and override what differs:
+
+    - ``convert(value) -> T``: the assigned value as the field's Python type;
+      raise TypeError or ValueError to refuse it. It runs on assignment, in the
+      constructor, for defaults, and for the values of updates and conditions.
+    - ``check(value)``: constraints beyond the type; raise ValueError. Call
+      ``super().check(value)`` to keep the base's (lengths, ranges, no empty key).
+    - ``to_wire(value) -> AttributeValue``: a converted value to what DynamoDB
+      stores, e.g. ``{"S": ...}``; it is what writes, updates and conditions send.
+    - ``decode(attribute) -> T``: a stored AttributeValue back to the value.
+      Read it by its tag (``attribute["S"]``), so that a form it does not know
+      raises: the item is then read again through ``from_wire``, which reads
+      ``{"NULL": True}`` as None (override ``from_wire`` to read NULL otherwise).
+    - ``to_son(value)``: the value for ``item.to_son()``, something ``json.dumps``
+      takes (the default handles str, numbers, bytes, dates, sets ...).
+    - ``key_type``: ``"S"``, ``"N"`` or ``"B"``, the tag ``to_wire`` writes, when
+      the field may be a table or index key; None when it may not.
+
+    Refusals become FieldValidationError naming the model and the field. A
+    subclass that overrides ``convert``, ``to_wire``, ``decode`` or ``from_wire``
+    is read and written through those methods: the faster encoders the library's
+    own classes hand the model's codec are not used for it. For example::
+
+        class Lower(CharField):  # a string stored lower-cased
+            def to_wire(self, value: str) -> AttributeValue:
+                return {"S": value.lower()}
     """
 
     key_type: str | None = None
@@ -96,7 +120,8 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         self.index_key = False  # set by the schema when an index uses this field as a key
         self.origin: Field[Any] = self
         """The declaration this field is (a subclass holds copies of inherited fields)."""
-        self.__doc__ = doc
+        if doc is not None:
+            self.__doc__ = doc
 
     # -- descriptor protocol -------------------------------------------------
 
@@ -186,7 +211,16 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         return self.decode(attribute)
 
     def decode(self, attribute: AttributeValue) -> T:
+        """Decode a stored AttributeValue (:meth:`from_wire` reads NULL before calling this)."""
         return cast(T, decode_value(attribute))
+
+    # -- the fast path ------------------------------------------------------------
+    #
+    # A library class with something faster than its own methods overrides the
+    # hooks _fast_codec, _inline_codec and _member_encoder, which copy what its
+    # _WIRE_METHODS do. The public methods use a hook only when the field's class
+    # has the same methods as the class that defines the hook: a subclass that
+    # overrides one (a user's own field type) gets the generic path, which calls it.
 
     def fast_codec(self) -> tuple[Encoder, Decoder]:
         """An (encode, decode) pair for the model's per-class codec.
@@ -194,29 +228,55 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
         The encoder may trust a value that was checked when it was assigned
         (scalars cannot change after that); containers re-check their contents.
         The decoder may raise on anything unusual (NULL, legacy types): the model
-        then decodes that item through :meth:`from_wire`.
+        then decodes that item through :meth:`from_wire`. A field class that
+        overrides ``convert``, ``to_wire``, ``decode`` or ``from_wire`` gets the
+        generic pair made of its own methods.
         """
-        return self.to_wire, self.decode
+        if self._hook_applies("_fast_codec"):
+            return self._fast_codec()
+        return Field._fast_codec(self)
 
-    def member_encoder(self, slow: Encoder) -> Encoder:
-        """How a container encodes one element of this field's type, checking it.
-
-        ``slow`` is the container's full check-and-encode of one element. Fields
-        without limits or a validator return a faster function that takes the
-        common exact types straight and hands anything else to ``slow``.
-        """
-        return slow
-
-    def _unconstrained(self) -> bool:
-        limits = ("minimum", "maximum", "min_length", "max_length")
-        return self.validator is None and all(getattr(self, name, None) is None for name in limits)
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
+        # The generic pair: from_wire only where a subclass changed it (decode is faster).
+        decode = self.decode if type(self).from_wire is Field.from_wire else self.from_wire
+        return self.to_wire, decode
 
     def inline_codec(self) -> tuple[str | None, str | None]:
         """Python expressions the per-class codec may inline instead of calling
         ``fast_codec``'s functions: an encoder over ``{value}`` and a decoder over
         ``{raw}`` (None: call the function). Same trust rules as ``fast_codec``.
         """
+        if self._hook_applies("_inline_codec"):
+            return self._inline_codec()
         return None, None
+
+    def _inline_codec(self) -> tuple[str | None, str | None]:
+        return None, None
+
+    def member_encoder(self, slow: Encoder) -> Encoder:
+        """How a container encodes one element of this field's type, checking it.
+
+        ``slow`` is the container's full check-and-encode of one element. Fields
+        without limits or a validator return a faster function that takes the
+        common exact types straight and hands anything else to ``slow``; a field
+        class that overrides ``check`` or a wire method gets ``slow``.
+        """
+        if self._hook_applies("_member_encoder", (*_WIRE_METHODS, "check")):
+            return self._member_encoder(slow)
+        return slow
+
+    def _member_encoder(self, slow: Encoder) -> Encoder:
+        return slow
+
+    def _hook_applies(self, hook: str, methods: tuple[str, ...] = _WIRE_METHODS) -> bool:
+        """Whether this field's class has the ``methods`` of the class defining ``hook``."""
+        cls = type(self)
+        owner = next(klass for klass in cls.__mro__ if hook in vars(klass))
+        return all(getattr(cls, name) is getattr(owner, name) for name in methods)
+
+    def _unconstrained(self) -> bool:
+        limits = ("minimum", "maximum", "min_length", "max_length")
+        return self.validator is None and all(getattr(self, name, None) is None for name in limits)
 
     def to_son(self, value: T) -> Any:
         """A value ``json.dumps`` accepts."""
@@ -258,6 +318,7 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
 
     @property
     def path(self) -> Path:
+        """The field's document path: its attribute name."""
         return Path((self.name,))
 
     def __getitem__(self, key: str | int) -> NestedAttribute:
@@ -269,6 +330,7 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
 
     @property
     def is_key(self) -> bool:
+        """Whether the field is the table's hash key or range key."""
         return self.hash_key or self.range_key
 
     def local_index_name(self) -> str:
@@ -280,38 +342,6 @@ class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
     def __repr__(self) -> str:
         owner = self.owner.__name__ + "." if self.owner is not None else ""
         return f"<{type(self).__name__} {owner}{self.attr or self.name}>"
-
-
-def _encode_s(value: str) -> AttributeValue:
-    return {"S": value}
-
-
-def _encode_int(value: int) -> AttributeValue:
-    return {"N": str(value)}
-
-
-def _decode_int(attribute: AttributeValue) -> int:
-    return int(attribute["N"])
-
-
-def _encode_float(value: float) -> AttributeValue:
-    return {"N": repr(value)}
-
-
-def _decode_float(attribute: AttributeValue) -> float:
-    return float(attribute["N"])
-
-
-def _decode_untyped_list(attribute: AttributeValue) -> list[Any]:
-    return [decode_value(member) for member in attribute["L"]]
-
-
-def _decode_untyped_map(attribute: AttributeValue) -> dict[str, Any]:
-    return {key: decode_value(member) for key, member in attribute["M"].items()}
-
-
-def _encode_utc_datetime(value: dt.datetime) -> AttributeValue:
-    return {"S": value.isoformat(timespec="microseconds")}
 
 
 def _son(value: Any) -> Any:

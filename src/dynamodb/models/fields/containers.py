@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import enum
 import functools
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from dynamodb.core.codec import (
-    AttributeValue,
-    EncodeError,
-    encode_value,
-)
+from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
 from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
 from dynamodb.core.expressions import Path
-from dynamodb.models.fields.base import (
-    Decoder,
-    Encoder,
-    Field,
-    _decode_untyped_list,
-    _decode_untyped_map,
-    _SizedField,
-    _type_error,
-)
+from dynamodb.models.fields.base import Decoder, Encoder, Field, _SizedField, _type_error
 from dynamodb.models.fields.paths import NestedAttribute, _extend
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
 
 
-T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
 M = TypeVar("M", bound="Model")
 
 
@@ -46,6 +31,14 @@ def _element_field(of: Any, owner: str) -> Field[Any] | None:
     if isinstance(of, type) and hasattr(of, "_meta"):
         return MapField(of)
     raise ModelDefinitionError(f"{owner}(of=...) needs a field or a model class, not {of!r}")
+
+
+def _decode_untyped_list(attribute: AttributeValue) -> list[Any]:
+    return [decode_value(member) for member in attribute["L"]]
+
+
+def _decode_untyped_map(attribute: AttributeValue) -> dict[str, Any]:
+    return {key: decode_value(member) for key, member in attribute["M"].items()}
 
 
 class ListField(_SizedField[list[Any]]):
@@ -89,11 +82,11 @@ class ListField(_SizedField[list[Any]]):
         self._check_length(len(value))
         if self.of is None:
             return encode_value(value)
-        encode = self._member_encoder
+        encode = self._element_encoder
         return {"L": [encode(member) for member in value]}
 
     @functools.cached_property
-    def _member_encoder(self) -> Encoder:
+    def _element_encoder(self) -> Encoder:
         assert self.of is not None
         return self.of.member_encoder(self._encode_element)
 
@@ -109,13 +102,13 @@ class ListField(_SizedField[list[Any]]):
             return super().decode(attribute)
         return [self.of.from_wire(member) for member in attribute["L"]]
 
-    def fast_codec(self) -> tuple[Encoder, Decoder]:
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
         if self.of is None:
             return self.to_wire, _decode_untyped_list
         decode = self.of.fast_codec()[1]
         return self.to_wire, lambda attribute: [decode(member) for member in attribute["L"]]
 
-    def inline_codec(self) -> tuple[str | None, str | None]:
+    def _inline_codec(self) -> tuple[str | None, str | None]:
         element = self.of.inline_codec()[1] if self.of is not None else None
         decode = None
         if element is not None:
@@ -189,7 +182,7 @@ class DictField(_SizedField[dict[str, Any]]):
             return super().decode(attribute)
         return {key: self.of.from_wire(member) for key, member in attribute["M"].items()}
 
-    def fast_codec(self) -> tuple[Encoder, Decoder]:
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
         if self.of is None:
             return self.to_wire, _decode_untyped_map
         decode = self.of.fast_codec()[1]
@@ -285,23 +278,20 @@ class SetField(_SizedField[set[Any]]):
     def _plain_strings(self) -> bool:
         return self.of is str and self._unconstrained()
 
-    def inline_codec(self) -> tuple[str | None, str | None]:
+    def _inline_codec(self) -> tuple[str | None, str | None]:
         if self.of is str:
             return None, 'set({raw}["SS"])'
         return None, None
 
     def decode(self, attribute: AttributeValue) -> set[Any]:
-        if self.of is None or self.of is Decimal:
-            decoded = super().decode(attribute)
-            if self.of is Decimal:
-                return {Decimal(member) for member in attribute["NS"]}
-            return decoded
-        if self.of is str:
-            return set(attribute["SS"])
-        if self.of is bytes:
-            return {bytes(member) for member in attribute["BS"]}
         kind = self.of
-        return {kind(member) for member in attribute["NS"]}
+        if kind is None:
+            return super().decode(attribute)
+        if kind is str:
+            return set(attribute["SS"])
+        if kind is bytes:
+            return {bytes(member) for member in attribute["BS"]}
+        return {kind(member) for member in attribute["NS"]}  # int, float or Decimal
 
     def encode_member(self, value: Any) -> AttributeValue:
         try:

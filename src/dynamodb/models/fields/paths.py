@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, overload
 
-from dynamodb.core.codec import (
-    AttributeValue,
-    EncodeError,
-    encode_value,
-)
+from dynamodb.core.codec import AttributeValue, EncodeError, encode_value
 from dynamodb.core.errors import FieldValidationError
 from dynamodb.core.expressions import ConditionBuilder, Path, parse_path
 from dynamodb.core.updates import UpdateAction
 
 if TYPE_CHECKING:
     from dynamodb.models.fields.base import Field
-    from dynamodb.models.model import Model
-
-
-T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
-M = TypeVar("M", bound="Model")
 
 
 class UpdateBuilder:
@@ -37,15 +26,19 @@ class UpdateBuilder:
 
     @property
     def path(self) -> Path:
+        """The document path the actions change."""
         raise NotImplementedError
 
     def encode_operand(self, value: Any) -> AttributeValue:
+        """Encode a value compared with, or added to, this path: only its type is checked."""
         raise NotImplementedError
 
     def encode_update(self, value: Any) -> AttributeValue:
+        """Encode a value SET at this path: every check of the field applies."""
         raise NotImplementedError
 
     def encode_member(self, value: Any) -> AttributeValue:
+        """Encode one element (of a list or set) for ``contains()`` and ``list_append()``."""
         # Same default as ConditionBuilder's (this mixin comes first in the MRO):
         # a scalar field's member, e.g. contains()'s substring, is its own type.
         return self.encode_operand(value)

@@ -3,38 +3,45 @@
 from __future__ import annotations
 
 import base64
-import enum
 import uuid
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from dynamodb.core.codec import (
-    AttributeValue,
-    decode_number,
-    encode_number,
-)
+from dynamodb.core.codec import AttributeValue, decode_number, encode_number
 from dynamodb.models.fields.base import (
     Decoder,
     Encoder,
     Field,
-    _decode_float,
-    _decode_int,
-    _encode_float,
-    _encode_int,
-    _encode_s,
     _RangedField,
     _SizedField,
     _type_error,
 )
 
-if TYPE_CHECKING:
-    from dynamodb.models.model import Model
-
-
 T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
-M = TypeVar("M", bound="Model")
+
+
+# The fast encoders and decoders: they trust values checked when assigned.
+
+
+def _encode_s(value: str) -> AttributeValue:
+    return {"S": value}
+
+
+def _encode_int(value: int) -> AttributeValue:
+    return {"N": str(value)}
+
+
+def _decode_int(attribute: AttributeValue) -> int:
+    return int(attribute["N"])
+
+
+def _encode_float(value: float) -> AttributeValue:
+    return {"N": repr(value)}
+
+
+def _decode_float(attribute: AttributeValue) -> float:
+    return float(attribute["N"])
 
 
 class CharField(_SizedField[str]):
@@ -59,13 +66,13 @@ class CharField(_SizedField[str]):
     def decode(self, attribute: AttributeValue) -> str:
         return cast(str, attribute["S"])
 
-    def fast_codec(self) -> tuple[Encoder, Decoder]:
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_s, itemgetter("S")
 
-    def inline_codec(self) -> tuple[str | None, str | None]:
+    def _inline_codec(self) -> tuple[str | None, str | None]:
         return '{{"S": {value}}}', '{raw}["S"]'
 
-    def member_encoder(self, slow: Encoder) -> Encoder:
+    def _member_encoder(self, slow: Encoder) -> Encoder:
         if not self._unconstrained():
             return slow
 
@@ -108,13 +115,13 @@ class IntegerField(_NumberField[int]):
                 raise ValueError(f"{text} is not a whole number") from None
             return int(number)
 
-    def fast_codec(self) -> tuple[Encoder, Decoder]:
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_int, _decode_int
 
-    def inline_codec(self) -> tuple[str | None, str | None]:
+    def _inline_codec(self) -> tuple[str | None, str | None]:
         return '{{"N": str({value})}}', 'int({raw}["N"])'
 
-    def member_encoder(self, slow: Encoder) -> Encoder:
+    def _member_encoder(self, slow: Encoder) -> Encoder:
         if not self._unconstrained():
             return slow
 
@@ -141,10 +148,10 @@ class FloatField(_NumberField[float]):
     def decode(self, attribute: AttributeValue) -> float:
         return float(attribute["N"])
 
-    def fast_codec(self) -> tuple[Encoder, Decoder]:
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_float, _decode_float
 
-    def inline_codec(self) -> tuple[str | None, str | None]:
+    def _inline_codec(self) -> tuple[str | None, str | None]:
         return '{{"N": repr({value})}}', 'float({raw}["N"])'
 
 
@@ -186,10 +193,10 @@ class BooleanField(Field[bool]):
     def to_wire(self, value: bool) -> AttributeValue:
         return {"BOOL": value}
 
-    def fast_codec(self) -> tuple[Encoder, Decoder]:
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
         return self.to_wire, itemgetter("BOOL")
 
-    def inline_codec(self) -> tuple[str | None, str | None]:
+    def _inline_codec(self) -> tuple[str | None, str | None]:
         return '{{"BOOL": {value}}}', '{raw}["BOOL"]'
 
     def decode(self, attribute: AttributeValue) -> bool:

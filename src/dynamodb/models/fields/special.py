@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from dynamodb.core.codec import (
-    AttributeValue,
-)
+from dynamodb.core.codec import AttributeValue
 from dynamodb.core.errors import ModelDefinitionError
 from dynamodb.models.fields.base import Field
 
-if TYPE_CHECKING:
-    from dynamodb.models.model import Model
-
-
-T = TypeVar("T")
 E = TypeVar("E", bound=enum.Enum)
-M = TypeVar("M", bound="Model")
 
 
 class EnumField(Field[E]):
@@ -74,6 +66,3 @@ class JSONField(Field[Any]):
 
     def decode(self, attribute: AttributeValue) -> Any:
         return json.loads(attribute["S"])
-
-
-# -- containers ----------------------------------------------------------------

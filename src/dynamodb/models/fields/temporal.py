@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
-from dynamodb.core.codec import (
-    AttributeValue,
-)
-from dynamodb.models.fields.base import (
-    Decoder,
-    Encoder,
-    _encode_utc_datetime,
-    _RangedField,
-    _type_error,
-)
-
-if TYPE_CHECKING:
-    from dynamodb.models.model import Model
+from dynamodb.core.codec import AttributeValue
+from dynamodb.models.fields.base import Decoder, Encoder, _RangedField, _type_error
 
 
-T = TypeVar("T")
-E = TypeVar("E", bound=enum.Enum)
-M = TypeVar("M", bound="Model")
+def _encode_utc_datetime(value: dt.datetime) -> AttributeValue:
+    """The fast encoder: assigned values were converted to UTC already."""
+    return {"S": value.isoformat(timespec="microseconds")}
 
 
 class DateTimeField(_RangedField[dt.datetime]):
@@ -67,11 +55,10 @@ class DateTimeField(_RangedField[dt.datetime]):
     def to_son(self, value: dt.datetime) -> Any:
         return value.isoformat()
 
-    def fast_codec(self) -> tuple[Encoder, Decoder]:
-        # Assigned values were converted to UTC already.
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_utc_datetime, self.decode
 
-    def inline_codec(self) -> tuple[str | None, str | None]:
+    def _inline_codec(self) -> tuple[str | None, str | None]:
         return '{{"S": {value}.isoformat(timespec="microseconds")}}', None
 
 
