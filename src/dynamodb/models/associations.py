@@ -384,15 +384,22 @@ class HasOne(_ChildrenSide):
         )
 
 
-class Children(Generic[T]):
-    """``user.posts``: the target items pointing at one owner (lazy, query-like)."""
+class _Related(Generic[T, A]):
+    """The items an association links to one owner, with the owner's cache of them."""
 
-    def __init__(self, association: _ChildrenSide, owner: Model) -> None:
+    def __init__(self, association: A, owner: Model) -> None:
         self.association = association
         self.owner = owner
 
     def __repr__(self) -> str:
         return f"<{self.association.name} of {self.owner!r}>"
+
+    def _cached(self) -> list[T] | None:
+        return cast("list[T] | None", _cache(self.owner).get(self.association.name))
+
+
+class Children(_Related[T, _ChildrenSide]):
+    """``user.posts``: the target items pointing at one owner (lazy, query-like)."""
 
     def query(self) -> Query[T]:
         """The underlying Query (through the inverse belongs_to index)."""
@@ -401,9 +408,6 @@ class Children(Generic[T]):
     def where(self, *conditions: Condition) -> Query[T]:
         """The children matching more conditions."""
         return self.query().where(*conditions)
-
-    def _cached(self) -> list[T] | None:
-        return cast("list[T] | None", _cache(self.owner).get(self.association.name))
 
     def __iter__(self) -> Iterator[T]:
         cached = self._cached()
@@ -601,18 +605,8 @@ class ManyToMany(Association):
             yield from run_write(prepare_update(other, UpdatePlan([theirs.delete({my_token})])))
 
 
-class Linked(Generic[T]):
+class Linked(_Related[T, ManyToMany]):
     """``post.tags``: the items linked many-to-many (read with one BatchGetItem)."""
-
-    def __init__(self, association: ManyToMany, owner: Model) -> None:
-        self.association = association
-        self.owner = owner
-
-    def __repr__(self) -> str:
-        return f"<{self.association.name} of {self.owner!r}>"
-
-    def _cached(self) -> list[T] | None:
-        return cast("list[T] | None", _cache(self.owner).get(self.association.name))
 
     def all(self) -> list[T]:
         """Every linked item."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.batch import key_identity
+from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import ConditionalCheckFailed, DynamoDBError, TransactionCanceled
 from dynamodb.core.expressions import Condition, Placeholders
 from dynamodb.core.flow import Flow, call
@@ -44,9 +45,6 @@ from dynamodb.models.persistence import (
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
-    from dynamodb.core.compat import Self
     from dynamodb.models.model import Actions, Model
 
 __all__ = [
@@ -76,7 +74,7 @@ def _label(kind: str, model: type[Model], key: Mapping[str, Any]) -> str:
     return f"{kind.lower()} {model.__name__} {dict(key)}"
 
 
-class Transaction:
+class Transaction(WithBlock):
     """Collects writes and sends them as one TransactWriteItems (at most 100).
 
     After a commit, updated items are read back (TransactGetItems) so they hold
@@ -253,28 +251,12 @@ class Transaction:
                 return type(action.item)._meta.connection(None)
         return get_connection()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if kind is None:
+    def _end(self, ok: bool) -> None:
+        if ok:
             self.commit()
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if kind is None:
+    async def _aend(self, ok: bool) -> None:
+        if ok:
             await self.acommit()
 
 
