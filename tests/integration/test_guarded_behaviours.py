@@ -443,11 +443,6 @@ def test_number_set_members_written_differently_are_still_one_member(
     assert stored.nums == {0.1, 0.2, 2}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two ADDs merged into one update unite NS members by their text, so 1 and "
-    "Decimal('1.0') go out as NS ['1', '1.0'] and DynamoDB refuses the duplicate",
-)
 def test_two_adds_of_one_number_spelled_differently_add_one_member(tables: Tables) -> None:
     tables(GuardedNumbers)
     GuardedNumbers.create(pk="a", nums={5})

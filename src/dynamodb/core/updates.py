@@ -56,7 +56,7 @@ def _merge(old: UpdateAction, new: UpdateAction) -> UpdateAction:
         if new.kind in ("add", "delete"):
             ((tag, members),) = old.value.items()
             if tag in new.value:
-                united = list(dict.fromkeys([*members, *new.value[tag]]))
+                united = _united(tag, [*members, *new.value[tag]])
                 return UpdateAction(old.path, old.kind, {tag: united}, old.source)
         if new.kind == "append":
             merged = [*old.value["L"], *new.value["L"]]
@@ -68,6 +68,14 @@ def _merge(old: UpdateAction, new: UpdateAction) -> UpdateAction:
         f"{old.describe()} and {new.describe()} cannot go into one update; "
         "commit the first before making the second"
     )
+
+
+def _united(tag: str, members: list[Any]) -> list[Any]:
+    """Set members without repeats, in order; numbers compare by value (``1`` is ``1.0``)."""
+    unique: dict[Any, Any] = {}
+    for member in members:
+        unique.setdefault(Decimal(member) if tag == "NS" else member, member)
+    return list(unique.values())
 
 
 def _overlaps(first: Path, second: Path) -> bool:
