@@ -396,12 +396,18 @@ class ConditionBuilder:
 
     @property
     def path(self) -> Path:
+        """The document path the conditions (and updates) refer to."""
         raise NotImplementedError
 
     def encode_operand(self, value: Any) -> AttributeValue:
+        """Encode a value compared with, or added to, this path: only its type is checked."""
         raise NotImplementedError
 
     def encode_member(self, value: Any) -> AttributeValue:
+        """Encode one element (of a list or set) for ``contains()`` and ``list_append()``.
+
+        By default a member is of the path's own type (``contains()``'s substring).
+        """
         return self.encode_operand(value)
 
     def eq(self, value: Any) -> Condition:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
 from dynamodb.core.compat import Self
 from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
-from dynamodb.core.expressions import ConditionBuilder, Path
+from dynamodb.core.expressions import Path
 from dynamodb.models.fields.paths import NestedAttribute, UpdateBuilder
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ _WIRE_METHODS = ("convert", "to_wire", "decode", "from_wire")
 """The methods a class's fast path copies (see :meth:`Field.fast_codec`)."""
 
 
-class Field(UpdateBuilder, ConditionBuilder, Generic[T]):
+class Field(UpdateBuilder, Generic[T]):
     """Base of all fields.
 
     ``name`` is the attribute name in DynamoDB (default: the Python name).

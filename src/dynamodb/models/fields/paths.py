@@ -14,34 +14,21 @@ if TYPE_CHECKING:
     from dynamodb.models.fields.base import Field
 
 
-class UpdateBuilder:
+class UpdateBuilder(ConditionBuilder):
     """Mixin for fields and nested paths: the update actions they build.
 
     ``Test.score.add(1)``, ``Test.doc["a"].set(2)``, ``Test.ids.list_append([3])``,
     ``Test.tags.delete({"x"})``, ``Test.title.remove()``; pass them to
     ``item.update(...)``. Values are checked by the field before anything is sent.
+    The conditions (``eq``, ``gt`` ...) come from :class:`ConditionBuilder`, which
+    also declares ``path``, ``encode_operand`` and ``encode_member``.
     """
 
     __slots__ = ()
 
-    @property
-    def path(self) -> Path:
-        """The document path the actions change."""
-        raise NotImplementedError
-
-    def encode_operand(self, value: Any) -> AttributeValue:
-        """Encode a value compared with, or added to, this path: only its type is checked."""
-        raise NotImplementedError
-
     def encode_update(self, value: Any) -> AttributeValue:
         """Encode a value SET at this path: every check of the field applies."""
         raise NotImplementedError
-
-    def encode_member(self, value: Any) -> AttributeValue:
-        """Encode one element (of a list or set) for ``contains()`` and ``list_append()``."""
-        # Same default as ConditionBuilder's (this mixin comes first in the MRO):
-        # a scalar field's member, e.g. contains()'s substring, is its own type.
-        return self.encode_operand(value)
 
     def __getitem__(self, key: str | int) -> NestedAttribute:
         raise NotImplementedError
@@ -127,7 +114,7 @@ class UpdateBuilder:
         return [self.encode_member(value) for value in values]
 
 
-class NestedAttribute(UpdateBuilder, ConditionBuilder):
+class NestedAttribute(UpdateBuilder):
     """A path inside a list, map or nested model: ``Test.doc["a"]``, ``Test.ids[0]``.
 
     Build conditions (``Test.doc["a"].gt(1)``) and updates (``Test.doc["a"].set(2)``)
