@@ -29,6 +29,7 @@ __all__ = [
     "Not",
     "Or",
     "Path",
+    "PathCondition",
     "Placeholders",
     "SizeOf",
     "and_all",
@@ -193,10 +194,19 @@ _OPERATORS = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": "
 
 
 @dataclass(frozen=True, slots=True)
-class Comparison(Condition):
-    """``path <op> value`` with op one of eq, ne, lt, lte, gt, gte."""
+class PathCondition(Condition):
+    """A condition on one path (most of them): ``paths()`` is that path."""
 
     path: Path
+
+    def paths(self) -> Iterable[Path]:
+        return (self.path,)
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison(PathCondition):
+    """``path <op> value`` with op one of eq, ne, lt, lte, gt, gte."""
+
     operator: str
     value: AttributeValue
 
@@ -206,15 +216,11 @@ class Comparison(Condition):
             f"{placeholders.value(self.value)}"
         )
 
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
-
 
 @dataclass(frozen=True, slots=True)
-class Between(Condition):
+class Between(PathCondition):
     """``path BETWEEN low AND high`` (both ends included)."""
 
-    path: Path
     low: AttributeValue
     high: AttributeValue
 
@@ -224,84 +230,58 @@ class Between(Condition):
             f"AND {placeholders.value(self.high)}"
         )
 
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
-
 
 @dataclass(frozen=True, slots=True)
-class BeginsWith(Condition):
+class BeginsWith(PathCondition):
     """``begins_with(path, prefix)``."""
 
-    path: Path
     prefix: AttributeValue
 
     def render(self, placeholders: Placeholders) -> str:
         return f"begins_with({placeholders.path(self.path)}, {placeholders.value(self.prefix)})"
 
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
-
 
 @dataclass(frozen=True, slots=True)
-class Contains(Condition):
+class Contains(PathCondition):
     """``contains(path, member)``: a substring, or a member of a set or list."""
 
-    path: Path
     member: AttributeValue
 
     def render(self, placeholders: Placeholders) -> str:
         return f"contains({placeholders.path(self.path)}, {placeholders.value(self.member)})"
 
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
-
 
 @dataclass(frozen=True, slots=True)
-class In(Condition):
+class In(PathCondition):
     """``path IN (v1, v2, ...)``."""
 
-    path: Path
     choices: tuple[AttributeValue, ...]
 
     def render(self, placeholders: Placeholders) -> str:
         listed = ", ".join(placeholders.value(choice) for choice in self.choices)
         return f"{placeholders.path(self.path)} IN ({listed})"
 
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
-
 
 @dataclass(frozen=True, slots=True)
-class AttributeExists(Condition):
+class AttributeExists(PathCondition):
     """``attribute_exists(path)``."""
-
-    path: Path
 
     def render(self, placeholders: Placeholders) -> str:
         return f"attribute_exists({placeholders.path(self.path)})"
 
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
-
 
 @dataclass(frozen=True, slots=True)
-class AttributeNotExists(Condition):
+class AttributeNotExists(PathCondition):
     """``attribute_not_exists(path)``."""
-
-    path: Path
 
     def render(self, placeholders: Placeholders) -> str:
         return f"attribute_not_exists({placeholders.path(self.path)})"
 
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
-
 
 @dataclass(frozen=True, slots=True)
-class SizeComparison(Condition):
+class SizeComparison(PathCondition):
     """``size(path) <op> n``."""
 
-    path: Path
     operator: str
     value: AttributeValue
 
@@ -310,9 +290,6 @@ class SizeComparison(Condition):
             f"size({placeholders.path(self.path)}) {_OPERATORS[self.operator]} "
             f"{placeholders.value(self.value)}"
         )
-
-    def paths(self) -> Iterable[Path]:
-        return (self.path,)
 
 
 @dataclass(frozen=True, slots=True)

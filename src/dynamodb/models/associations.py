@@ -662,24 +662,13 @@ class Linked(_Related[T, ManyToMany]):
         await self.owner._meta.connection(None).arun(flow)
 
 
-def belongs_to(
-    target: type[T] | str,
-    *,
-    foreign_key: str | None = None,
-    inverse: str | None = None,
-    index_name: str | None = None,
-    order_by: str | None = None,
-    projection: str | list[str] = "ALL",
-) -> BelongsTo[T]:
-    """This model's items point at one ``target`` item (stored in ``foreign_key``)."""
-    return BelongsTo(
-        target,
-        foreign_key=foreign_key,
-        inverse=inverse,
-        index_name=index_name,
-        order_by=order_by,
-        projection=projection,
-    )
+belongs_to = BelongsTo
+"""``post.user = belongs_to(User)``: this model's items point at one ``target`` item.
+
+The link is stored in ``foreign_key`` (default ``<name>_id``) and indexed by a
+global index (``index_name``, sorted by ``order_by``, projecting ``projection``),
+through which the target's ``has_many`` / ``has_one`` read their children.
+"""
 
 
 def has_many(
