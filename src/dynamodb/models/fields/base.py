@@ -397,6 +397,16 @@ class _SizedField(Field[T]):
         self.min_length = min_length
         self.max_length = max_length
 
+    empty_label: ClassVar[str] = "empty"
+    """How an empty value is named when a key refuses it."""
+
+    def check(self, value: T) -> None:
+        """Lengths within ``min_length`` / ``max_length``; keys (``S``, ``B``) never empty."""
+        size = len(value)  # type: ignore[arg-type]
+        self._check_length(size)
+        if not size and self.key_type is not None and (self.is_key or self.index_key):
+            raise ValueError(f"a key (of the table or an index) cannot be {self.empty_label}")
+
     def _check_length(self, size: int) -> None:
         if self.min_length is not None and size < self.min_length:
             raise ValueError(f"length {size} is below min_length {self.min_length}")

@@ -75,9 +75,6 @@ class ListField(_SizedField[list[Any]]):
         except FieldValidationError as error:
             raise ValueError(f"element {member!r}: {error.reason}") from None
 
-    def check(self, value: list[Any]) -> None:
-        self._check_length(len(value))
-
     def to_wire(self, value: list[Any]) -> AttributeValue:
         self._check_length(len(value))
         if self.of is None:
@@ -162,9 +159,6 @@ class DictField(_SizedField[dict[str, Any]]):
         except FieldValidationError as error:
             raise ValueError(f"value {member!r}: {error.reason}") from None
 
-    def check(self, value: dict[str, Any]) -> None:
-        self._check_length(len(value))
-
     def to_wire(self, value: dict[str, Any]) -> AttributeValue:
         self._check_length(len(value))
         if self.of is None:
@@ -245,9 +239,6 @@ class SetField(_SizedField[set[Any]]):
         if not isinstance(member, of) or isinstance(member, bool):
             raise TypeError(f"members must be {of.__name__}, got {type(member).__name__}")
         return member
-
-    def check(self, value: set[Any]) -> None:
-        self._check_length(len(value))
 
     def to_wire(self, value: set[Any]) -> AttributeValue | None:
         if (

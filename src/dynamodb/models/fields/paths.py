@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, overload
 
 from dynamodb.core.codec import AttributeValue, EncodeError, encode_value
@@ -142,20 +142,20 @@ class NestedAttribute(UpdateBuilder):
         except EncodeError as error:
             raise self._root.invalid(value, f"at {self._path}: {error}") from None
 
+    def _by_element(self, encode: Callable[[Any], AttributeValue], value: Any) -> AttributeValue:
+        try:
+            return encode(value)
+        except FieldValidationError as error:  # name the model's field, not the element's
+            raise self._root.invalid(value, f"at {self._path}: {error.reason}") from None
+
     def encode_operand(self, value: Any) -> AttributeValue:
         if self._element is not None:
-            try:
-                return self._element.encode_operand(value)
-            except FieldValidationError as error:  # name the model's field, not the element's
-                raise self._root.invalid(value, f"at {self._path}: {error.reason}") from None
+            return self._by_element(self._element.encode_operand, value)
         return self._untyped(value)
 
     def encode_update(self, value: Any) -> AttributeValue:
         if self._element is not None:
-            try:
-                return self._element.encode_update(value)
-            except FieldValidationError as error:  # name the model's field, not the element's
-                raise self._root.invalid(value, f"at {self._path}: {error.reason}") from None
+            return self._by_element(self._element.encode_update, value)
         return self._untyped(value)
 
     def encode_member(self, value: Any) -> AttributeValue:

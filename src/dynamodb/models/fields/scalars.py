@@ -49,16 +49,12 @@ class CharField(_SizedField[str]):
 
     key_type = "S"
     type_label = "a str"
+    empty_label = "an empty string"
 
     def convert(self, value: Any) -> str:
         if not isinstance(value, str):
             raise _type_error(self, value)
         return value
-
-    def check(self, value: str) -> None:
-        self._check_length(len(value))
-        if not value and (self.is_key or self.index_key):
-            raise ValueError("a key (of the table or an index) cannot be an empty string")
 
     def to_wire(self, value: str) -> AttributeValue:
         return {"S": value}
@@ -216,11 +212,6 @@ class BinaryField(_SizedField[bytes]):
         if not isinstance(value, (bytes, bytearray, memoryview)):
             raise _type_error(self, value)
         return bytes(value)
-
-    def check(self, value: bytes) -> None:
-        self._check_length(len(value))
-        if not value and (self.is_key or self.index_key):
-            raise ValueError("a key (of the table or an index) cannot be empty")
 
     def to_wire(self, value: bytes) -> AttributeValue:
         return {"B": value}
