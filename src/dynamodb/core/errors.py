@@ -97,10 +97,24 @@ class TransportError(DynamoDBError, ConnectionError):
     """The request did not get an answer: connection refused, reset or timed out."""
 
 
+_BY_CODE: dict[str, type[ServiceError]] = {}
+"""DynamoDB error codes to the classes that stand for them (filled as they are defined)."""
+
+
 class ServiceError(DynamoDBError):
-    """An error answered by DynamoDB; ``code`` and ``message`` are DynamoDB's own."""
+    """An error answered by DynamoDB; ``code`` and ``message`` are DynamoDB's own.
+
+    A subclass names the error code it stands for (``class ValidationError(ServiceError,
+    code="ValidationException")``); :func:`error_from_response` picks it by that code.
+    """
 
     code: str = ""
+
+    def __init_subclass__(cls, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+            _BY_CODE[code] = cls
 
     def __init__(
         self,
@@ -119,14 +133,12 @@ class ServiceError(DynamoDBError):
         super().__init__(f"{self.code}{where}: {message}")
 
 
-class ConditionalCheckFailed(ServiceError):
+class ConditionalCheckFailed(ServiceError, code="ConditionalCheckFailedException"):
     """A write's condition was false.
 
     ``item`` holds the item's current attributes (raw AttributeValues) when
     DynamoDB returned them (``ReturnValuesOnConditionCheckFailure=ALL_OLD``).
     """
-
-    code = "ConditionalCheckFailedException"
 
     @property
     def item(self) -> dict[str, Any] | None:
@@ -158,69 +170,51 @@ class VersionConflict(ConditionalCheckFailed):
     found: int | None = None
 
 
-class ValidationError(ServiceError):
+class ValidationError(ServiceError, code="ValidationException"):
     """DynamoDB rejected the request as malformed (``ValidationException``)."""
 
-    code = "ValidationException"
 
-
-class ResourceNotFound(ServiceError):
+class ResourceNotFound(ServiceError, code="ResourceNotFoundException"):
     """The table or index does not exist (or is not ACTIVE yet)."""
 
-    code = "ResourceNotFoundException"
 
-
-class ResourceInUse(ServiceError):
+class ResourceInUse(ServiceError, code="ResourceInUseException"):
     """The table exists already, or is being created, updated or deleted."""
 
-    code = "ResourceInUseException"
 
-
-class ThrottlingError(ServiceError):
+class ThrottlingError(ServiceError, code="ThrottlingException"):
     """DynamoDB asked us to slow down (``ThrottlingException``)."""
 
-    code = "ThrottlingException"
 
-
-class ProvisionedThroughputExceeded(ThrottlingError):
+class ProvisionedThroughputExceeded(ThrottlingError, code="ProvisionedThroughputExceededException"):
     """The table's or an index's provisioned capacity was exceeded."""
 
-    code = "ProvisionedThroughputExceededException"
 
-
-class RequestLimitExceeded(ThrottlingError):
+class RequestLimitExceeded(ThrottlingError, code="RequestLimitExceeded"):
     """The account's request rate limit was exceeded."""
 
-    code = "RequestLimitExceeded"
 
-
-class LimitExceeded(ServiceError):
+class LimitExceeded(ServiceError, code="LimitExceededException"):
     """Too many control-plane operations at once (``LimitExceededException``)."""
 
-    code = "LimitExceededException"
 
-
-class ItemCollectionSizeLimitExceeded(ServiceError):
+class ItemCollectionSizeLimitExceeded(
+    ServiceError, code="ItemCollectionSizeLimitExceededException"
+):
     """An item collection of a table with local indexes passed 10 GB."""
 
-    code = "ItemCollectionSizeLimitExceededException"
 
-
-class TransactionConflict(ServiceError):
+class TransactionConflict(ServiceError, code="TransactionConflictException"):
     """Another transaction touched the same item (``TransactionConflictException``)."""
 
-    code = "TransactionConflictException"
 
-
-class TransactionCanceled(ServiceError):
+class TransactionCanceled(ServiceError, code="TransactionCanceledException"):
     """A transaction was cancelled.
 
     ``reasons`` is DynamoDB's CancellationReasons, one entry per action in
     order; ``failures`` describes each failed action (which item, what code,
     why), as the message does.
     """
-
-    code = "TransactionCanceledException"
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message, **details)
@@ -232,22 +226,16 @@ class TransactionCanceled(ServiceError):
         return list(found) if isinstance(found, list) else []
 
 
-class AccessDenied(ServiceError):
+class AccessDenied(ServiceError, code="AccessDeniedException"):
     """The credentials were refused, expired, or lack permission for the call."""
 
-    code = "AccessDeniedException"
 
-
-class IdempotentParameterMismatch(ServiceError):
+class IdempotentParameterMismatch(ServiceError, code="IdempotentParameterMismatchException"):
     """A ClientRequestToken was reused for a different transaction."""
 
-    code = "IdempotentParameterMismatchException"
 
-
-class InternalServerError(ServiceError):
+class InternalServerError(ServiceError, code="InternalServerError"):
     """DynamoDB failed on its side (HTTP 500)."""
-
-    code = "InternalServerError"
 
 
 # -- errors raised before anything is sent, or by multi-step operations --
@@ -287,24 +275,6 @@ class UpdateConflict(DynamoDBError, ValueError):
     """Two update actions cannot go into one request (raised before sending)."""
 
 
-_BY_CODE: dict[str, type[ServiceError]] = {
-    cls.code: cls
-    for cls in (
-        ConditionalCheckFailed,
-        ValidationError,
-        ResourceNotFound,
-        ResourceInUse,
-        ThrottlingError,
-        ProvisionedThroughputExceeded,
-        RequestLimitExceeded,
-        LimitExceeded,
-        ItemCollectionSizeLimitExceeded,
-        TransactionConflict,
-        TransactionCanceled,
-        IdempotentParameterMismatch,
-        InternalServerError,
-    )
-}
 _BY_CODE["InternalFailure"] = InternalServerError
 for _code in (
     "AccessDeniedException",
