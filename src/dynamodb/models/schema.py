@@ -25,6 +25,13 @@ _MAX_GLOBAL_INDEXES = 20
 _GLOBAL_INDEX_OPTIONS = {"hash_key", "range_key", "read_capacity", "write_capacity", "projections"}
 
 
+def _key_schema(hash_key: Field[Any], range_key: Field[Any] | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": hash_key.name, "KeyType": "HASH"}]
+    if range_key is not None:
+        schema.append({"AttributeName": range_key.name, "KeyType": "RANGE"})
+    return schema
+
+
 @dataclass(frozen=True)
 class IndexSpec:
     """One secondary index."""
@@ -39,10 +46,8 @@ class IndexSpec:
     write_capacity: int | None = None
 
     def key_schema(self) -> list[dict[str, str]]:
-        schema = [{"AttributeName": self.hash_key.name, "KeyType": "HASH"}]
-        if self.range_key is not None:
-            schema.append({"AttributeName": self.range_key.name, "KeyType": "RANGE"})
-        return schema
+        """The KeySchema: hash key, then range key."""
+        return _key_schema(self.hash_key, self.range_key)
 
     def projection(self) -> dict[str, Any]:
         projection: dict[str, Any] = {"ProjectionType": self.projection_type}
@@ -243,10 +248,8 @@ class TableSchema:
         return [{"AttributeName": name, "AttributeType": kind} for name, kind in seen.items()]
 
     def key_schema(self) -> list[dict[str, str]]:
-        schema = [{"AttributeName": self.hash_key.name, "KeyType": "HASH"}]
-        if self.range_key is not None:
-            schema.append({"AttributeName": self.range_key.name, "KeyType": "RANGE"})
-        return schema
+        """The KeySchema: hash key, then range key."""
+        return _key_schema(self.hash_key, self.range_key)
 
     def throughput(self) -> dict[str, int]:
         assert self.read_capacity is not None

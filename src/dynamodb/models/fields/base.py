@@ -19,6 +19,7 @@ from dynamodb.core.expressions import Path
 from dynamodb.models.fields.paths import NestedAttribute, UpdateBuilder
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class _Missing(enum.Enum):
@@ -89,6 +90,8 @@ class Field(UpdateBuilder, Generic[T]):
     key_type: str | None = None
     """'S', 'N' or 'B' when the field can be a table or index key."""
     type_label: ClassVar[str] = "a value"
+    accepts: ClassVar[type | tuple[type, ...] | None] = None
+    """The Python types the default :meth:`convert` takes as they are (None: any value)."""
 
     def __init__(
         self,
@@ -179,7 +182,12 @@ class Field(UpdateBuilder, Generic[T]):
         return FieldValidationError(owner, self.attr or self.name, value, reason)
 
     def convert(self, value: Any) -> T:
-        """Return ``value`` as this field's type, or raise ValueError/TypeError."""
+        """Return ``value`` as this field's type, or raise ValueError/TypeError.
+
+        By default a value must be an instance of ``accepts`` (when set) and is kept as is.
+        """
+        if self.accepts is not None and not isinstance(value, self.accepts):
+            raise _type_error(self, value)
         return cast(T, value)
 
     def check(self, value: T) -> None:
@@ -297,21 +305,20 @@ class Field(UpdateBuilder, Generic[T]):
         """
         if value is None:
             return {"NULL": True}
-        try:
-            converted = self.convert(value)
-        except (EncodeError, TypeError, ValueError, OverflowError) as error:
-            if isinstance(error, FieldValidationError):
-                raise
-            raise self.invalid(value, str(error)) from None
+        converted = self._refusing(value, self.convert, value)
         return self._wire_or_refuse(value, converted)
 
-    def _wire_or_refuse(self, value: Any, converted: T) -> AttributeValue:
+    def _refusing(self, value: Any, step: Callable[[Any], R], argument: Any) -> R:
+        """``step(argument)``, its refusal of ``value`` raised as a FieldValidationError."""
         try:
-            encoded = self.to_wire(converted)
+            return step(argument)
+        except FieldValidationError:
+            raise
         except (EncodeError, TypeError, ValueError, OverflowError) as error:
-            if isinstance(error, FieldValidationError):
-                raise
             raise self.invalid(value, str(error)) from None
+
+    def _wire_or_refuse(self, value: Any, converted: T) -> AttributeValue:
+        encoded = self._refusing(value, self.to_wire, converted)
         if encoded is None:
             raise self.invalid(value, "is empty, and DynamoDB cannot store an empty set here")
         return encoded

@@ -41,6 +41,15 @@ def _decode_untyped_map(attribute: AttributeValue) -> dict[str, Any]:
     return {key: decode_value(member) for key, member in attribute["M"].items()}
 
 
+def _clean_member(of: Field[Any] | None, member: Any, label: str) -> Any:
+    """A container's member cleaned by its ``of=`` field; a refusal names the member."""
+    assert of is not None
+    try:
+        return of.clean(member)
+    except FieldValidationError as error:
+        raise ValueError(f"{label} {member!r}: {error.reason}") from None
+
+
 class ListField(_SizedField[list[Any]]):
     """A list (``L``).
 
@@ -69,11 +78,7 @@ class ListField(_SizedField[list[Any]]):
         return [self._clean_element(member) for member in value]
 
     def _clean_element(self, member: Any) -> Any:
-        assert self.of is not None
-        try:
-            return self.of.clean(member)
-        except FieldValidationError as error:
-            raise ValueError(f"element {member!r}: {error.reason}") from None
+        return _clean_member(self.of, member, "element")
 
     def to_wire(self, value: list[Any]) -> AttributeValue:
         self._check_length(len(value))
@@ -153,11 +158,7 @@ class DictField(_SizedField[dict[str, Any]]):
         return {key: self._clean_value(member) for key, member in value.items()}
 
     def _clean_value(self, member: Any) -> Any:
-        assert self.of is not None
-        try:
-            return self.of.clean(member)
-        except FieldValidationError as error:
-            raise ValueError(f"value {member!r}: {error.reason}") from None
+        return _clean_member(self.of, member, "value")
 
     def to_wire(self, value: dict[str, Any]) -> AttributeValue:
         self._check_length(len(value))

@@ -50,11 +50,7 @@ class CharField(_SizedField[str]):
     key_type = "S"
     type_label = "a str"
     empty_label = "an empty string"
-
-    def convert(self, value: Any) -> str:
-        if not isinstance(value, str):
-            raise _type_error(self, value)
-        return value
+    accepts = str
 
     def to_wire(self, value: str) -> AttributeValue:
         return {"S": value}
@@ -180,11 +176,7 @@ class BooleanField(Field[bool]):
     """A bool (``BOOL``)."""
 
     type_label = "a bool"
-
-    def convert(self, value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise _type_error(self, value)
-        return value
+    accepts = bool
 
     def to_wire(self, value: bool) -> AttributeValue:
         return {"BOOL": value}
