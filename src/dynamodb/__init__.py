@@ -91,6 +91,7 @@ from dynamodb.wire.connection import (
     set_connection,
     use_connection,
 )
+from dynamodb.wire.transport import MockTransport, Transport
 
 __version__ = "0.1.0"
 
@@ -127,6 +128,7 @@ __all__ = [
     "ListField",
     "MapField",
     "MapModel",
+    "MockTransport",
     "Model",
     "ModelDefinitionError",
     "NestedAttribute",
@@ -148,6 +150,7 @@ __all__ = [
     "Transaction",
     "TransactionCanceled",
     "TransactionConflict",
+    "Transport",
     "TransportError",
     "UUIDField",
     "UpdateAction",

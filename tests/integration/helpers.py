@@ -4,17 +4,21 @@ Nothing here imitates DynamoDB. ``CountingServer`` is a tiny HTTP server on
 127.0.0.1 that counts the requests it gets and either never answers or answers
 every request with one fixed error; it stops by itself after ``lifetime``
 seconds. ``RecordingConnection`` is a real :class:`~dynamodb.Connection` that
-also records which operations it sent.
+also records which operations it sent. ``resource_warnings`` records the
+ResourceWarnings of unclosed clients and sockets instead of raising them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import socket
 import socketserver
 import threading
 import time
+import warnings
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -27,6 +31,7 @@ __all__ = [
     "RecordingConnection",
     "closed_port",
     "dead_connection",
+    "resource_warnings",
 ]
 
 HOST = "127.0.0.1"
@@ -51,6 +56,26 @@ def dead_connection() -> Connection:
         read_timeout=0.5,
         max_attempts=1,
     )
+
+
+@contextlib.contextmanager
+def resource_warnings() -> Iterator[list[str]]:
+    """``with resource_warnings() as found:`` the ResourceWarnings of the block, as text.
+
+    Garbage is collected at the end of the block, so what the block dropped warns
+    inside it. A recorded warning keeps its source (a session, a socket) alive:
+    only the text is kept, and garbage is collected again for what that held.
+    """
+    found: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield found
+        finally:
+            for _ in range(3):
+                gc.collect()
+                found.extend(str(w.message) for w in caught if w.category is ResourceWarning)
+                caught.clear()
 
 
 class RecordingConnection(Connection):

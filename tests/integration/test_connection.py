@@ -8,10 +8,13 @@ time is only bounded generously.
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
 
 import pytest
 
@@ -29,7 +32,12 @@ from dynamodb import (
     ValidationError,
 )
 from dynamodb.wire.connection import LOCAL_ENDPOINT
-from tests.integration.helpers import CountingServer, dead_connection
+from tests.integration.helpers import (
+    CountingServer,
+    RecordingConnection,
+    dead_connection,
+    resource_warnings,
+)
 
 
 class Ping(Model):
@@ -38,6 +46,8 @@ class Ping(Model):
     key = CharField(hash_key=True)
     hits = IntegerField(default=0)
 
+
+T = TypeVar("T")
 
 GENEROUS = 10.0  # seconds; the point is the request count, not the clock
 
@@ -221,6 +231,182 @@ def test_sync_with_closes_the_client(dynamodb_endpoint: str, tables: Callable[..
         gc.collect()
 
     assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+# -- async clients over many event loops ---------------------------------------------
+
+
+@pytest.fixture
+def ping(tables: Callable[..., None]) -> Ping:
+    """A fresh Ping table holding one item, ``key="a"``."""
+    tables(Ping)
+    return Ping.create(key="a", hits=2)
+
+
+def local_settings(endpoint: str) -> dict[str, Any]:
+    return {
+        "endpoint_url": endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+
+
+def local_connection(endpoint: str) -> Connection:
+    return Connection(**local_settings(endpoint))
+
+
+def async_clients(conn: Connection) -> int:
+    """How many async clients the connection holds (one per event loop, at most)."""
+    return len(conn._async_clients)
+
+
+def shut_down(work: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(work)  # closes the loop's async generators, then the loop
+
+
+def closed_at_once(work: Coroutine[Any, Any, T]) -> T:
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(work)
+    finally:
+        loop.close()  # no shutdown_asyncgens(): the loop's client cannot be closed any more
+
+
+@pytest.mark.parametrize("run", [shut_down, closed_at_once])
+def test_a_new_event_loop_each_time_keeps_at_most_one_async_client(
+    run: Callable[[Coroutine[Any, Any, Ping | None]], Ping | None],
+    dynamodb_endpoint: str,
+    ping: Ping,
+) -> None:
+    """asyncio.run() closes each loop's client as the loop shuts down. A loop closed
+    without shutting down leaves its client to the next loop, which drops it
+    (aiohttp warns about it then): either way clients do not pile up."""
+    with resource_warnings() as leaks:
+        conn = local_connection(dynamodb_endpoint)
+        for _ in range(5):
+            found = run(Ping.aget(key="a", connection=conn))
+            assert found == ping
+            assert async_clients(conn) <= 1
+        conn.close()
+        assert async_clients(conn) == 0
+        del conn
+
+    if run is shut_down:
+        assert leaks == []  # every client was closed, none leaked
+    else:
+        assert any("Unclosed client session" in leak for leak in leaks)  # dropped, not closed
+
+
+async def others_done() -> None:
+    """Wait for every other task of the running loop (a client being closed, say)."""
+    await asyncio.sleep(0)
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=GENEROUS)
+
+
+async def test_close_on_the_event_loop_closes_its_async_client(
+    dynamodb_endpoint: str, ping: Ping
+) -> None:
+    with resource_warnings() as leaks:
+        conn = local_connection(dynamodb_endpoint)
+        first = await Ping.aget(key="a", connection=conn)
+        assert async_clients(conn) == 1
+        conn.close()  # sync close(), called on the loop: the client is closed on it
+        assert async_clients(conn) == 0
+        again = await Ping.aget(key="a", connection=conn)  # a new client
+        assert async_clients(conn) == 1
+        await conn.aclose()
+        assert async_clients(conn) == 0
+        await others_done()
+        del conn
+
+    assert first == again == ping
+    assert leaks == []
+
+
+def test_close_from_another_thread_closes_the_client_on_its_loop(
+    dynamodb_endpoint: str, ping: Ping
+) -> None:
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="other-loop")
+
+    with resource_warnings() as leaks:
+        conn = local_connection(dynamodb_endpoint)
+        thread.start()
+        try:
+            get = Ping.aget(key="a", connection=conn)
+            found = asyncio.run_coroutine_threadsafe(get, loop).result(GENEROUS)
+            assert async_clients(conn) == 1
+            conn.close()
+            assert async_clients(conn) == 0
+            asyncio.run_coroutine_threadsafe(others_done(), loop).result(GENEROUS)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(GENEROUS)
+            loop.close()
+        del conn
+
+    assert found == ping
+    assert leaks == []
+
+
+# -- use_connection: one block per thread or task ---------------------------------------
+
+
+def test_threads_in_their_own_blocks_send_through_their_own_connections(
+    dynamodb_endpoint: str, ping: Ping
+) -> None:
+    both_inside = threading.Barrier(2, timeout=GENEROUS)
+    found: dict[str, Ping | None] = {}
+    errors: list[BaseException] = []
+
+    def work(name: str, conn: RecordingConnection) -> None:
+        try:
+            with dynamodb.use_connection(conn):
+                both_inside.wait()  # the other thread has entered its block too
+                found[name] = Ping.get(key="a")
+                both_inside.wait()
+        except BaseException as error:
+            errors.append(error)
+
+    recordings = {
+        name: RecordingConnection(**local_settings(dynamodb_endpoint))
+        for name in ("first", "second")
+    }
+    threads = [threading.Thread(target=work, args=item) for item in recordings.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(GENEROUS)
+    for conn in recordings.values():
+        conn.close()
+
+    assert errors == []
+    assert found["first"] == found["second"] == ping
+    assert recordings["first"].operations == ["GetItem"]
+    assert recordings["second"].operations == ["GetItem"]
+
+
+async def test_tasks_in_their_own_blocks_send_through_their_own_connections(
+    dynamodb_endpoint: str, ping: Ping
+) -> None:
+    recordings = [RecordingConnection(**local_settings(dynamodb_endpoint)) for _ in range(2)]
+
+    async def work(conn: RecordingConnection) -> Ping | None:
+        with dynamodb.use_connection(conn):
+            await asyncio.sleep(0)  # let the other task enter its block
+            return await Ping.aget(key="a")
+
+    try:
+        found = await asyncio.gather(*(work(conn) for conn in recordings))
+    finally:
+        for conn in recordings:
+            await conn.aclose()
+
+    assert found == [ping, ping]
+    assert [conn.operations for conn in recordings] == [["GetItem"], ["GetItem"]]
 
 
 # -- set_connection ---------------------------------------------------------------

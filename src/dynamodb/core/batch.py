@@ -1,6 +1,6 @@
 """Batch flows: BatchGetItem and BatchWriteItem in chunks that never lose an item.
 
-Pure: flows yield requests and sleeps (see :mod:`dynamodb.flow`); keys and
+Pure: flows yield requests and sleeps (see :mod:`dynamodb.core.flow`); keys and
 items are wire dicts and the model layer converts. Work is cut into chunks (100
 keys per BatchGetItem, 25 writes per BatchWriteItem), one flow per chunk, so a
 driver can keep several in flight (``Connection.run_many``/``arun_many``).

@@ -4,7 +4,7 @@ A multi-step operation (create a table and wait, page through a scan, retry a
 batch) is written once as a generator. It yields :class:`Request` (send this to
 DynamoDB) or :class:`Sleep` (wait this long), receives the response dict (or has
 the typed error thrown into it), and returns its result. A sync driver and an
-async driver (:meth:`dynamodb.connection.Connection.run` / ``arun``) run it; the
+async driver (:meth:`dynamodb.wire.connection.Connection.run` / ``arun``) run it; the
 only code that differs between them is the send and the sleep.
 """
 

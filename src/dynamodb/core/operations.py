@@ -1,7 +1,7 @@
 """Pure builders and flows for single items and tables.
 
 Nothing here does I/O: functions build request dicts, and flows (generators,
-see :mod:`dynamodb.flow`) yield them and read the responses.
+see :mod:`dynamodb.core.flow`) yield them and read the responses.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Batch reads and writes of model items: ``batch_write``, ``batch_get``, ``batch_delete``.
 
 Each call is planned here, without I/O, as a list of chunk flows (see
-:mod:`dynamodb.batch`) plus a ``finish`` step that turns the chunks' outcomes
+:mod:`dynamodb.core.batch`) plus a ``finish`` step that turns the chunks' outcomes
 into the result; the model's sync method runs the flows with
 ``Connection.run_many`` (threads) and its async twin with ``arun_many`` (tasks).
 """

@@ -2,7 +2,7 @@
 
 A model class describes one table (``__table_name__``, keys, capacity, indexes);
 its instances are items. Every call that talks to DynamoDB builds a flow (see
-:mod:`dynamodb.flow`) and hands it to a connection's sync driver, or, for the
+:mod:`dynamodb.core.flow`) and hands it to a connection's sync driver, or, for the
 ``a``-prefixed twin, its async driver: the two share everything but the send.
 """
 

@@ -2,7 +2,7 @@
 
 ``Test.query().where(...).limit(10)`` returns new builders at every step, so a
 builder can be kept and reused. Reading is done by a :class:`Pager`: a small
-state machine whose ``page()`` flow (see :mod:`dynamodb.flow`) sends one
+state machine whose ``page()`` flow (see :mod:`dynamodb.core.flow`) sends one
 request, decodes the items, keeps count against ``limit`` and tracks the
 cursor. The sync and async readers only loop over ``page()``.
 """

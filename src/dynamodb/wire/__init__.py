@@ -1,4 +1,7 @@
-"""The wire: connections, the drivers that run flows, response parsing, error translation.
+"""The wire: connections, the drivers that run flows, and the transports that send.
 
-The only layer that sends requests or sleeps.
+``connection`` (Connection, the drivers, the default connection), ``transport``
+(the Transport interface, MockTransport), ``aws`` (the botocore/aiobotocore
+transport, error translation), ``parser`` (the fast response parser). The only
+layer that sends requests or sleeps.
 """

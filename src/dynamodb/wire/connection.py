@@ -1,34 +1,37 @@
-"""Where requests go: configuration, the botocore/aiobotocore clients, the drivers.
+"""Where requests go: connections, the drivers that run flows, the default connection.
 
 A :class:`Connection` holds the endpoint, region, credentials, timeouts and retry
-policy. It creates its botocore client (sync) on first use, and one aiobotocore
-client (async) per event loop. :meth:`Connection.run` and :meth:`Connection.arun`
-drive a :mod:`dynamodb.flow` generator: they are the only places that send.
+policy, and the :class:`~dynamodb.wire.transport.Transport` that sends its requests
+(botocore and aiobotocore unless told otherwise: :mod:`dynamodb.wire.aws`).
+:meth:`Connection.run` and :meth:`Connection.arun` drive a :mod:`dynamodb.core.flow`
+generator: they are the only places that send or sleep.
 
-``set_connection()`` replaces the default connection; a model (``__connection__``)
-or a single call (``connection=``) can name another.
+The connection a call uses is the call's (``connection=``), else its model's
+(``__connection__``), else :func:`get_connection`: the innermost
+:func:`use_connection` block of the running thread or asyncio task, else the
+process-wide default of :func:`set_connection`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from botocore.config import Config
 
-from dynamodb.core.errors import DynamoDBError, TransportError, error_from_response
-from dynamodb.core.flow import Flow, Request
-from dynamodb.wire.parser import FastParserFactory
-
-if TYPE_CHECKING:
-    from types import TracebackType
-
-    from dynamodb.core.compat import Self
+from dynamodb.core.blocks import WithBlock
+from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.flow import Flow, Request, Step
+from dynamodb.wire.aws import BotocoreTransport
+from dynamodb.wire.transport import Transport
 
 __all__ = [
     "LOCAL_ENDPOINT",
@@ -48,25 +51,20 @@ _LOCAL_DEFAULT_REGION = "us-east-1"
 _LOCAL_DEFAULT_KEY = "local"
 
 
-def _snake(operation: str) -> str:
-    out = []
-    for index, char in enumerate(operation):
-        if char.isupper() and index:
-            out.append("_")
-        out.append(char.lower())
-    return "".join(out)
-
-
-class Connection:
-    """Settings for talking to one DynamoDB endpoint, and the clients that do it.
+class Connection(WithBlock):
+    """Settings for talking to one DynamoDB endpoint, and the transport that does it.
 
     ``connect_timeout`` and ``read_timeout`` are seconds. ``max_attempts`` counts
     every attempt of one request, the first included (1 means no retry);
     ``retry_mode`` is botocore's (``"standard"``, ``"adaptive"`` or ``"legacy"``).
     ``fast_parser`` parses item operations' answers with ``json.loads`` instead
-    of botocore's generic parser (see :mod:`dynamodb.fastpath`).
+    of botocore's generic parser (see :mod:`dynamodb.wire.parser`).
     Anything left as None comes from the standard AWS environment variables and
     config files, as with boto3.
+
+    ``transport`` sends the requests instead of botocore: a
+    :class:`~dynamodb.MockTransport` for tests, say. The settings above are then
+    only kept for reference; the transport's own matter.
     """
 
     def __init__(
@@ -84,6 +82,7 @@ class Connection:
         retry_mode: str = "standard",
         max_pool_connections: int = 50,
         fast_parser: bool = True,
+        transport: Transport | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(
@@ -101,19 +100,22 @@ class Connection:
         self.retry_mode = retry_mode
         self.max_pool_connections = max_pool_connections
         self.fast_parser = fast_parser
-        self._client: Any = None
-        self._client_lock = threading.Lock()
-        self._async_clients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
-        self._async_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+        self._transport: Transport = (
+            transport
+            if transport is not None
+            else BotocoreTransport(
+                profile_name=profile_name, fast_parser=fast_parser, **self._client_arguments()
+            )
+        )
 
     def __repr__(self) -> str:
+        if not isinstance(self._transport, BotocoreTransport):
+            return f"<Connection via {self._transport!r}>"
         where = self.endpoint_url or f"region {self.region_name or '(from environment)'}"
         return f"<Connection {where}>"
 
-    # -- client construction ----------------------------------------------------
-
-    def _config(self) -> Config:
-        return Config(
+    def _client_arguments(self) -> dict[str, Any]:
+        config = Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             retries={"total_max_attempts": self.max_attempts, "mode": self.retry_mode},
@@ -122,9 +124,7 @@ class Connection:
             # answers anything malformed with a typed ValidationException.
             parameter_validation=False,
         )
-
-    def _client_arguments(self) -> dict[str, Any]:
-        arguments: dict[str, Any] = {"config": self._config()}
+        arguments: dict[str, Any] = {"config": config}
         for name in (
             "endpoint_url",
             "region_name",
@@ -138,124 +138,84 @@ class Connection:
         return arguments
 
     @property
+    def transport(self) -> Transport:
+        """What sends this connection's requests."""
+        return self._transport
+
+    @property
     def client(self) -> Any:
-        """The botocore DynamoDB client (created on first use, thread-safe)."""
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None:
-                    import botocore.session
+        """The botocore DynamoDB client (created on first use, thread-safe).
 
-                    session = botocore.session.Session(profile=self.profile_name)
-                    if self.fast_parser:
-                        fallback = session.get_component("response_parser_factory")
-                        session.register_component(
-                            "response_parser_factory", FastParserFactory(fallback)
-                        )
-                    client = session.create_client("dynamodb", **self._client_arguments())
-                    _cache_user_agent(client)
-                    self._client = client
-        return self._client
+        Only a connection sending with botocore (the default transport) has one.
+        """
+        if not isinstance(self._transport, BotocoreTransport):
+            raise AttributeError(f"{self!r} sends through no botocore client")
+        return self._transport.client
 
-    async def _async_client(self) -> Any:
-        loop = asyncio.get_running_loop()
-        entry = self._async_clients.get(loop)
-        if entry is None:
-            # Making a client can wait (credential_process, SSO, IMDS ...): tasks that
-            # start meanwhile wait for it instead of each making (and leaking) one.
-            async with self._async_locks.setdefault(loop, asyncio.Lock()):
-                entry = self._async_clients.get(loop)
-                if entry is None:
-                    entry = await self._new_async_client()
-                    self._async_clients[loop] = entry
-        return entry[1]
-
-    async def _new_async_client(self) -> tuple[Any, Any]:
-        try:
-            from aiobotocore.session import AioSession
-        except ImportError:  # pragma: no cover - depends on the install
-            raise DynamoDBError(
-                "the async API needs aiobotocore: pip install 'dynamodb-py[async]'"
-            ) from None
-        session = AioSession(profile=self.profile_name)
-        if self.fast_parser:
-            fallback = session.get_component("response_parser_factory")
-            session.register_component(
-                "response_parser_factory", FastParserFactory(fallback, is_async=True)
-            )
-        context = session.create_client("dynamodb", **self._client_arguments())
-        client = await context.__aenter__()
-        _cache_user_agent(client)
-        return context, client
+    @property
+    def _async_clients(self) -> dict[asyncio.AbstractEventLoop, Any]:
+        """The default transport's async clients by event loop (to look at, in tests)."""
+        if not isinstance(self._transport, BotocoreTransport):
+            return {}
+        return dict(self._transport._async_clients)
 
     # -- sending ---------------------------------------------------------------
 
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send one request synchronously; DynamoDB errors come back typed."""
-        method = getattr(self.client, _snake(operation))
-        try:
-            response: dict[str, Any] = method(**params)
-        except Exception as error:
-            raise _translate(error, operation) from error
-        return response
+        return self._transport.send(operation, params)
 
     async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send one request on the running event loop."""
-        client = await self._async_client()
-        method = getattr(client, _snake(operation))
-        try:
-            response: dict[str, Any] = await method(**params)
-        except Exception as error:
-            raise _translate(error, operation) from error
-        return response
+        return await self._transport.asend(operation, params)
 
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow to its end, blocking."""
-        try:
-            step = next(flow)
-            while True:
-                if isinstance(step, Request):
-                    try:
-                        reply = self.send(step.operation, step.params)
-                    except DynamoDBError as error:
-                        step = flow.throw(error)
-                        continue
-                else:
-                    time.sleep(step.seconds)
-                    reply = None
-                step = flow.send(reply)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+        step = _resume(flow, None)
+        while not isinstance(step, _Finished):
+            reply = None
+            if isinstance(step, Request):
+                try:
+                    reply = self.send(step.operation, step.params)
+                except DynamoDBError as error:
+                    step = _resume(flow, error)
+                    continue
+            else:
+                time.sleep(step.seconds)
+            step = _resume(flow, reply)
+        return step.value
 
     async def arun(self, flow: Flow[T]) -> T:
         """Drive a flow to its end on the running event loop."""
-        try:
-            step = next(flow)
-            while True:
-                if isinstance(step, Request):
-                    try:
-                        reply = await self.asend(step.operation, step.params)
-                    except DynamoDBError as error:
-                        step = flow.throw(error)
-                        continue
-                else:
-                    await asyncio.sleep(step.seconds)
-                    reply = None
-                step = flow.send(reply)
-        except StopIteration as stop:
-            result: T = stop.value
-            return result
+        step = _resume(flow, None)
+        while not isinstance(step, _Finished):
+            reply = None
+            if isinstance(step, Request):
+                try:
+                    reply = await self.asend(step.operation, step.params)
+                except DynamoDBError as error:
+                    step = _resume(flow, error)
+                    continue
+            else:
+                await asyncio.sleep(step.seconds)
+            step = _resume(flow, reply)
+        return step.value
 
     def run_many(self, flows: Sequence[Flow[T]], concurrency: int) -> list[T | Exception]:
         """Drive several flows with up to ``concurrency`` in flight (threads).
 
         Results come in the order of ``flows``; a flow that raised gives its
-        exception in its place, so callers see every outcome.
+        exception in its place, so callers see every outcome. Each flow runs in
+        a copy of the caller's context (as a task of :meth:`arun_many` does), so
+        it sees the caller's :func:`use_connection` block.
         """
         if concurrency <= 1 or len(flows) <= 1:
             return [_outcome(self.run, flow) for flow in flows]
         with ThreadPoolExecutor(max_workers=min(concurrency, len(flows))) as pool:
-            futures = [pool.submit(_outcome, self.run, flow) for flow in flows]
+            futures = [
+                pool.submit(_outcome_in, contextvars.copy_context(), self.run, flow)
+                for flow in flows
+            ]
             return [future.result() for future in futures]
 
     async def arun_many(self, flows: Sequence[Flow[T]], concurrency: int) -> list[T | Exception]:
@@ -274,72 +234,40 @@ class Connection:
     # -- closing -----------------------------------------------------------------
 
     def close(self) -> None:
-        """Close the sync client (a new one is made if the connection is used again)."""
-        with self._client_lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+        """Close the transport's clients (new ones are made if the connection is used again).
+
+        The async clients too: each is closed on its own event loop, or dropped if
+        that loop is closed already (see :meth:`dynamodb.wire.aws.BotocoreTransport.close`).
+        """
+        self._transport.close()
 
     async def aclose(self) -> None:
         """Close the async client of the running event loop."""
-        loop = asyncio.get_running_loop()
-        entry = self._async_clients.pop(loop, None)
-        self._async_locks.pop(loop, None)
-        if entry is not None:
-            await entry[0].__aexit__(None, None, None)
+        await self._transport.aclose()
 
-    def __enter__(self) -> Self:
-        return self
+    def _end(self, ok: bool) -> None:
+        self.close()  # ``with Connection(...) as connection:`` closes it at the end
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+    async def _aend(self, ok: bool) -> None:
+        await self.aclose()  # ``async with``: closes the async client of the running loop
 
 
-def _cache_user_agent(client: Any) -> None:
-    """Build the User-Agent header once per set of feature ids, not twice per request.
+@dataclass(frozen=True, slots=True)
+class _Finished(Generic[T]):
+    """A flow's return value, once it has returned."""
 
-    botocore rebuilds the whole string on every request (from the SDK version,
-    the OS, the config and the features the request used), which costs a fifth
-    of a small request's client time. The string only changes with the feature
-    ids, so it is cached by them. If botocore's internals differ from what this
-    expects, nothing is changed.
-    """
-    creator = getattr(client, "_user_agent_creator", None)
-    build = getattr(creator, "to_string", None)
-    if build is None:
-        return
+    value: T
+
+
+def _resume(flow: Flow[T], outcome: dict[str, Any] | DynamoDBError | None) -> Step | _Finished[T]:
+    """Give a step's outcome to the flow: the answer (None after a sleep) is sent in,
+    a typed error thrown in. Returns the flow's next step, or its end."""
     try:
-        from botocore.context import get_context
-    except ImportError:  # pragma: no cover - older botocore
-        return
-    cache: dict[tuple[str, ...], str] = {}
-
-    def to_string() -> str:
-        context = get_context()
-        features = getattr(context, "features", None) or ()
-        key = tuple(sorted(features))
-        value = cache.get(key)
-        if value is None:
-            value = cache[key] = build()
-        return value
-
-    setattr(creator, "to_string", to_string)  # noqa: B010 (an instance attribute on purpose)
+        if isinstance(outcome, DynamoDBError):
+            return flow.throw(outcome)
+        return flow.send(outcome)
+    except StopIteration as stop:
+        return _Finished(stop.value)
 
 
 def _outcome(run: Callable[[Flow[T]], T], flow: Flow[T]) -> T | Exception:
@@ -349,26 +277,16 @@ def _outcome(run: Callable[[Flow[T]], T], flow: Flow[T]) -> T | Exception:
         return error
 
 
-def _translate(error: Exception, operation: str) -> Exception:
-    """A typed dynamodb-py error for what botocore or aiohttp raised."""
-    from botocore.exceptions import ClientError, HTTPClientError
-    from botocore.exceptions import ConnectionError as BotocoreConnectionError
-
-    if isinstance(error, ClientError):
-        response: dict[str, Any] = dict(error.response)
-        details = response.get("Error", {})
-        code = str(details.get("Code", "Unknown"))
-        message = str(details.get("Message", "")) or str(error)
-        return error_from_response(code, message, response, operation)
-    # botocore's ConnectionError (connection refused, connect timeout) is no OSError.
-    transport = (HTTPClientError, BotocoreConnectionError, OSError, asyncio.TimeoutError)
-    if isinstance(error, transport):
-        return TransportError(f"{operation}: {error}")
-    return error
+def _outcome_in(
+    context: contextvars.Context, run: Callable[[Flow[T]], T], flow: Flow[T]
+) -> T | Exception:
+    return context.run(_outcome, run, flow)
 
 
-_default: Connection | None = None
+_default: Connection | None = None  # the process-wide default
 _default_lock = threading.Lock()
+_scoped: ContextVar[Connection | None] = ContextVar("dynamodb_connection", default=None)
+"""The connection of the innermost ``use_connection`` block in this thread or task."""
 
 
 def set_connection(
@@ -379,12 +297,17 @@ def set_connection(
     aws_secret_access_key: str | None = None,
     **options: Any,
 ) -> Connection:
-    """Set (and return) the default connection.
+    """Make (and return) a connection, and make it the default.
 
     ``is_local_endpoint=True`` means DynamoDB Local on ``http://127.0.0.1:8000``;
     a ``(host, port)`` tuple means ``http://host:port``. For a local endpoint,
     missing credentials and region get placeholders (DynamoDB Local accepts any).
     Other keyword arguments go to :class:`Connection` (timeouts, retries ...).
+
+    Outside any :func:`use_connection` block it is the process-wide default, which
+    every thread and task without a block of its own uses. Inside a block it
+    replaces that block's connection until the block ends, for the thread or
+    task running the block only (as the block would have).
     """
     global _default
     if is_local_endpoint:
@@ -405,13 +328,24 @@ def set_connection(
         aws_secret_access_key=aws_secret_access_key,
         **options,
     )
-    with _default_lock:
-        _default = connection
+    if _scoped.get() is not None:
+        _scoped.set(connection)  # the block's token still restores what came before it
+    else:
+        with _default_lock:
+            _default = connection
     return connection
 
 
 def get_connection() -> Connection:
-    """The default connection (from the AWS environment until ``set_connection``)."""
+    """The connection calls use when neither they nor their model name one.
+
+    That is the connection of the innermost :func:`use_connection` block running
+    in this thread or asyncio task, else the process-wide default: the last
+    :func:`set_connection`'s, or one made from the AWS environment on first use.
+    """
+    scoped = _scoped.get()
+    if scoped is not None:
+        return scoped
     global _default
     if _default is None:
         with _default_lock:
@@ -422,18 +356,25 @@ def get_connection() -> Connection:
 
 @contextlib.contextmanager
 def use_connection(connection: Connection) -> Iterator[Connection]:
-    """Make ``connection`` the default inside a ``with`` block, then restore the previous one."""
-    global _default
-    with _default_lock:
-        previous, _default = _default, connection
+    """Make ``connection`` the default inside a ``with`` block, for this thread or task only.
+
+    Other threads, and asyncio tasks running meanwhile, keep theirs; tasks and
+    :meth:`Connection.run_many` threads started inside the block inherit it
+    (they copy the context). Blocks nest; leaving one, also by an exception,
+    restores what was in effect before it.
+    """
+    token = _scoped.set(connection)
     try:
         yield connection
     finally:
-        with _default_lock:
-            _default = previous
+        _scoped.reset(token)
 
 
 async def aclose() -> None:
-    """Close the default connection's async client for the running event loop."""
-    if _default is not None:
-        await _default.aclose()
+    """Close the async client, for the running event loop, of the connection in effect.
+
+    That is :func:`get_connection`'s connection; none is made if there is none yet.
+    """
+    connection = _scoped.get() or _default
+    if connection is not None:
+        await connection.aclose()
