@@ -15,7 +15,6 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
-from dynamodb.core.batch import RetryPolicy
 from dynamodb.core.cursor import Cursor, set_cursor_secret
 from dynamodb.core.errors import (
     AccessDenied,
@@ -33,6 +32,7 @@ from dynamodb.core.errors import (
     LimitExceeded,
     ModelDefinitionError,
     NoIndexForQuery,
+    OutcomeUnknown,
     ProvisionedThroughputExceeded,
     QueryError,
     RequestLimitExceeded,
@@ -51,6 +51,7 @@ from dynamodb.core.errors import (
 )
 from dynamodb.core.expressions import Condition
 from dynamodb.core.operations import WaitPolicy
+from dynamodb.core.retries import RetryPolicy
 from dynamodb.core.updates import UpdateAction
 from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, has_many, has_one
 from dynamodb.models.fields import (
@@ -133,6 +134,7 @@ __all__ = [
     "ModelDefinitionError",
     "NestedAttribute",
     "NoIndexForQuery",
+    "OutcomeUnknown",
     "ProvisionedThroughputExceeded",
     "Query",
     "QueryError",

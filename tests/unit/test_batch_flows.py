@@ -23,7 +23,6 @@ from dynamodb import (
     InternalServerError,
     ProvisionedThroughputExceeded,
     RequestLimitExceeded,
-    RetryPolicy,
     ServiceError,
     ThrottlingError,
     TransportError,
@@ -42,6 +41,7 @@ from dynamodb.core.batch import (
 )
 from dynamodb.core.flow import Flow, Request, Sleep
 from dynamodb.core.progress import Progress, make_progress
+from dynamodb.core.retries import RetryPolicy
 
 TABLE = "test_batch_flows_table"
 KEYS = ("pk", "sk")

@@ -173,5 +173,7 @@ def test_retry_mode_and_attempts_reach_the_botocore_client(
     )
     make_connection.append(connection)
 
+    # botocore resends nothing: the library retries each request by what it does.
     retries = connection.client.meta.config.retries
-    assert retries == {"total_max_attempts": 3, "mode": mode}
+    assert retries == {"total_max_attempts": 1, "mode": mode}
+    assert connection.retry_policy.max_attempts == 3

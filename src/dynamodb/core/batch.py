@@ -15,9 +15,7 @@ written; :func:`gather` merges the chunks' outcomes into one such error.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dynamodb.core.codec import Item
@@ -29,10 +27,10 @@ from dynamodb.core.errors import (
 )
 from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call, sleep
+from dynamodb.core.retries import RetryPolicy
 
 __all__ = [
     "BatchIncomplete",
-    "RetryPolicy",
     "batch_get",
     "gather",
     "get_chunks",
@@ -48,21 +46,6 @@ OnChunk = Callable[[int], None]
 GET_CHUNK = 100
 WRITE_CHUNK = 25
 _RETRYABLE = (ThrottlingError, InternalServerError, TransportError)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """The retry budget of one chunk: ``max_attempts`` calls (the first included),
-    with backoff delays growing from ``base`` to at most ``cap`` seconds."""
-
-    max_attempts: int = 10
-    base: float = 0.05
-    cap: float = 5.0
-
-    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-        ceiling = min(self.cap, self.base * (2**attempt))
-        return (rng or random).uniform(0.0, ceiling)
 
 
 def key_identity(item: Item, key_names: Sequence[str]) -> KeyIdentity:

@@ -26,6 +26,7 @@ __all__ = [
     "LimitExceeded",
     "ModelDefinitionError",
     "NoIndexForQuery",
+    "OutcomeUnknown",
     "ProvisionedThroughputExceeded",
     "QueryError",
     "RequestLimitExceeded",
@@ -94,7 +95,49 @@ class WaitTimeout(DynamoDBError, TimeoutError):
 
 
 class TransportError(DynamoDBError, ConnectionError):
-    """The request did not get an answer: connection refused, reset or timed out."""
+    """The request did not get an answer: connection refused, reset or timed out.
+
+    ``sent`` is False when the request is known not to have reached DynamoDB
+    (the connection could not be made), True when it may have been applied.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+
+class OutcomeUnknown(DynamoDBError):
+    """A write that is not safe to resend got no answer: it may or may not be applied.
+
+    Raised, instead of resending, when DynamoDB answered HTTP 5xx or the
+    connection dropped after an ADD, a ``list_append``, a counter, a version bump
+    or another conditional write was sent. ``operation``, ``table`` and ``key``
+    (plain values) name the write and ``cause`` is the error seen. Read the item
+    with ``consistent=True`` to see whether it was applied; or make such calls
+    with ``idempotent=True``, which DynamoDB applies at most once, so they are
+    resent safely.
+    """
+
+    def __init__(
+        self,
+        *,
+        operation: str,
+        table: str | None,
+        key: dict[str, Any] | None,
+        cause: BaseException,
+    ) -> None:
+        self.operation = operation
+        self.table = table
+        self.key = key
+        self.cause = cause
+        where = f" on table {table!r}" if table else ""
+        item = f" for key {key}" if key else ""
+        super().__init__(
+            f"{operation}{where}{item} may or may not have been applied ({cause}); it was "
+            "not resent, since applying it twice would change the result. Read the item "
+            "with consistent=True to check, or pass idempotent=True to make the call safe "
+            "to resend"
+        )
 
 
 _BY_CODE: dict[str, type[ServiceError]] = {}

@@ -21,10 +21,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class Request:
-    """Send ``params`` to the DynamoDB API ``operation`` (e.g. ``"PutItem"``)."""
+    """Send ``params`` to the DynamoDB API ``operation`` (e.g. ``"PutItem"``).
+
+    ``idempotent`` says whether sending it twice is harmless; None (the
+    default) lets :func:`dynamodb.core.retries.is_idempotent` tell from the
+    request itself.
+    """
 
     operation: str
     params: dict[str, Any]
+    idempotent: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +44,11 @@ Step = Request | Sleep
 Flow = Generator[Step, Any, T]
 
 
-def call(operation: str, params: dict[str, Any]) -> Flow[dict[str, Any]]:
+def call(
+    operation: str, params: dict[str, Any], *, idempotent: bool | None = None
+) -> Flow[dict[str, Any]]:
     """One request; ``response = yield from call(...)`` inside a flow."""
-    response: dict[str, Any] = yield Request(operation, params)
+    response: dict[str, Any] = yield Request(operation, params, idempotent)
     return response
 
 

@@ -339,7 +339,7 @@ class _ChildrenSide(Association):
         for child in (yield from self.children_flow(item)):
             if self.on_delete == "cascade":
                 # The child's own associations follow (its links, its children).
-                yield from child._delete_flow(None)
+                yield from child._delete_flow(None, False)
             else:
                 child._data[inverse.foreign_key] = None
                 write = prepare_changes(child)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 from dynamodb.core.batch import (
     GET_CHUNK,
     WRITE_CHUNK,
-    RetryPolicy,
     gather,
     get_chunks,
     key_identity,
@@ -26,6 +25,7 @@ from dynamodb.core.codec import Item
 from dynamodb.core.errors import BatchIncomplete, ItemAlreadyExists, ThrottlingError
 from dynamodb.core.flow import Flow, sleep
 from dynamodb.core.progress import ProgressCallback, make_progress
+from dynamodb.core.retries import RetryPolicy
 from dynamodb.models.fields import Field
 from dynamodb.models.persistence import prepare_put, run_write
 

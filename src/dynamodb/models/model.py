@@ -310,9 +310,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     # -- flows ---------------------------------------------------------------------
 
-    def _write_flow(self, write: PreparedWrite | None) -> Flow[Self]:
+    def _write_flow(self, write: PreparedWrite | None, idempotent: bool = False) -> Flow[Self]:
         if write is not None:
-            yield from run_write(write)
+            yield from run_write(write, idempotent=idempotent)
         return self
 
     @classmethod
@@ -320,13 +320,17 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         item = cls(**values)
         return item._write_flow(prepare_put(item, exists_error=not overwrite))
 
-    def _save_flow(self, condition: Condition | None, full: bool) -> Flow[Self]:
+    def _save_flow(self, condition: Condition | None, full: bool, idempotent: bool) -> Flow[Self]:
         if full:
-            return self._write_flow(prepare_put(self, condition))
-        return self._write_flow(prepare_changes(self, condition))
+            return self._write_flow(prepare_put(self, condition), idempotent)
+        return self._write_flow(prepare_changes(self, condition), idempotent)
 
     def _update_flow(
-        self, actions: tuple[Actions, ...], values: dict[str, Any], condition: Condition | None
+        self,
+        actions: tuple[Actions, ...],
+        values: dict[str, Any],
+        condition: Condition | None,
+        idempotent: bool,
     ) -> Flow[Self]:
         plan = UpdatePlan(self._own_actions(actions))
         cls = type(self)
@@ -337,7 +341,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             plan.add(field.set(value))
         if not plan:
             raise ValueError(f"{cls.__name__}.update() needs at least one action or field=value")
-        return self._write_flow(prepare_update(self, plan, condition))
+        return self._write_flow(prepare_update(self, plan, condition), idempotent)
 
     def _own_actions(self, actions: Iterable[Actions]) -> list[UpdateAction]:
         cls = type(self)
@@ -359,8 +363,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
                 flat.append(action)
         return flat
 
-    def _delete_flow(self, condition: Condition | None) -> Flow[None]:
-        yield from run_write(prepare_delete(self, condition))
+    def _delete_flow(self, condition: Condition | None, idempotent: bool) -> Flow[None]:
+        yield from run_write(prepare_delete(self, condition), idempotent=idempotent)
         for association in type(self)._meta.associations.values():
             yield from association.deleted_flow(self)
 
@@ -386,7 +390,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         return obj
 
     @classmethod
-    def _add_flow(cls, values: dict[str, Any]) -> Flow[Self]:
+    def _add_flow(cls, values: dict[str, Any], idempotent: bool) -> Flow[Self]:
         key_names = {name for field in cls._meta.key_fields for name in (field.attr, field.name)}
         key = {name: value for name, value in values.items() if name in key_names}
         counters = {name: value for name, value in values.items() if name not in key_names}
@@ -401,7 +405,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             if field is None:
                 raise TypeError(f"{cls.__name__}.add() got an unknown field {attr!r}")
             actions.append(field.add(amount))
-        return item._write_flow(prepare_update(item, UpdatePlan(actions)))
+        return item._write_flow(prepare_update(item, UpdatePlan(actions)), idempotent)
 
     @classmethod
     def _count_flow(cls, exact: bool) -> Flow[int]:
@@ -460,6 +464,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         *,
         condition: Condition | None = None,
         full: bool = False,
+        idempotent: bool = False,
         connection: Connection | None = None,
     ) -> Self:
         """Store the item.
@@ -469,36 +474,55 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         when nothing changed), so other writers' attributes are kept; ``full=True``
         puts the whole item anyway. ``condition`` must hold or ConditionalCheckFailed
         is raised; with a VersionField the stored version must be the one read.
+
+        ``idempotent=True`` sends the write as a one-action transaction that DynamoDB
+        applies at most once, so it is resent safely after a lost answer (at twice the
+        write capacity); see the README's "Retries and lost answers".
         """
-        return type(self)._meta.connection(connection).run(self._save_flow(condition, full))
+        flow = self._save_flow(condition, full, idempotent)
+        return type(self)._meta.connection(connection).run(flow)
 
     async def asave(
         self,
         *,
         condition: Condition | None = None,
         full: bool = False,
+        idempotent: bool = False,
         connection: Connection | None = None,
     ) -> Self:
         """Async twin of :meth:`save`."""
-        return await type(self)._meta.connection(connection).arun(self._save_flow(condition, full))
+        flow = self._save_flow(condition, full, idempotent)
+        return await type(self)._meta.connection(connection).arun(flow)
 
     def update(
-        self, *actions: Actions, connection: Connection | None = None, **values: Any
+        self,
+        *actions: Actions,
+        idempotent: bool = False,
+        connection: Connection | None = None,
+        **values: Any,
     ) -> Self:
         """Apply update actions in one UpdateItem; the item then holds what DynamoDB holds.
 
         ``item.update(Test.score.add(1), Test.ids.list_append([1, 2]), title="new")``:
         keyword arguments are plain SETs. Works on an item built from its key alone
         (``Test(name="a", score=1).update(...)``): no read needed.
+
+        ``idempotent=True`` sends the write as a one-action transaction that DynamoDB
+        applies at most once, so it is resent safely after a lost answer (at twice the
+        write capacity); see the README's "Retries and lost answers".
         """
-        flow = self._update_flow(actions, values, None)
+        flow = self._update_flow(actions, values, None, idempotent)
         return type(self)._meta.connection(connection).run(flow)
 
     async def aupdate(
-        self, *actions: Actions, connection: Connection | None = None, **values: Any
+        self,
+        *actions: Actions,
+        idempotent: bool = False,
+        connection: Connection | None = None,
+        **values: Any,
     ) -> Self:
         """Async twin of :meth:`update`."""
-        flow = self._update_flow(actions, values, None)
+        flow = self._update_flow(actions, values, None, idempotent)
         return await type(self)._meta.connection(connection).arun(flow)
 
     def condition(self, *conditions: Condition) -> Conditional[Self]:
@@ -509,44 +533,67 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         return Conditional(self, combined)
 
     def delete(
-        self, *, condition: Condition | None = None, connection: Connection | None = None
+        self,
+        *,
+        condition: Condition | None = None,
+        idempotent: bool = False,
+        connection: Connection | None = None,
     ) -> None:
-        """Delete this item (by its key), only if ``condition`` (and its version) hold."""
-        type(self)._meta.connection(connection).run(self._delete_flow(condition))
+        """Delete this item (by its key), only if ``condition`` (and its version) hold.
+
+        ``idempotent=True`` sends the write as a one-action transaction that DynamoDB
+        applies at most once, so it is resent safely after a lost answer (at twice the
+        write capacity); see the README's "Retries and lost answers".
+        """
+        type(self)._meta.connection(connection).run(self._delete_flow(condition, idempotent))
 
     async def adelete(
-        self, *, condition: Condition | None = None, connection: Connection | None = None
+        self,
+        *,
+        condition: Condition | None = None,
+        idempotent: bool = False,
+        connection: Connection | None = None,
     ) -> None:
         """Async twin of :meth:`delete`."""
-        await type(self)._meta.connection(connection).arun(self._delete_flow(condition))
+        flow = self._delete_flow(condition, idempotent)
+        await type(self)._meta.connection(connection).arun(flow)
 
     @classmethod
     def delete_by_key(
         cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
     ) -> None:
         """Delete the item with this key without reading it first."""
-        cls._meta.connection(connection).run(cls._key_instance(key)._delete_flow(condition))
+        cls._meta.connection(connection).run(cls._key_instance(key)._delete_flow(condition, False))
 
     @classmethod
     async def adelete_by_key(
         cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
     ) -> None:
         """Async twin of :meth:`delete_by_key`."""
-        await cls._meta.connection(connection).arun(cls._key_instance(key)._delete_flow(condition))
+        flow = cls._key_instance(key)._delete_flow(condition, False)
+        await cls._meta.connection(connection).arun(flow)
 
     @classmethod
-    def add(cls, *, connection: Connection | None = None, **values: Any) -> Self:
+    def add(
+        cls, *, idempotent: bool = False, connection: Connection | None = None, **values: Any
+    ) -> Self:
         """Atomic counters without a read: ``Test.add(name="a", score=1, visits=1)``.
 
         The key fields name the item; every other field=amount is added (ADD)
         to it. Returns the item as DynamoDB holds it afterwards.
+
+        ``idempotent=True`` sends the write as a one-action transaction that DynamoDB
+        applies at most once, so it is resent safely after a lost answer (at twice the
+        write capacity); see the README's "Retries and lost answers".
         """
-        return cls._meta.connection(connection).run(cls._add_flow(values))
+        return cls._meta.connection(connection).run(cls._add_flow(values, idempotent))
 
     @classmethod
-    async def aadd(cls, *, connection: Connection | None = None, **values: Any) -> Self:
+    async def aadd(
+        cls, *, idempotent: bool = False, connection: Connection | None = None, **values: Any
+    ) -> Self:
         """Async twin of :meth:`add`."""
-        return await cls._meta.connection(connection).arun(cls._add_flow(values))
+        return await cls._meta.connection(connection).arun(cls._add_flow(values, idempotent))
 
     # -- associations ---------------------------------------------------------------------
 
@@ -671,34 +718,51 @@ class Conditional(Generic[M]):
     def _connection(self, connection: Connection | None) -> Connection:
         return type(self.item)._meta.connection(connection)
 
-    def update(self, *actions: Actions, connection: Connection | None = None, **values: Any) -> M:
+    def update(
+        self,
+        *actions: Actions,
+        idempotent: bool = False,
+        connection: Connection | None = None,
+        **values: Any,
+    ) -> M:
         """:meth:`Model.update`, only if the conditions hold."""
-        flow = self.item._update_flow(actions, values, self.condition)
+        flow = self.item._update_flow(actions, values, self.condition, idempotent)
         return self._connection(connection).run(flow)
 
     async def aupdate(
-        self, *actions: Actions, connection: Connection | None = None, **values: Any
+        self,
+        *actions: Actions,
+        idempotent: bool = False,
+        connection: Connection | None = None,
+        **values: Any,
     ) -> M:
         """Async twin of :meth:`update`."""
-        flow = self.item._update_flow(actions, values, self.condition)
+        flow = self.item._update_flow(actions, values, self.condition, idempotent)
         return await self._connection(connection).arun(flow)
 
-    def save(self, *, full: bool = False, connection: Connection | None = None) -> M:
+    def save(
+        self, *, full: bool = False, idempotent: bool = False, connection: Connection | None = None
+    ) -> M:
         """:meth:`Model.save`, only if the conditions hold."""
-        return self._connection(connection).run(self.item._save_flow(self.condition, full))
+        flow = self.item._save_flow(self.condition, full, idempotent)
+        return self._connection(connection).run(flow)
 
-    async def asave(self, *, full: bool = False, connection: Connection | None = None) -> M:
+    async def asave(
+        self, *, full: bool = False, idempotent: bool = False, connection: Connection | None = None
+    ) -> M:
         """Async twin of :meth:`save`."""
-        flow = self.item._save_flow(self.condition, full)
+        flow = self.item._save_flow(self.condition, full, idempotent)
         return await self._connection(connection).arun(flow)
 
-    def delete(self, *, connection: Connection | None = None) -> None:
+    def delete(self, *, idempotent: bool = False, connection: Connection | None = None) -> None:
         """:meth:`Model.delete`, only if the conditions hold."""
-        self._connection(connection).run(self.item._delete_flow(self.condition))
+        self._connection(connection).run(self.item._delete_flow(self.condition, idempotent))
 
-    async def adelete(self, *, connection: Connection | None = None) -> None:
+    async def adelete(
+        self, *, idempotent: bool = False, connection: Connection | None = None
+    ) -> None:
         """Async twin of :meth:`delete`."""
-        await self._connection(connection).arun(self.item._delete_flow(self.condition))
+        await self._connection(connection).arun(self.item._delete_flow(self.condition, idempotent))
 
 
 class MapModel(Model):

@@ -127,20 +127,30 @@ class PendingUpdates:
                 raise TypeError(f"set_modify_conditions() takes conditions, not {condition!r}")
         self._pending_state()[1].extend(conditions)
 
-    def _commit_flow(self) -> Flow[None]:
+    def _commit_flow(self, idempotent: bool) -> Flow[None]:
         plan, conditions = self._pending_state()
         if not plan:
             return
         model = cast("Model", self)
-        yield from run_write(prepare_update(model, plan, and_all(conditions)))
+        write = prepare_update(model, plan, and_all(conditions))
+        yield from run_write(write, idempotent=idempotent)
         self.discard_changes()
 
-    def commit_changes(self, *, connection: Connection | None = None) -> None:
-        """Send every queued change in one UpdateItem (nothing if none is queued)."""
-        model = cast("Model", self)
-        type(model)._meta.connection(connection).run(self._commit_flow())
+    def commit_changes(
+        self, *, idempotent: bool = False, connection: Connection | None = None
+    ) -> None:
+        """Send every queued change in one UpdateItem (nothing if none is queued).
 
-    async def acommit_changes(self, *, connection: Connection | None = None) -> None:
+        ``idempotent=True`` sends it as a one-action transaction that DynamoDB applies
+        at most once, so it is resent safely after a lost answer (at twice the write
+        capacity).
+        """
+        model = cast("Model", self)
+        type(model)._meta.connection(connection).run(self._commit_flow(idempotent))
+
+    async def acommit_changes(
+        self, *, idempotent: bool = False, connection: Connection | None = None
+    ) -> None:
         """Async twin of :meth:`commit_changes`."""
         model = cast("Model", self)
-        await type(model)._meta.connection(connection).arun(self._commit_flow())
+        await type(model)._meta.connection(connection).arun(self._commit_flow(idempotent))

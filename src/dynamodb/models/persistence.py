@@ -15,12 +15,19 @@ count, and nothing is deep-copied when items are read.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dynamodb.core.codec import Item, wire_equal
-from dynamodb.core.errors import ConditionalCheckFailed, ItemAlreadyExists, VersionConflict
+from dynamodb.core.errors import (
+    ConditionalCheckFailed,
+    ItemAlreadyExists,
+    OutcomeUnknown,
+    TransactionCanceled,
+    VersionConflict,
+)
 from dynamodb.core.expressions import (
     AttributeExists,
     AttributeNotExists,
@@ -29,37 +36,119 @@ from dynamodb.core.expressions import (
     and_all,
 )
 from dynamodb.core.flow import Flow, call
+from dynamodb.core.retries import is_idempotent
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
 
 __all__ = [
+    "TRANSACT_KINDS",
     "PreparedWrite",
+    "cancelled_condition",
     "prepare_changes",
     "prepare_delete",
     "prepare_put",
     "prepare_update",
     "run_write",
+    "transact_action",
 ]
 
 
 @dataclass
 class PreparedWrite:
-    """One write, ready to send alone (``run_write``) or in a transaction."""
+    """One write, ready to send alone (``run_write``) or in a transaction.
+
+    ``key`` is the item's wire key. ``idempotent`` overrides what the retry
+    rules would tell from the request (None: let them tell). ``applied`` says,
+    from the item as stored after an unanswered attempt (None: no item),
+    whether this write is what is stored: it lets a conditional put or delete
+    whose answer was lost be confirmed instead of failing its own condition on
+    a resend. None when that cannot be told (conditional updates).
+    """
 
     operation: str
     params: dict[str, Any]
     on_success: Callable[[dict[str, Any]], None]
     explain: Callable[[ConditionalCheckFailed], ConditionalCheckFailed]
+    key: Item
+    idempotent: bool | None = None
+    applied: Callable[[Item | None], bool] | None = None
 
 
-def run_write(write: PreparedWrite) -> Flow[dict[str, Any]]:
-    """Send a prepared write; a failed condition raises its explained error."""
+TRANSACT_KINDS = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
+"""The TransactWriteItems action of each single-item write operation."""
+
+
+def transact_action(write: PreparedWrite) -> dict[str, Any]:
+    """``write`` as one action of TransactWriteItems (``{"Put": {...}}`` ...)."""
+    params = {key: value for key, value in write.params.items() if key != "ReturnValues"}
+    return {TRANSACT_KINDS[write.operation]: params}
+
+
+def cancelled_condition(reason: dict[str, Any]) -> ConditionalCheckFailed:
+    """The ConditionalCheckFailed of one action's CancellationReason (with its ALL_OLD item)."""
+    response = {"Item": reason["Item"]} if "Item" in reason else {}
+    return ConditionalCheckFailed(str(reason.get("Message", "")), response=response)
+
+
+def run_write(write: PreparedWrite, *, idempotent: bool = False) -> Flow[dict[str, Any]]:
+    """Send a prepared write; a failed condition raises its explained error.
+
+    ``idempotent=True`` sends it as a one-action TransactWriteItems with a
+    ClientRequestToken, which DynamoDB applies at most once: resent after a lost
+    answer, it cannot be applied twice (it costs twice the write capacity).
+    Otherwise a conditional put or delete whose answer was lost is confirmed by
+    a consistent read, and resent once if what is stored is not this write.
+    """
+    if idempotent:
+        return (yield from _run_at_most_once(write))
     try:
-        response = yield from call(write.operation, write.params)
+        response = yield from call(write.operation, write.params, idempotent=write.idempotent)
     except ConditionalCheckFailed as error:
         raise write.explain(error) from error
+    except OutcomeUnknown:
+        if write.applied is None:
+            raise
+        response = yield from _confirm_or_resend(write)
+    write.on_success(response)
+    return response
+
+
+def _read_consistently(write: PreparedWrite) -> Flow[Item | None]:
+    request = {"TableName": write.params["TableName"], "Key": write.key, "ConsistentRead": True}
+    found: Item | None = (yield from call("GetItem", request)).get("Item")
+    return found
+
+
+def _confirm_or_resend(write: PreparedWrite) -> Flow[dict[str, Any]]:
+    """After a lost answer: done if the stored item shows this write, else send it once more."""
+    assert write.applied is not None
+    if write.applied((yield from _read_consistently(write))):
+        return {}
+    try:
+        return (yield from call(write.operation, write.params, idempotent=write.idempotent))
+    except ConditionalCheckFailed as error:
+        raise write.explain(error) from error
+
+
+def _run_at_most_once(write: PreparedWrite) -> Flow[dict[str, Any]]:
+    request = {
+        "TransactItems": [transact_action(write)],
+        "ClientRequestToken": str(uuid.uuid4()),  # the same on every resend of this write
+    }
+    try:
+        yield from call("TransactWriteItems", request)
+    except TransactionCanceled as error:
+        reasons = error.reasons
+        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            raise write.explain(cancelled_condition(reasons[0])) from error
+        raise
+    response: dict[str, Any] = {}
+    if write.operation == "UpdateItem":  # no ALL_NEW in a transaction: read it back
+        stored = yield from _read_consistently(write)
+        if stored is not None:
+            response["Attributes"] = stored
     write.on_success(response)
     return response
 
@@ -156,7 +245,17 @@ def prepare_put(
             item._data[field.attr] = next_version
         item._original = wire
 
-    return PreparedWrite("PutItem", request, on_success, _explainer(item, expected, exists_error))
+    def applied(stored: Item | None) -> bool:
+        return stored is not None and _same_item(stored, wire)
+
+    explain = _explainer(item, expected, exists_error)
+    return PreparedWrite("PutItem", request, on_success, explain, item._key(), applied=applied)
+
+
+def _same_item(stored: Item, written: Item) -> bool:
+    return stored.keys() == written.keys() and all(
+        wire_equal(value, written[name]) for name, value in stored.items()
+    )
 
 
 def _key_changed(item: Model, original: Item) -> bool:
@@ -245,8 +344,20 @@ def prepare_update(
         if attributes:
             _remember(item, attributes)
 
+    # A SET/REMOVE-only update whose one condition is that the item exists (a dirty
+    # save) leaves the same item when applied twice, like the same update without it.
+    repeatable = not parts[1:] and (not parts or require_exists)
+    idempotent = (
+        True if repeatable and is_idempotent("UpdateItem", _unconditional(request)) else None
+    )
     explain = _explainer(item, expected, checked=item._original is not None)
-    return PreparedWrite("UpdateItem", request, on_success, explain)
+    return PreparedWrite(
+        "UpdateItem", request, on_success, explain, request["Key"], idempotent=idempotent
+    )
+
+
+def _unconditional(request: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in request.items() if key != "ConditionExpression"}
 
 
 def prepare_changes(item: Model, condition: Condition | None = None) -> PreparedWrite | None:
@@ -274,5 +385,10 @@ def prepare_delete(item: Model, condition: Condition | None = None) -> PreparedW
     def on_success(response: dict[str, Any]) -> None:
         item._original = None
 
+    def applied(stored: Item | None) -> bool:
+        return stored is None  # the item is gone: this delete (or one like it) happened
+
     explain = _explainer(item, expected, checked=item._original is not None)
-    return PreparedWrite("DeleteItem", request, on_success, explain)
+    return PreparedWrite(
+        "DeleteItem", request, on_success, explain, request["Key"], applied=applied
+    )

@@ -31,16 +31,18 @@ from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.batch import key_identity
 from dynamodb.core.blocks import WithBlock
-from dynamodb.core.errors import ConditionalCheckFailed, DynamoDBError, TransactionCanceled
+from dynamodb.core.errors import DynamoDBError, TransactionCanceled
 from dynamodb.core.expressions import Condition, Placeholders
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdatePlan
 from dynamodb.models.persistence import (
     PreparedWrite,
+    cancelled_condition,
     prepare_changes,
     prepare_delete,
     prepare_put,
     prepare_update,
+    transact_action,
 )
 from dynamodb.wire.connection import Connection, get_connection
 
@@ -58,7 +60,6 @@ __all__ = [
 
 MAX_ACTIONS = 100
 _log = logging.getLogger("dynamodb.transaction")
-_TRANSACT_KIND = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
 
 
 @dataclass
@@ -105,8 +106,7 @@ class Transaction(WithBlock):
     # -- collecting ------------------------------------------------------------------
 
     def _add(self, write: PreparedWrite, item: Model) -> None:
-        kind = _TRANSACT_KIND[write.operation]
-        params = {key: value for key, value in write.params.items() if key != "ReturnValues"}
+        ((kind, params),) = transact_action(write).items()
         self._remember_key(type(item), item._key())
         self._actions.append(
             _Action(
@@ -225,7 +225,7 @@ class Transaction(WithBlock):
                 continue
             explained = reason.get("Message") or code
             if code == "ConditionalCheckFailed" and action.write is not None:
-                detail = action.write.explain(_as_failed(reason))
+                detail = action.write.explain(cancelled_condition(reason))
                 explained = detail.message
             failures.append(f"{action.label}: {code}: {explained}")
         message = "transaction cancelled; " + ("; ".join(failures) or error.message)
@@ -258,11 +258,6 @@ class Transaction(WithBlock):
     async def _aend(self, ok: bool) -> None:
         if ok:
             await self.acommit()
-
-
-def _as_failed(reason: Mapping[str, Any]) -> Any:
-    response = {"Item": reason["Item"]} if "Item" in reason else {}
-    return ConditionalCheckFailed(str(reason.get("Message", "")), response=response)
 
 
 def transaction(

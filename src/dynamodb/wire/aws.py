@@ -1,11 +1,12 @@
 """The default transport: a botocore client (sync) and aiobotocore clients (async).
 
 :class:`BotocoreTransport` creates its botocore client on first use, and one
-aiobotocore client per event loop, also on first use. botocore signs, retries
-(its ``Config``) and times out each call; the answers of item operations are
-parsed by :mod:`dynamodb.wire.parser`; botocore's and aiohttp's exceptions
-become dynamodb-py's typed errors. The clients come from the transport's own
-botocore sessions, so moto's ``mock_aws`` (which answers below the parser)
+aiobotocore client per event loop, also on first use. botocore signs and times
+out each call, and resends nothing (:mod:`dynamodb.core.retries` decides what
+is resent); the answers of item operations are parsed by
+:mod:`dynamodb.wire.parser`; botocore's and aiohttp's exceptions become
+dynamodb-py's typed errors. The clients come from the transport's own botocore
+sessions, so moto's ``mock_aws`` (which answers below the parser)
 works with it.
 
 An aiobotocore client belongs to the event loop it was made on: closing it
@@ -27,7 +28,12 @@ import weakref
 from collections.abc import AsyncGenerator
 from typing import Any, NoReturn
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    HTTPClientError,
+)
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from dynamodb.core.errors import DynamoDBError, TransportError, error_from_response
@@ -300,5 +306,7 @@ def _translate(error: Exception, operation: str) -> Exception:
         return error_from_response(code, message, response, operation)
     # botocore's ConnectionError (connection refused, connect timeout) is no OSError.
     if isinstance(error, (HTTPClientError, BotocoreConnectionError, OSError, asyncio.TimeoutError)):
-        return TransportError(f"{operation}: {error}")
+        # Only a connection that was never made proves the request did not arrive.
+        sent = not isinstance(error, (EndpointConnectionError, ConnectTimeoutError))
+        return TransportError(f"{operation}: {error}", sent=sent)
     return error

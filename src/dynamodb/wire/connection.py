@@ -30,6 +30,7 @@ from botocore.config import Config
 from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import DynamoDBError
 from dynamodb.core.flow import Flow, Request, Step
+from dynamodb.core.retries import RetryPolicy, retrying
 from dynamodb.wire.aws import BotocoreTransport
 from dynamodb.wire.transport import Transport
 
@@ -55,8 +56,11 @@ class Connection(WithBlock):
     """Settings for talking to one DynamoDB endpoint, and the transport that does it.
 
     ``connect_timeout`` and ``read_timeout`` are seconds. ``max_attempts`` counts
-    every attempt of one request, the first included (1 means no retry);
-    ``retry_mode`` is botocore's (``"standard"``, ``"adaptive"`` or ``"legacy"``).
+    every attempt of one request, the first included (1 means no retry); which
+    failures are retried depends on what the request does
+    (:mod:`dynamodb.core.retries`), whatever the transport. ``retry_mode`` is
+    passed to botocore: ``"adaptive"`` keeps its client-side rate limiter;
+    ``"standard"`` (the default) and ``"legacy"`` retry the same way here.
     ``fast_parser`` parses item operations' answers with ``json.loads`` instead
     of botocore's generic parser (see :mod:`dynamodb.wire.parser`).
     Anything left as None comes from the standard AWS environment variables and
@@ -118,7 +122,10 @@ class Connection(WithBlock):
         config = Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
-            retries={"total_max_attempts": self.max_attempts, "mode": self.retry_mode},
+            # botocore resends nothing: every request is retried by what it does
+            # (dynamodb.core.retries), the same on every transport. The mode still
+            # matters for "adaptive", whose client-side rate limiter stays on.
+            retries={"total_max_attempts": 1, "mode": self.retry_mode},
             max_pool_connections=self.max_pool_connections,
             # Our fields check values before a request is built, and DynamoDB
             # answers anything malformed with a typed ValidationException.
@@ -169,8 +176,14 @@ class Connection(WithBlock):
         """Send one request on the running event loop."""
         return await self._transport.asend(operation, params)
 
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """How each request is retried: ``max_attempts`` sends, full-jitter backoff."""
+        return RetryPolicy(max_attempts=self.max_attempts, base=0.05, cap=20.0)
+
     def run(self, flow: Flow[T]) -> T:
-        """Drive a flow to its end, blocking."""
+        """Drive a flow to its end, blocking (each request retried by what it does)."""
+        flow = retrying(flow, self.retry_policy)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             reply = None
@@ -187,6 +200,7 @@ class Connection(WithBlock):
 
     async def arun(self, flow: Flow[T]) -> T:
         """Drive a flow to its end on the running event loop."""
+        flow = retrying(flow, self.retry_policy)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             reply = None

@@ -31,9 +31,11 @@ class Transport(Protocol):
     that got no answer as :class:`~dynamodb.TransportError`: flows catch these
     to retry or explain. Any other exception is a bug and is not caught.
 
-    Retrying a single call (throttling, 5xx) is the transport's business;
-    retries of unprocessed batch items and conditional writes happen above it.
-    A transport is shared by every thread and task that uses its connection.
+    A transport sends each call once: the connection retries it by what it does
+    (:mod:`dynamodb.core.retries`), the same whatever the transport. An error for
+    a request known not to have reached DynamoDB (the connection could not be
+    made) is a ``TransportError(..., sent=False)``. A transport is shared by every
+    thread and task that uses its connection.
     """
 
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -78,9 +80,10 @@ class MockTransport:
     ``{}``). To answer with an error it raises one of dynamodb-py's errors
     (``dynamodb.ConditionalCheckFailed("the condition is false")``; give
     ``response={"Item": ...}`` for ``ALL_OLD``): the calling code sees it exactly
-    as if DynamoDB had answered so. Requests and answers are copied, so a
-    handler may keep or change what it got or gave. Nothing is retried: the
-    handler sees each call once.
+    as if DynamoDB had answered so, retries included: a throttling error or
+    ``TransportError`` is retried by the connection's rules, as it would be from
+    DynamoDB. Requests and answers are copied, so a handler may keep or change
+    what it got or gave.
     """
 
     def __init__(self, handler: Handler) -> None:

@@ -1,0 +1,163 @@
+"""Retrying a request by what it does: resent when that is safe, never blindly.
+
+Every flow a connection runs is wrapped in :func:`retrying`. When a request
+fails, the error says what is known about it:
+
+- **refused before anything was applied** (throttling, a connection that
+  could not be made): any request is resent, after a backoff;
+- **outcome unknown** (HTTP 5xx, the connection dropped or timed out after the
+  request was sent): an *idempotent* request is resent, since applying it
+  twice changes nothing; any other one raises :class:`OutcomeUnknown`, which
+  names the operation, the table and the key;
+- **answered** (a failed condition, a validation error ...): raised as it is.
+
+Which requests are idempotent is :func:`is_idempotent`: reads; puts and deletes
+without a condition; updates made of SETs of values, REMOVEs of attributes and
+DELETEs of set members; BatchWriteItem (puts and deletes); TransactWriteItems
+(its ClientRequestToken makes DynamoDB apply it at most once). Not: an ADD, a
+``list_append``, arithmetic (``if_not_exists(#a, :z) + :v``), a REMOVE by list
+index, or any write with a ConditionExpression (a version check included: the
+resend of an applied write would fail its own condition).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from dynamodb.core.codec import decode_value
+from dynamodb.core.errors import (
+    DynamoDBError,
+    InternalServerError,
+    LimitExceeded,
+    OutcomeUnknown,
+    ThrottlingError,
+    TransactionConflict,
+    TransportError,
+)
+from dynamodb.core.flow import Flow, Request, Sleep
+
+__all__ = ["RetryPolicy", "is_idempotent", "retrying"]
+
+T = TypeVar("T")
+
+_READ_PREFIXES = ("Get", "Query", "Scan", "Describe", "List", "TransactGet")
+_ALWAYS_IDEMPOTENT = frozenset({"BatchWriteItem", "TransactWriteItems", "BatchGetItem"})
+_REFUSED = (ThrottlingError, LimitExceeded, TransactionConflict)
+_NOT_IDEMPOTENT_SET = re.compile(r"list_append\s*\(|[+-]")
+_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """A retry budget: ``max_attempts`` sends (the first included), with
+    full-jitter backoff delays growing from ``base`` to at most ``cap`` seconds."""
+
+    max_attempts: int = 10
+    base: float = 0.05
+    cap: float = 5.0
+
+    def delay(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
+        ceiling = min(self.cap, self.base * (2**attempt))
+        return (rng or random).uniform(0.0, ceiling)
+
+
+def is_idempotent(operation: str, params: Mapping[str, Any]) -> bool:
+    """Whether sending this request twice leaves DynamoDB as sending it once would."""
+    if operation in _ALWAYS_IDEMPOTENT or operation.startswith(_READ_PREFIXES):
+        return True
+    if operation in ("PutItem", "DeleteItem"):
+        return "ConditionExpression" not in params
+    if operation == "UpdateItem":
+        return "ConditionExpression" not in params and _repeatable_update(
+            str(params.get("UpdateExpression", ""))
+        )
+    return False  # control-plane writes and anything unknown
+
+
+def _repeatable_update(expression: str) -> bool:
+    """An UpdateExpression that gives the same item when applied twice."""
+    pieces = _CLAUSE.split(expression)
+    # split keeps the keywords: ["", "SET", " #a = :v ", "REMOVE", " #b "]
+    for keyword, body in zip(pieces[1::2], pieces[2::2], strict=True):
+        clause = keyword.upper()
+        if clause == "ADD":
+            return False
+        if clause == "SET" and _NOT_IDEMPOTENT_SET.search(body):
+            return False
+        if clause == "REMOVE" and "[" in body:
+            return False  # removing list element i twice removes two elements
+    return True
+
+
+def retrying(flow: Flow[T], policy: RetryPolicy) -> Flow[T]:
+    """``flow``, with each of its requests resent as :mod:`this module <.retries>` says.
+
+    Requests and sleeps pass through; a failed request is resent (after a
+    :class:`~dynamodb.core.flow.Sleep`) while that is safe and the budget lasts,
+    and otherwise its error (or :class:`OutcomeUnknown`) is thrown into ``flow``,
+    which may handle it.
+    """
+    reply: Any = None
+    failure: BaseException | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(reply) if failure is None else flow.throw(failure)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            reply, failure = None, None
+            if isinstance(step, Sleep):
+                yield step
+                continue
+            for attempt in range(1, policy.max_attempts + 1):
+                try:
+                    reply = yield step
+                    break
+                except DynamoDBError as error:
+                    failure = _verdict(step, error, attempt, policy)
+                    if failure is not None:
+                        break
+                    yield Sleep(policy.delay(attempt))
+    finally:
+        flow.close()
+
+
+def _verdict(
+    request: Request, error: DynamoDBError, attempt: int, policy: RetryPolicy
+) -> BaseException | None:
+    """None to resend ``request``; else the error to give its flow."""
+    refused = isinstance(error, _REFUSED) or (isinstance(error, TransportError) and not error.sent)
+    unknown = isinstance(error, InternalServerError) or (
+        isinstance(error, TransportError) and error.sent
+    )
+    if not (refused or unknown):
+        return error  # DynamoDB answered: the request was refused for good
+    if unknown and not _idempotent(request):
+        return outcome_unknown(request, error)
+    if attempt >= policy.max_attempts:
+        return error
+    return None
+
+
+def _idempotent(request: Request) -> bool:
+    if request.idempotent is not None:
+        return request.idempotent
+    return is_idempotent(request.operation, request.params)
+
+
+def outcome_unknown(request: Request, cause: DynamoDBError) -> OutcomeUnknown:
+    """The :class:`OutcomeUnknown` of ``request`` failing with ``cause``."""
+    params = request.params
+    key = params.get("Key")
+    plain = {name: decode_value(value) for name, value in key.items()} if key else None
+    return OutcomeUnknown(
+        operation=request.operation,
+        table=params.get("TableName"),
+        key=plain,
+        cause=cause,
+    )
