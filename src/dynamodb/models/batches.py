@@ -230,8 +230,10 @@ def _plan_conditional_puts(
     policy = retry or RetryPolicy()
 
     def put(instance: M) -> Flow[None]:
-        # Throttling means the put was not applied, so retrying is safe; a lost
-        # answer or a 500 might have been applied, so those are reported instead.
+        # Throttling means the put was not applied, so retrying is safe (beyond the
+        # connection's own attempts, within this batch's budget). A lost answer is
+        # confirmed by run_write (a consistent read, then one resend if needed); an
+        # outcome still unknown after that is reported as not confirmed.
         for attempt in range(1, policy.max_attempts + 1):
             try:
                 yield from run_write(prepare_put(instance, exists_error=True))
