@@ -8,6 +8,7 @@ import pytest
 
 import dynamodb
 from dynamodb import Connection, Model
+from tests.integration.faults import ProxyFor, ProxyPool
 
 
 @pytest.fixture(scope="session")
@@ -43,3 +44,20 @@ async def aconnection(connection: Connection) -> AsyncIterator[Connection]:
     """The same connection for async tests; its async client is closed after the test."""
     yield connection
     await connection.aclose()
+
+
+@pytest.fixture
+def proxy_for(dynamodb_endpoint: str, connection: Connection) -> Iterator[ProxyFor]:
+    """``proxy_for(Faults(...), **connection_options)`` -> a running fault proxy to
+    DynamoDB Local and a Connection through it; both are closed after the test."""
+    pool = ProxyPool(dynamodb_endpoint)
+    yield pool.start
+    pool.close()
+
+
+@pytest.fixture
+async def aproxy_for(dynamodb_endpoint: str, connection: Connection) -> AsyncIterator[ProxyFor]:
+    """The async twin of ``proxy_for``: the connections' async clients are closed afterwards."""
+    pool = ProxyPool(dynamodb_endpoint)
+    yield pool.start
+    await pool.aclose()
