@@ -1,4 +1,4 @@
-"""The seed README's import path: ``from dynamodb.adapter import Table``."""
+"""The dynamodb-py README's import path: ``from dynamodb.adapter import Table``."""
 
 from __future__ import annotations
 

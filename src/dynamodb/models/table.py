@@ -1,6 +1,6 @@
 """Table management for a model: create, update, delete, describe.
 
-``Table(Test).create()`` (or ``Table(Test())``, as in the seed README) and
+``Table(Test).create()`` (or ``Table(Test())``, as the dynamodb-py README writes it) and
 ``create_table(Test, force=True)``; every call has an ``a``-prefixed async twin.
 """
 
