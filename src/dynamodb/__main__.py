@@ -1,4 +1,4 @@
-"""``python -m dynamodb demo``: the walkthrough of both seed documents."""
+"""``python -m dynamodb demo``: a walkthrough of the main features, printing each step."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import pytest
 import dynamodb
 from dynamodb import Connection, Model
 from tests.integration.faults import ProxyFor, ProxyPool
+from tests.integration.helpers import RecordingConnection
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +23,20 @@ def connection(dynamodb_endpoint: str) -> Iterator[Connection]:
     )
     yield conn
     conn.close()
+
+
+@pytest.fixture
+def recording(dynamodb_endpoint: str, connection: Connection) -> Iterator[RecordingConnection]:
+    """A RecordingConnection to the test endpoint (``.sent`` lists every request sent),
+    for ``.using(recording)`` or ``connection=recording``; closed after the test."""
+    recorder = RecordingConnection(
+        endpoint_url=dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    yield recorder
+    recorder.close()
 
 
 @pytest.fixture

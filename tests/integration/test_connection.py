@@ -443,6 +443,30 @@ def test_set_connection_local_endpoint_host_and_port() -> None:
 
 
 @pytest.mark.usefixtures("default_restored")
+def test_the_dynamix_readme_connection_line_works_against_dynamodb_local(
+    dynamodb_endpoint: str,
+) -> None:
+    host, port = dynamodb_endpoint.removeprefix("http://").split(":")
+    # The README's call as written: "*" is no access key id DynamoDB Local (2.0+) takes.
+    readme = dynamodb.set_connection(
+        is_local_endpoint=(host, port),
+        aws_access_key_id="*",
+        aws_secret_access_key="*",
+        region_name="ap-south-1",
+    )
+    try:
+        dynamodb.create_table(Ping, force=True)
+        Ping.create(key="readme", hits=3)
+        found = Ping.get(key="readme", consistent=True)
+        assert found is not None
+        assert found.hits == 3
+        assert dynamodb.get_connection() is readme
+        dynamodb.delete_table(Ping)
+    finally:
+        readme.close()
+
+
+@pytest.mark.usefixtures("default_restored")
 def test_set_connection_passes_connection_options() -> None:
     conn = dynamodb.set_connection(
         is_local_endpoint=True, read_timeout=0.5, connect_timeout=0.25, max_attempts=2

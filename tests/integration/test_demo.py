@@ -34,7 +34,29 @@ def test_demo_walks_both_seeds_on_dynamodb_local(
     assert "the next page: .start_key(cursor)\n    -> ['physics_19', 'physics_2'," in text
     assert "threads: [('physics_50', 1050, 'Physics'), ('physics_49', 1049, 'Physics')" in text
     assert "no use_index(): the query picks the index itself\n    -> user_threads_index" in text
-    assert "user_reviews, tags: (['1000', '102'], ['gravity', 'physics', 'white_hole'])" in text
+    # The dynamix README's connection line, as written: the section runs through it.
+    host, port = dynamodb_endpoint.removeprefix("http://").split(":")
+    assert (
+        f"dynamodb.set_connection(is_local_endpoint=('{host}', '{port}'), "
+        "aws_access_key_id='*', aws_secret_access_key='*', region_name='ap-south-1')\n"
+        f"    -> <Connection {dynamodb_endpoint}>, access key id sent: 'local'" in text
+    )
+    assert "not used here" not in text
+    # The README's updates in one commit_changes(), equal to one commit per call.
+    assert "forum_thread.remove_by_index_from_listfield(ForumThread.user_reviews, 1)\n" in text
+    assert "updated_at - now: 1000\n" in text
+    assert "key_value_data: {'c': 100}\n" in text
+    assert "user_reviews, tags: (['100', '101'], ['gravity', 'physics', 'white_hole'])" in text
+    assert "one commit per call, one after another (on a copy): True" in text
+    assert (
+        "-> UpdateConflict, before any request: ForumThread: append(user_reviews) and "
+        "set(user_reviews[1]) cannot go into one update" in text
+    )
+    assert (
+        "-> ConcurrentModification: ForumThread {'forum_id': 'science', 'thread_id': "
+        "'physics_1'}: user_reviews changed since the item was read" in text
+    )
+    assert "(nothing of ours was written): ['100', '101', \"another writer's\"]" in text
     assert "a transaction moves 30 from alice to bob\n    -> (70, 30)" in text
     assert "VersionConflict: Account {'id': 'alice'}: expected version 2, found 3" in text
-    assert text.rstrip().endswith("Done: 35 steps.")
+    assert text.rstrip().endswith("Done: 37 steps.")

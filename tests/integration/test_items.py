@@ -28,7 +28,6 @@ from dynamodb import (
     ServiceError,
     Table,
     TransportError,
-    ValidationError,
 )
 from tests.integration.helpers import RecordingConnection, dead_connection
 
@@ -670,14 +669,14 @@ def test_missing_table_raises_resource_not_found_with_dynamodb_message(
         Missing.item_count()
 
 
-def test_item_too_large_raises_validation_error_with_dynamodb_message(tables: Tables) -> None:
+def test_item_too_large_is_refused_before_anything_is_sent(tables: Tables) -> None:
     tables(Score)
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(dynamodb.ItemTooLarge) as caught:  # see test_limits.py
         Score.create(player="ann", game=1, note="x" * 410_000)
 
-    assert caught.value.code == "ValidationException"
-    assert caught.value.operation == "PutItem"
-    assert "Item size has exceeded the maximum allowed size" in caught.value.message
+    assert isinstance(caught.value, FieldValidationError)
+    assert caught.value.field == "note"
+    assert "Score {'player': 'ann', 'game': 1}: the item is 410,035 bytes" in str(caught.value)
     assert Score.get(player="ann", game=1) is None
 
 

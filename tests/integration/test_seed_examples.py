@@ -197,11 +197,10 @@ def readme_connection(connection: Connection, dynamodb_endpoint: str) -> Iterato
     assert parts.hostname is not None
     assert parts.port is not None
     with dynamodb.use_connection(connection):
-        # The README passes "*" as keys; DynamoDB Local 2.x takes any letters and digits.
         local = dynamodb.set_connection(
             is_local_endpoint=(parts.hostname, str(parts.port)),
-            aws_access_key_id="anything",
-            aws_secret_access_key="anything",
+            aws_access_key_id="*",
+            aws_secret_access_key="*",
             region_name="ap-south-1",
         )
         assert dynamodb.get_connection() is local

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import dynamodb
 from dynamodb import (
     CharField,
+    ConcurrentModification,
     ConditionalCheckFailed,
     Connection,
     DictField,
@@ -283,11 +285,12 @@ def test_remove_by_index_from_listfield(thread: Thread) -> None:
     assert thread == fresh(thread)
 
 
-def test_remove_two_indexes_refers_to_the_list_as_stored(thread: Thread) -> None:
-    thread.remove_by_index_from_listfield(Thread.user_reviews, 0)
-    thread.remove_by_index_from_listfield(Thread.user_reviews, 2)
+def test_two_removals_by_index_apply_one_after_another(thread: Thread) -> None:
+    thread.remove_by_index_from_listfield(Thread.user_reviews, 0)  # "a": ["b", "c"] is left
+    thread.remove_by_index_from_listfield(Thread.user_reviews, 1)  # then "c"
     thread.commit_changes()
     assert thread.user_reviews == ["b"]
+    assert thread == fresh(thread)
 
 
 def test_add_to_setfield(thread: Thread) -> None:
@@ -414,70 +417,298 @@ def test_set_field_of_a_map_then_update_to_dict_field_merge_into_one_map(thread:
 
 Queue = Callable[[Thread], None]
 
-_CONFLICTS: list[tuple[str, Queue, Queue]] = [
+
+def key_only(item: Thread) -> Thread:
+    """The same item built from its key alone (never read)."""
+    return Thread(**item.get_primary_key_dict())
+
+
+def twin(item: Thread) -> Thread:
+    """Another stored item holding what ``item`` holds, under a new key, as read."""
+    values = {attr: getattr(item, attr) for attr in Thread._meta.fields}
+    copy = Thread.create(**{**values, **new_key()})
+    return fresh(copy)
+
+
+def one_by_one(item: Thread, calls: list[Queue]) -> Thread:
+    """Each call queued and committed alone, in order; the item as stored after."""
+    for queue in calls:
+        queue(item)
+        item.commit_changes()
+    return fresh(item)
+
+
+def same_content(first: Thread, second: Thread) -> bool:
+    """Whether two items hold the same values, keys aside."""
+    skip = {"forum_id", "thread_id"}
+    return all(
+        getattr(first, attr) == getattr(second, attr)
+        for attr in Thread._meta.fields
+        if attr not in skip
+    )
+
+
+# Pairs of calls that DynamoDB cannot take as they are in one UpdateExpression (one path twice, or
+# overlapping paths). Committed together they must give what they give one after another.
+_SEQUENCES: list[tuple[str, list[Queue]]] = [
     (
         "set and add",
-        lambda t: t.set_field(Thread.views, 1),
-        lambda t: t.add_to_field(Thread.views, 1),
+        [lambda t: t.set_field(Thread.views, 1), lambda t: t.add_to_field(Thread.views, 1)],
     ),
     (
         "add and set",
-        lambda t: t.add_to_field(Thread.views, 1),
-        lambda t: t.set_field(Thread.views, 1),
+        [lambda t: t.add_to_field(Thread.views, 1), lambda t: t.set_field(Thread.views, 1)],
     ),
     (
         "add and delete members",
-        lambda t: t.add_to_setfield(Thread.tags, {"a"}),
-        lambda t: t.delete_from_setfield(Thread.tags, {"b"}),
+        [
+            lambda t: t.add_to_setfield(Thread.tags, {"a", "b"}),
+            lambda t: t.delete_from_setfield(Thread.tags, {"b", "physics"}),
+        ],
     ),
     (
         "append and replace by index",
-        lambda t: t.append_to_listfield(Thread.user_reviews, "x"),
-        lambda t: t.replace_by_index_in_listfield(Thread.user_reviews, 0, "y"),
+        [
+            lambda t: t.append_to_listfield(Thread.user_reviews, "x"),
+            lambda t: t.replace_by_index_in_listfield(Thread.user_reviews, 3, "y"),
+        ],
     ),
     (
         "append and remove by index",
-        lambda t: t.append_to_listfield(Thread.user_reviews, "x"),
-        lambda t: t.remove_by_index_from_listfield(Thread.user_reviews, 0),
+        [
+            lambda t: t.append_to_listfield(Thread.user_reviews, "x"),
+            lambda t: t.remove_by_index_from_listfield(Thread.user_reviews, 0),
+        ],
     ),
     (
         "remove by index and append",
-        lambda t: t.remove_by_index_from_listfield(Thread.user_reviews, 0),
-        lambda t: t.append_to_listfield(Thread.user_reviews, "x"),
+        [
+            lambda t: t.remove_by_index_from_listfield(Thread.user_reviews, 0),
+            lambda t: t.append_to_listfield(Thread.user_reviews, "x"),
+        ],
+    ),
+    (
+        "remove by index and replace by index",
+        [
+            lambda t: t.remove_by_index_from_listfield(Thread.user_reviews, 0),
+            lambda t: t.replace_by_index_in_listfield(Thread.user_reviews, 0, "y"),
+        ],
+    ),
+    (
+        "replace by index past the end, twice",
+        [
+            lambda t: t.replace_by_index_in_listfield(Thread.user_reviews, 7, "x"),
+            lambda t: t.replace_by_index_in_listfield(Thread.user_reviews, 7, "y"),
+        ],
     ),
     (
         "set a list and append",
-        lambda t: t.set_field(Thread.user_reviews, ["x"]),
-        lambda t: t.append_to_listfield(Thread.user_reviews, "y"),
+        [
+            lambda t: t.set_field(Thread.user_reviews, ["x"]),
+            lambda t: t.append_to_listfield(Thread.user_reviews, "y"),
+        ],
     ),
     (
         "set a map and remove a key",
-        lambda t: t.set_field(Thread.key_value_data, {"a": 1}),
-        lambda t: t.remove_from_dict_field(Thread.key_value_data, ["a"]),
+        [
+            lambda t: t.set_field(Thread.key_value_data, {"a": 1, "z": 2}),
+            lambda t: t.remove_from_dict_field(Thread.key_value_data, ["a"]),
+        ],
+    ),
+    (
+        "delete and add members",
+        [
+            lambda t: t.delete_from_setfield(Thread.codes, {1, 2}),
+            lambda t: t.add_to_setfield(Thread.codes, {2, 5}),
+        ],
     ),
 ]
+
+# The pairs DynamoDB can take exactly in one UpdateExpression, whatever is stored.
+_EXACT = {"set and add", "add and set", "set a list and append", "set a map and remove a key"}
+
+
+@pytest.mark.parametrize("calls", [pytest.param(calls, id=name) for name, calls in _SEQUENCES])
+def test_one_commit_of_a_read_item_equals_the_calls_one_after_another(
+    thread: Thread, counting: CountingConnection, calls: list[Queue]
+) -> None:
+    expected = one_by_one(twin(thread), calls)
+    for queue in calls:
+        queue(thread)
+    thread.commit_changes(connection=counting)
+
+    assert counting.operations == ["UpdateItem"]
+    assert same_content(fresh(thread), expected)
+    assert thread == fresh(thread)
+
+
+@pytest.mark.parametrize(
+    "calls", [pytest.param(calls, id=name) for name, calls in _SEQUENCES if name in _EXACT]
+)
+def test_exact_sequences_need_no_read(
+    thread: Thread, counting: CountingConnection, calls: list[Queue]
+) -> None:
+    expected = one_by_one(twin(thread), calls)
+    item = key_only(thread)
+    for queue in calls:
+        queue(item)
+    item.commit_changes(connection=counting)
+
+    assert counting.operations == ["UpdateItem"]
+    assert same_content(fresh(thread), expected)
 
 
 @pytest.mark.parametrize(
     ("first", "second"),
-    [pytest.param(first, second, id=name) for name, first, second in _CONFLICTS],
+    [pytest.param(calls[0], calls[1], id=name) for name, calls in _SEQUENCES if name not in _EXACT],
 )
-def test_conflicting_actions_raise_before_any_request(
+def test_on_a_key_only_item_an_inexact_sequence_raises_before_any_request(
     thread: Thread, counting: CountingConnection, first: Queue, second: Queue
 ) -> None:
     before = fresh(thread)
-    first(thread)
-    queued = thread.pending_changes
-    with pytest.raises(UpdateConflict):
-        second(thread)
+    item = key_only(thread)
+    first(item)
+    queued = item.pending_changes
+    with pytest.raises(UpdateConflict, match="read the item first"):
+        second(item)
     # The failed call queued nothing (not even part of it) and nothing was sent.
-    assert thread.pending_changes == queued
+    assert item.pending_changes == queued
     assert counting.operations == []
     assert fresh(thread) == before
     # What was queued before the conflict can still be committed.
-    thread.commit_changes(connection=counting)
+    item.commit_changes(connection=counting)
     assert counting.operations == ["UpdateItem"]
-    assert thread == fresh(thread)
+
+
+def readme_calls(now: int) -> list[Queue]:
+    """The dynamix README's "Updating and commit_changes()" calls, in its order."""
+    return [
+        lambda t: t.set_field(Thread.updated_at, now),
+        lambda t: t.add_to_field(Thread.updated_at, 1000),
+        lambda t: t.update_to_dict_field(Thread.key_value_data, {"c": 100, "b": 5}),
+        lambda t: t.remove_from_dict_field(Thread.key_value_data, ["a", "b"]),
+        lambda t: t.append_to_listfield(Thread.user_reviews, "100"),
+        lambda t: t.append_to_listfield(Thread.user_reviews, ["100", "101"]),
+        lambda t: t.replace_by_index_in_listfield(Thread.user_reviews, 1, "1000"),
+        lambda t: t.remove_by_index_from_listfield(Thread.user_reviews, 1),
+        lambda t: t.add_to_setfield(Thread.tags, {"black_hole", "white_hole"}),
+        lambda t: t.delete_from_setfield(Thread.tags, {"black_hole"}),
+    ]
+
+
+def test_the_readme_sequence_in_one_commit_equals_the_calls_one_after_another(
+    thread: Thread, counting: CountingConnection
+) -> None:
+    now = int(time.time() * 1000)
+    expected = one_by_one(twin(thread), readme_calls(now))
+    for queue in readme_calls(now):
+        queue(thread)
+    thread.commit_changes(connection=counting)
+
+    assert counting.operations == ["UpdateItem"]
+    stored = fresh(thread)
+    assert same_content(stored, expected)
+    assert stored == thread
+    assert stored.updated_at == now + 1000
+    assert stored.key_value_data == {"c": 100}
+    assert stored.user_reviews == ["a", "c", "100", "100", "101"]
+    assert stored.tags == {"physics", "gravity", "white_hole"}
+
+
+def test_the_readme_sequence_on_a_key_only_item_raises_at_the_replace_by_index(
+    thread: Thread, counting: CountingConnection
+) -> None:
+    before = fresh(thread)
+    item = key_only(thread)
+    calls = readme_calls(int(time.time() * 1000))
+    for queue in calls[:6]:
+        queue(item)
+    with pytest.raises(UpdateConflict, match=re.escape("set(user_reviews[1])")):
+        calls[6](item)
+    assert counting.operations == []
+    assert fresh(thread) == before
+
+
+@pytest.mark.parametrize("idempotent", [False, True], ids=["UpdateItem", "a transaction"])
+def test_a_concurrent_change_of_a_computed_attribute_raises_and_writes_nothing(
+    thread: Thread, writer: Connection, idempotent: bool
+) -> None:
+    thread.append_to_listfield(Thread.user_reviews, "100")
+    thread.replace_by_index_in_listfield(Thread.user_reviews, 1, "1000")
+    thread.set_field(Thread.title, "ours")
+    # Another client appends to the list between our read and our commit.
+    key_only(thread).update(Thread.user_reviews.list_append(["theirs"]), connection=writer)
+    theirs = fresh(thread)
+    queued = thread.pending_changes
+
+    with pytest.raises(ConcurrentModification) as raised:
+        thread.commit_changes(idempotent=idempotent)
+
+    error = raised.value
+    assert isinstance(error, ConditionalCheckFailed)
+    assert error.attributes == ("user_reviews",)
+    assert "user_reviews changed since the item was read" in str(error)
+    assert "read the item again and retry" in str(error)
+    assert fresh(thread) == theirs  # nothing of ours was written, the title neither
+    assert thread.pending_changes == queued  # still queued
+
+    # Read again, queue again: the commit goes through and keeps their append.
+    again = fresh(thread)
+    again.append_to_listfield(Thread.user_reviews, "100")
+    again.replace_by_index_in_listfield(Thread.user_reviews, 1, "1000")
+    again.commit_changes()
+    assert again.user_reviews == ["a", "1000", "c", "theirs", "100"]
+    assert again == fresh(again)
+
+
+def test_a_concurrent_change_of_another_attribute_does_not_stop_the_commit(
+    thread: Thread, writer: Connection
+) -> None:
+    thread.add_to_setfield(Thread.tags, {"x"})
+    thread.delete_from_setfield(Thread.tags, {"gravity"})
+    key_only(thread).update(title="theirs", views=None, connection=writer)
+    thread.commit_changes()
+    stored = fresh(thread)
+    assert stored.tags == {"physics", "x"}
+    assert stored.title == "theirs"
+    assert stored.views is None
+
+
+def test_a_computed_commit_of_a_deleted_item_raises_and_creates_nothing(
+    thread: Thread, writer: Connection
+) -> None:
+    thread.append_to_listfield(Thread.user_reviews, "x")
+    thread.remove_by_index_from_listfield(Thread.user_reviews, 0)
+    key_only(thread).delete(connection=writer)
+    with pytest.raises(ConcurrentModification, match="the item is gone"):
+        thread.commit_changes()
+    assert Thread.get(consistent=True, **thread.get_primary_key_dict()) is None
+
+
+def test_a_computed_attribute_that_was_absent_is_guarded_by_attribute_not_exists(
+    thread_table: None, writer: Connection
+) -> None:
+    key = new_key()
+    Thread.create(**key, user_reviews=None)
+    item = Thread.get(consistent=True, **key)
+    assert item is not None
+    item.append_to_listfield(Thread.user_reviews, ["x", "y"])
+    item.remove_by_index_from_listfield(Thread.user_reviews, 0)
+    queued = item.pending_changes
+    assert [(str(action.path), action.kind) for action in queued] == [("user_reviews", "set")]
+
+    key_only(item).update(user_reviews=["theirs"], connection=writer)
+    with pytest.raises(ConcurrentModification):
+        item.commit_changes()
+    assert fresh(item).user_reviews == ["theirs"]
+
+    item.discard_changes()
+    item = fresh(item)
+    item.update(user_reviews=None)
+    item.append_to_listfield(Thread.user_reviews, ["x", "y"])
+    item.remove_by_index_from_listfield(Thread.user_reviews, 0)
+    item.commit_changes()
+    assert item.user_reviews == ["y"]
 
 
 def test_a_set_and_a_remove_of_one_path_in_one_commit_the_last_wins(
@@ -496,15 +727,19 @@ def test_a_set_and_a_remove_of_one_path_in_one_commit_the_last_wins(
     assert stored.key_value_data == {"c": 100}
 
 
-def test_update_to_dict_field_of_a_missing_map_conflicts_with_removing_a_key(
-    thread_table: None,
+def test_update_to_dict_field_of_a_missing_map_then_removing_keys_is_one_set(
+    thread_table: None, counting: CountingConnection
 ) -> None:
     key = new_key()
     item = Thread.create(**key)
-    item.update_to_dict_field(Thread.key_value_data, {"a": 1})
-    with pytest.raises(UpdateConflict):
-        item.remove_from_dict_field(Thread.key_value_data, ["b"])
-    assert fresh(item).key_value_data is None
+    item.update_to_dict_field(Thread.key_value_data, {"a": 1, "b": 2})
+    item.remove_from_dict_field(Thread.key_value_data, ["b", "c"])
+    assert [(str(action.path), action.kind) for action in item.pending_changes] == [
+        ("key_value_data", "set")
+    ]
+    item.commit_changes(connection=counting)
+    assert counting.operations == ["UpdateItem"]
+    assert fresh(item).key_value_data == {"a": 1}
 
 
 @pytest.mark.parametrize(

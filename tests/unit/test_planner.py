@@ -33,7 +33,7 @@ from dynamodb import (
     TransportError,
     set_cursor_secret,
 )
-from dynamodb.core.cursor import decode_cursor
+from dynamodb.core.cursor import decode_cursor, query_scope
 
 
 class Thread(Model):
@@ -624,7 +624,7 @@ def restore_cursor_secret() -> Iterator[None]:
     set_cursor_secret(None)
 
 
-TABLE_SCOPE = "test_planner_threads/"
+TABLE_SCOPE = query_scope(Thread.query().where(F).explain())  # what its cursors are bound to
 KEY = {"forum": {"S": "science"}, "thread": {"S": "physics_1"}}
 
 
@@ -725,8 +725,14 @@ async def test_tampered_cursor_is_refused_by_async_readers(dead: Connection) -> 
         ("other_table/", Thread.query().where(F)),
         (TABLE_SCOPE, Thread.query().where(F, Thread.views.gt(1))),  # reads views_index
         (TABLE_SCOPE, Thread.query().where(U)),  # reads by_user
-        ("test_planner_threads/views_index", Thread.query().where(F)),
-        ("test_planner_threads/by_user", Thread.query().where(U, Thread.views.gt(0))),
+        (
+            query_scope(Thread.query().where(F, Thread.views.gt(1)).explain()),
+            Thread.query().where(F),
+        ),
+        (
+            query_scope(Thread.query().where(U).explain()),
+            Thread.query().where(U, Thread.views.gt(0)),
+        ),
     ],
 )
 def test_cursor_from_another_table_or_index_is_refused(
@@ -738,8 +744,8 @@ def test_cursor_from_another_table_or_index_is_refused(
 
 
 def test_cursor_of_one_scan_segment_is_refused_by_another() -> None:
-    cursor = Cursor.from_key(KEY, TABLE_SCOPE + "#0")
     scan = Thread.scan(segments=2)
+    cursor = Cursor.from_key(KEY, query_scope(scan.segment(0).explain()))
     request = scan.segment(0).start_key(cursor).explain()
     assert request["ExclusiveStartKey"] == KEY
     assert (request["Segment"], request["TotalSegments"]) == (0, 2)

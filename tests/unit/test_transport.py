@@ -118,9 +118,14 @@ def test_an_error_the_handler_raises_reaches_the_caller_typed() -> None:
     with pytest.raises(ResourceNotFound) as caught:
         Score.get(player="ann", game=1, connection=connection)
 
-    assert caught.value is missing
+    # A missing table comes back named (TableNotFound), caused by the handler's error.
+    assert isinstance(caught.value, dynamodb.TableNotFound)
+    assert caught.value.__cause__ is missing
     assert caught.value.code == "ResourceNotFoundException"
-    assert str(caught.value) == "ResourceNotFoundException (GetItem): Requested resource not found"
+    assert str(caught.value).startswith(
+        "ResourceNotFoundException (GetItem): Requested resource not found; "
+        "the table 'unit_transport_scores' (model Score) does not exist"
+    )
 
 
 async def test_a_failed_condition_reaches_the_flow_that_explains_it() -> None:

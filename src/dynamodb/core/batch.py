@@ -25,7 +25,7 @@ from dynamodb.core.errors import (
     ThrottlingError,
     TransportError,
 )
-from dynamodb.core.expressions import Placeholders
+from dynamodb.core.expressions import Path, Placeholders
 from dynamodb.core.flow import Flow, call, sleep
 from dynamodb.core.retries import RetryPolicy
 
@@ -125,7 +125,7 @@ def get_chunks(
     key_names: Sequence[str],
     *,
     consistent: bool = False,
-    attributes: Sequence[str] | None = None,
+    attributes: Sequence[str | Path] | None = None,
     policy: RetryPolicy | None = None,
     on_chunk: OnChunk | None = None,
 ) -> list[Flow[list[Item]]]:
@@ -137,7 +137,7 @@ def get_chunks(
     if attributes is not None:
         placeholders = Placeholders()
         wanted = dict.fromkeys([*key_names, *attributes])
-        extra["ProjectionExpression"] = ", ".join(placeholders.name(name) for name in wanted)
+        extra["ProjectionExpression"] = placeholders.projection(wanted)
         extra["ExpressionAttributeNames"] = placeholders.names
     policy = policy or RetryPolicy()
     return [

@@ -8,25 +8,42 @@ sending anything (a bad value, a bad model definition) have their own classes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "AccessDenied",
     "AssociationNotLoaded",
     "BatchIncomplete",
+    "ConcurrentModification",
     "ConditionalCheckFailed",
     "DecodeError",
+    "DuplicateItem",
     "DynamoDBError",
+    "EmptyUpdate",
+    "ExpressionTooLong",
     "FieldValidationError",
     "IdempotentParameterMismatch",
     "InternalServerError",
+    "InvalidArgument",
     "InvalidCursor",
+    "InvalidValue",
     "ItemAlreadyExists",
     "ItemCollectionSizeLimitExceeded",
+    "ItemNotFound",
+    "ItemTooLarge",
+    "KeyTooLong",
+    "KeyUpdateError",
     "LimitExceeded",
+    "LimitViolation",
+    "MissingDependency",
     "ModelDefinitionError",
+    "NestingTooDeep",
     "NoIndexForQuery",
+    "NotACondition",
     "OutcomeUnknown",
+    "PartialItemError",
+    "ProjectionError",
     "ProvisionedThroughputExceeded",
     "QueryError",
     "RequestLimitExceeded",
@@ -34,10 +51,17 @@ __all__ = [
     "ResourceNotFound",
     "SchemaMismatch",
     "ServiceError",
+    "TableNotFound",
     "ThrottlingError",
     "TransactionCanceled",
+    "TransactionCommitted",
     "TransactionConflict",
+    "TransactionPayloadTooLarge",
+    "TransactionTooLarge",
     "TransportError",
+    "UnknownAssociation",
+    "UnknownAttribute",
+    "UnknownField",
     "UpdateConflict",
     "ValidationError",
     "VersionConflict",
@@ -213,12 +237,66 @@ class VersionConflict(ConditionalCheckFailed):
     found: int | None = None
 
 
+class ConcurrentModification(ConditionalCheckFailed):
+    """A commit computed from what was read found the item changed since; nothing was written.
+
+    ``commit_changes()`` computes an attribute's new value from the item as read when
+    the queued calls cannot go into one UpdateExpression (an append and a replace by
+    index in one list, say), and writes it only if the attribute still holds what was
+    read. ``attributes`` names those that no longer did (the item may be gone). Read
+    the item again and queue the changes again.
+    """
+
+    attributes: tuple[str, ...] = ()
+
+
+class ItemNotFound(ConditionalCheckFailed):
+    """``update(..., must_exist=True)`` found no item with the key, so nothing was written.
+
+    Without ``must_exist`` the update would have created an item holding only the
+    key and the updated attributes.
+    """
+
+
 class ValidationError(ServiceError, code="ValidationException"):
     """DynamoDB rejected the request as malformed (``ValidationException``)."""
 
 
 class ResourceNotFound(ServiceError, code="ResourceNotFoundException"):
     """The table or index does not exist (or is not ACTIVE yet)."""
+
+
+class TableNotFound(ResourceNotFound):
+    """A model's table does not exist (or is not ACTIVE yet); ``create_table(Model)`` makes it.
+
+    Raised by item calls (reads, writes, queries, batches, transactions) in place
+    of DynamoDB's bare ResourceNotFound. ``tables`` maps each table the request
+    used to the models stored in it; ``code`` and ``message`` stay DynamoDB's own.
+    """
+
+    tables: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, error: ResourceNotFound, tables: dict[str, list[str]]) -> TableNotFound:
+        """``error`` (DynamoDB's ResourceNotFound), naming ``tables`` and their models."""
+        found = cls(
+            error.message, code=error.code, response=error.response, operation=error.operation
+        )
+        found.tables = tables
+
+        def named(table: str, models: list[str]) -> str:
+            return f"{table!r} (model {', '.join(models)})" if models else repr(table)
+
+        listed = ", ".join(named(table, models) for table, models in tables.items())
+        first = next((models[0] for models in tables.values() if models), "Model")
+        if len(tables) == 1:
+            explained = f"the table {listed} does not exist, or is not active yet: "
+            explained += f"create_table({first}) creates it"
+        else:
+            explained = f"one of the tables {listed} does not exist, or is not active yet: "
+            explained += f"create_table({first}) and the like create them"
+        found.args = (f"{found.args[0]}; {explained}",)
+        return found
 
 
 class ResourceInUse(ServiceError, code="ResourceInUseException"):
@@ -303,7 +381,24 @@ class BatchIncomplete(DynamoDBError):
 
 
 class InvalidCursor(DynamoDBError, ValueError):
-    """A cursor string is malformed, tampered with, or from another table or index."""
+    """A cursor is malformed, tampered with, or from another query or cursor secret
+    (also: an unusable cursor secret)."""
+
+
+class MissingDependency(DynamoDBError, ImportError):
+    """A feature needs an optional package that is not installed (the message says which)."""
+
+
+class ProjectionError(DynamoDBError, TypeError):
+    """A projection names something that is not a field of the model or a path into one."""
+
+
+class PartialItemError(DynamoDBError, ValueError):
+    """An item read with a projection cannot be written this way (raised before sending).
+
+    A partial item holds only what was read: putting it whole would drop the rest,
+    and a change that cannot be placed inside the parts read is refused.
+    """
 
 
 class QueryError(DynamoDBError, ValueError):
@@ -316,6 +411,134 @@ class NoIndexForQuery(QueryError):
 
 class UpdateConflict(DynamoDBError, ValueError):
     """Two update actions cannot go into one request (raised before sending)."""
+
+
+# -- calls the library refuses before sending anything --
+
+
+class InvalidArgument(DynamoDBError, TypeError):
+    """A call got an argument of the wrong kind (or used a library object wrongly)."""
+
+
+class NotACondition(InvalidArgument):
+    """Something that takes a condition (``condition=``, ``where()`` ...) got something else.
+
+    Conditions are built from the model's fields: ``Issue.status == "open"``,
+    ``Issue.votes.gt(3)``, combined with ``&``, ``|`` and ``~``.
+    """
+
+
+class UnknownField(InvalidArgument):
+    """A name given as a field (``Issue(titel=...)``, ``update(titel=...)``, a key part,
+    a ``from_son`` key) is not a field of the model; the message lists its fields."""
+
+
+class UnknownAttribute(UnknownField, AttributeError):
+    """An unknown public attribute was assigned on a model instance (``issue.titel = ...``).
+
+    Only fields, associations and what the class defines can be set; names
+    starting with ``_`` are free.
+    """
+
+
+class InvalidValue(DynamoDBError, ValueError):
+    """An argument is of the right kind but a value the call cannot take."""
+
+
+class UnknownAssociation(InvalidValue, AttributeError):
+    """An association name (``load("x")``, ``prefetch("x")``) is not one of the model's."""
+
+
+class EmptyUpdate(InvalidValue):
+    """An update (``update()``, ``add()``, ``tx.update()``) was given nothing to change."""
+
+
+class KeyUpdateError(InvalidValue):
+    """An update action changes a key attribute; an item's key cannot change in place."""
+
+
+class TransactionTooLarge(InvalidValue):
+    """A transaction (or ``transact_get``) is larger than DynamoDB takes (100 actions at most)."""
+
+
+class DuplicateItem(InvalidValue):
+    """One item (by key) is given twice where DynamoDB takes each once: two actions of a
+    transaction, or two items of ``batch_write(..., overwrite=False)``."""
+
+
+class TransactionCommitted(DynamoDBError, RuntimeError):
+    """A transaction that was committed already was committed again."""
+
+
+# -- DynamoDB's limits, checked before sending (see dynamodb.core.limits) --
+
+
+class LimitViolation(FieldValidationError):
+    """An item, key or expression is over one of DynamoDB's documented limits; nothing was sent.
+
+    Raised before any request, so nothing is half-written: a batch or transaction
+    with one bad item sends nothing, and the error lists every bad item.
+    ``limit`` names the limit (``"item size"``, ``"nesting"``, ``"hash key"``,
+    ``"range key"``, ``"expression"``, ``"transaction size"``), ``size`` is what
+    was measured (bytes; levels for nesting) and ``maximum`` the limit. ``model``
+    and ``field`` name where (for an item too large, its largest attribute);
+    ``key`` is the item's key as plain values (None without an item), ``keys``
+    every bad item's key, and ``violations`` one error per finding (``[self]`` for
+    one). The subclasses name the limit, for ``except``.
+    """
+
+    limit: str
+    size: int
+    maximum: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str,
+        field: str,
+        value: Any,
+        limit: str,
+        size: int,
+        maximum: int,
+        key: dict[str, Any] | None = None,
+        violations: Sequence[LimitViolation] = (),
+    ) -> None:
+        self.model = model
+        self.field = field
+        self.value = value
+        self.reason = message
+        self.limit = limit
+        self.size = size
+        self.maximum = maximum
+        self.key = key
+        self.violations: list[LimitViolation] = list(violations) or [self]
+        self.keys: list[dict[str, Any]] = []
+        for found in self.violations:
+            if found.key is not None and found.key not in self.keys:
+                self.keys.append(found.key)
+        DynamoDBError.__init__(self, message)
+
+
+class ItemTooLarge(LimitViolation):
+    """An item is over DynamoDB's 400 KB (409,600 bytes), or an update would make it so."""
+
+
+class NestingTooDeep(LimitViolation):
+    """A value nests deeper than DynamoDB's 32 levels (a top-level attribute is level 1)."""
+
+
+class KeyTooLong(LimitViolation):
+    """A hash key value is over 2,048 bytes or a range key value over 1,024 bytes (UTF-8 for
+    strings, raw bytes for binary), for the table's key or an index's."""
+
+
+class ExpressionTooLong(LimitViolation):
+    """An expression string (a condition, an update, a projection ...) is over 4 KB."""
+
+
+class TransactionPayloadTooLarge(TransactionTooLarge, LimitViolation):
+    """A transaction's items (with its expressions and values) are over DynamoDB's 4 MB."""
 
 
 _BY_CODE["InternalFailure"] = InternalServerError

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast, overload
 
 from dynamodb.core.codec import AttributeValue
+from dynamodb.core.errors import InvalidArgument, InvalidValue, NotACondition
 
 __all__ = [
     "And",
@@ -34,6 +35,7 @@ __all__ = [
     "SizeOf",
     "and_all",
     "parse_path",
+    "require_condition",
 ]
 
 
@@ -76,24 +78,26 @@ def parse_path(text: str) -> Path:
     while position < len(text):
         match = _PATH_STEP.match(text, position)
         if match is None:
-            raise ValueError(f"cannot read the path {text!r} at {position}")
+            raise InvalidValue(f"cannot read the path {text!r} at {position}")
         name, index, _dot = match.groups()
         if name is not None:
             if not expect_name:
-                raise ValueError(f"cannot read the path {text!r}: a '.' is missing at {position}")
+                raise InvalidValue(f"cannot read the path {text!r}: a '.' is missing at {position}")
             elements.append(name)
             expect_name = False
         elif index is not None:
             if not elements:
-                raise ValueError(f"the path {text!r} must start with an attribute name")
+                raise InvalidValue(f"the path {text!r} must start with an attribute name")
             elements.append(int(index))
         else:
             if expect_name:
-                raise ValueError(f"cannot read the path {text!r}: a name is missing at {position}")
+                raise InvalidValue(
+                    f"cannot read the path {text!r}: a name is missing at {position}"
+                )
             expect_name = True
         position = match.end()
     if not elements or expect_name:
-        raise ValueError(f"cannot read the path {text!r}")
+        raise InvalidValue(f"cannot read the path {text!r}")
     return Path(tuple(elements))
 
 
@@ -123,6 +127,12 @@ class Placeholders:
             else:
                 text += ("." if text else "") + self.name(element)
         return text
+
+    def projection(self, entries: Iterable[str | Path]) -> str:
+        """A ProjectionExpression of attribute names and document paths."""
+        return ", ".join(
+            self.path(entry) if isinstance(entry, Path) else self.name(entry) for entry in entries
+        )
 
     def value(self, value: AttributeValue) -> str:
         placeholder = f":v{len(self.values)}"
@@ -164,7 +174,7 @@ class Condition:
         return Not(self)
 
     def __bool__(self) -> bool:
-        raise TypeError(
+        raise InvalidArgument(
             "a condition has no truth value: combine conditions with & | ~ "
             "instead of and / or / not, and pass them to where() or condition="
         )
@@ -178,6 +188,23 @@ def _flatten(kind: type[And] | type[Or], parts: Iterable[Condition]) -> tuple[Co
         else:
             flat.append(part)
     return tuple(flat)
+
+
+def require_condition(value: object, where: str, model: str = "Model") -> Condition:
+    """``value`` if it is a condition; else NotACondition naming ``where`` and what it got
+    (``model`` names the model in the examples the message gives)."""
+    if isinstance(value, Condition):
+        return value
+    hint = ""
+    if isinstance(value, bool):
+        hint = (
+            "; a bool comes from comparing plain values, such as an item's attribute: "
+            f"compare the model's field instead ({model}.field == value)"
+        )
+    raise NotACondition(
+        f"{where} takes conditions such as {model}.field == value or {model}.field.eq(value) "
+        f"(combined with & | ~), not {value!r} ({type(value).__name__}){hint}"
+    )
 
 
 def and_all(conditions: Sequence[Condition]) -> Condition | None:
@@ -333,13 +360,68 @@ class Not(Condition):
 
 def _number(value: int) -> AttributeValue:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise TypeError(f"size() compares with a non-negative int, not {value!r}")
+        raise InvalidArgument(f"size() compares with a non-negative int, not {value!r}")
     return {"N": str(value)}
 
 
-@dataclass(frozen=True, slots=True)
-class SizeOf:
-    """``size(path)``, compared with ints: ``Test.tags.size().gt(2)``."""
+class Operators:
+    """Python's comparison operators as conditions, on fields, paths and ``size()``.
+
+    ``Issue.status == "open"`` is ``Issue.status.eq("open")``, and ``!=``, ``<``,
+    ``<=``, ``>``, ``>=`` are ``ne``, ``lt``, ``lte``, ``gt``, ``gte`` (as in
+    PynamoDB and SQLAlchemy); the value may stand on either side. Between two
+    fields or paths, ``==`` and ``!=`` are identity, as for any Python object, so
+    fields work in lists, sets, ``in`` tests and as dict keys (they hash by
+    identity); ordering two of them is a TypeError.
+    """
+
+    __slots__ = ()
+
+    def _compare(self, operator: str, value: Any) -> Condition:
+        if isinstance(value, Operators):
+            return NotImplemented  # type: ignore[no-any-return]
+        return cast(Condition, getattr(self, operator)(value))
+
+    @overload  # type: ignore[override]
+    def __eq__(self, other: Operators) -> bool: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def __eq__(self, other: object) -> Condition: ...
+
+    def __eq__(self, other: object) -> Condition | bool:
+        if isinstance(other, Operators):
+            return self is other
+        return self._compare("eq", other)
+
+    @overload  # type: ignore[override]
+    def __ne__(self, other: Operators) -> bool: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def __ne__(self, other: object) -> Condition: ...
+
+    def __ne__(self, other: object) -> Condition | bool:
+        if isinstance(other, Operators):
+            return self is not other
+        return self._compare("ne", other)
+
+    def __lt__(self, other: Any) -> Condition:
+        return self._compare("lt", other)
+
+    def __le__(self, other: Any) -> Condition:
+        return self._compare("lte", other)
+
+    def __gt__(self, other: Any) -> Condition:
+        return self._compare("gt", other)
+
+    def __ge__(self, other: Any) -> Condition:
+        return self._compare("gte", other)
+
+    __hash__ = object.__hash__
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SizeOf(Operators):
+    """``size(path)``, compared with ints: ``Test.tags.size().gt(2)``, ``Test.tags.size() > 2``."""
 
     path: Path
 
@@ -362,11 +444,13 @@ class SizeOf:
         return SizeComparison(self.path, "gte", _number(value))
 
 
-class ConditionBuilder:
+class ConditionBuilder(Operators):
     """Mixin for fields: the comparison methods that build conditions.
 
     Subclasses provide ``path`` and ``encode_operand(value)``; ``encode_member``
     encodes one member for ``contains`` (the element type of a list or set).
+    The operators ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` build the same
+    conditions as ``eq`` ... ``gte`` (see :class:`Operators`).
     """
 
     __slots__ = ()
@@ -436,9 +520,9 @@ class ConditionBuilder:
         ):
             choices = tuple(choices[0])
         if not choices:
-            raise ValueError(f"{self.path}: is_in() needs at least one choice")
+            raise InvalidValue(f"{self.path}: is_in() needs at least one choice")
         if len(choices) > _MAX_IN_CHOICES:
-            raise ValueError(f"{self.path}: DynamoDB's IN takes at most {_MAX_IN_CHOICES} values")
+            raise InvalidValue(f"{self.path}: DynamoDB's IN takes at most {_MAX_IN_CHOICES} values")
         return In(self.path, tuple(self.encode_operand(choice) for choice in choices))
 
     in_ = is_in

@@ -10,11 +10,11 @@ only code that differs between them is the send and the sleep.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Flow", "Request", "Sleep", "call", "sleep"]
+__all__ = ["Flow", "Request", "Sleep", "call", "relay", "sleep"]
 
 T = TypeVar("T")
 
@@ -55,3 +55,38 @@ def call(
 def sleep(seconds: float) -> Flow[None]:
     """``yield from sleep(s)`` inside a flow."""
     yield Sleep(seconds)
+
+
+def relay(
+    flow: Flow[T],
+    handle: Callable[[Step], Flow[Any]],
+    escape: Callable[[Exception], BaseException | None] | None = None,
+) -> Flow[T]:
+    """``flow``, with each of its steps passed through ``handle``.
+
+    ``handle(step)`` is a small flow of its own: it yields the steps to send
+    instead (the same one, a retry of it, a sleep ...) and returns the reply for
+    ``flow``, or raises the error to throw into it. ``escape(error)`` sees an
+    error ``flow`` lets out and may return another one to raise in its place.
+    A flow run inside another flow (retries, error renaming) is written with this.
+    """
+    reply: Any = None
+    failure: Exception | None = None
+    try:
+        while True:
+            try:
+                step = flow.send(reply) if failure is None else flow.throw(failure)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            except Exception as error:
+                replacement = escape(error) if escape is not None else None
+                if replacement is None:
+                    raise
+                raise replacement from error
+            reply, failure = None, None
+            try:
+                reply = yield from handle(step)
+            except Exception as error:  # thrown into the flow, which decides
+                failure = error
+    finally:
+        flow.close()

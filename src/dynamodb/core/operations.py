@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.codec import Item
 from dynamodb.core.errors import ResourceInUse, ResourceNotFound, WaitTimeout
-from dynamodb.core.expressions import Placeholders
+from dynamodb.core.expressions import Path, Placeholders
 from dynamodb.core.flow import Flow, call, sleep
 
 if TYPE_CHECKING:
@@ -35,15 +35,18 @@ __all__ = [
 
 
 def get_item_request(
-    table: str, key: Item, consistent: bool = False, attributes: Iterable[str] | None = None
+    table: str,
+    key: Item,
+    consistent: bool = False,
+    attributes: Iterable[str | Path] | None = None,
 ) -> dict[str, Any]:
-    """A GetItem request, reading only ``attributes`` when given."""
+    """A GetItem request, reading only ``attributes`` (names or document paths) when given."""
     request: dict[str, Any] = {"TableName": table, "Key": key}
     if consistent:
         request["ConsistentRead"] = True
     if attributes is not None:
         placeholders = Placeholders()
-        request["ProjectionExpression"] = ", ".join(placeholders.name(a) for a in attributes)
+        request["ProjectionExpression"] = placeholders.projection(attributes)
         placeholders.apply(request)
     return request
 

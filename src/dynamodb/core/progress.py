@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from dynamodb.core.errors import InvalidArgument
+
 __all__ = ["Progress", "ProgressCallback", "make_progress"]
 
 ProgressCallback = Callable[[int, int], object]
@@ -90,5 +92,7 @@ def make_progress(progress: bool | ProgressCallback | None, total: int, label: s
     if progress is True:
         return _tqdm_bar(total, label) or _rich_bar(total, label) or _text_bar(total, label)
     if not callable(progress):
-        raise TypeError(f"progress= takes True, False or a callable(done, total), not {progress!r}")
+        raise InvalidArgument(
+            f"progress= takes True, False or a callable(done, total), not {progress!r}"
+        )
     return Progress(total, progress, _nothing)

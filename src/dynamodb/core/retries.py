@@ -38,7 +38,7 @@ from dynamodb.core.errors import (
     TransactionConflict,
     TransportError,
 )
-from dynamodb.core.flow import Flow, Request, Sleep
+from dynamodb.core.flow import Flow, Request, Sleep, Step, relay
 
 __all__ = ["RetryPolicy", "is_idempotent", "retrying"]
 
@@ -102,29 +102,24 @@ def retrying(flow: Flow[T], policy: RetryPolicy) -> Flow[T]:
     and otherwise its error (or :class:`OutcomeUnknown`) is thrown into ``flow``,
     which may handle it.
     """
-    reply: Any = None
-    failure: BaseException | None = None
-    try:
-        while True:
+
+    def attempts(step: Step) -> Flow[Any]:
+        if isinstance(step, Sleep):
+            yield step
+            return None
+        for attempt in range(1, policy.max_attempts + 1):
             try:
-                step = flow.send(reply) if failure is None else flow.throw(failure)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
-            reply, failure = None, None
-            if isinstance(step, Sleep):
-                yield step
-                continue
-            for attempt in range(1, policy.max_attempts + 1):
-                try:
-                    reply = yield step
-                    break
-                except DynamoDBError as error:
-                    failure = _verdict(step, error, attempt, policy)
-                    if failure is not None:
-                        break
-                    yield Sleep(policy.delay(attempt))
-    finally:
-        flow.close()
+                return (yield step)
+            except DynamoDBError as error:
+                failure = _verdict(step, error, attempt, policy)
+                if failure is error:
+                    raise
+                if failure is not None:
+                    raise failure from error
+                yield Sleep(policy.delay(attempt))
+        raise AssertionError("unreachable: the last attempt always gives a verdict")
+
+    return relay(flow, attempts)
 
 
 def _verdict(

@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from dynamodb.core.batch import get_chunks, key_identity
 from dynamodb.core.codec import AttributeValue, Item
-from dynamodb.core.errors import AssociationNotLoaded, ModelDefinitionError
+from dynamodb.core.errors import (
+    AssociationNotLoaded,
+    InvalidArgument,
+    InvalidValue,
+    ModelDefinitionError,
+    UnknownAssociation,
+)
 from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import get_item_request
@@ -261,7 +267,9 @@ class BelongsTo(Association, Generic[T]):
             _cache(obj)[self.name] = (None, None)
             return
         if not isinstance(value, self.target):
-            raise TypeError(f"{type(obj).__name__}.{self.name} takes a {self.target.__name__}")
+            raise InvalidArgument(
+                f"{type(obj).__name__}.{self.name} takes a {self.target.__name__}"
+            )
         token = key_token(self.target, value._key())
         obj._data[self.foreign_key] = token
         _cache(obj)[self.name] = (token, value)
@@ -460,7 +468,7 @@ class Children(_Related[T, _ChildrenSide]):
     def _link_flow(self, child: T, linked: bool) -> Flow[T]:
         inverse = self.association.inverse()
         if not isinstance(child, self.association.target):
-            raise TypeError(
+            raise InvalidArgument(
                 f"{self.association.name} holds {self.association.target.__name__} items"
             )
         token = key_token(type(self.owner), self.owner._key())
@@ -472,7 +480,7 @@ class Children(_Related[T, _ChildrenSide]):
             _cache(child)[inverse.name] = (token, self.owner)
         else:
             if previous != token:
-                raise ValueError(
+                raise InvalidValue(
                     f"{child!r} is not one of {self.owner!r}'s {self.association.name}"
                 )
             child._data[inverse.foreign_key] = None
@@ -575,13 +583,13 @@ class ManyToMany(Association):
 
     def link_flow(self, item: Model, other: Model, linked: bool) -> Flow[None]:
         if not isinstance(other, self.target):
-            raise TypeError(f"{self.name} holds {self.target.__name__} items")
+            raise InvalidArgument(f"{self.name} holds {self.target.__name__} items")
         inverse = self.inverse()
         for side in (item, other):
             if side._original is None:
                 # Linking updates both items by key; an unsaved one would be
                 # created with only its key and the link.
-                raise ValueError(f"save {side!r} before linking it")
+                raise InvalidValue(f"save {side!r} before linking it")
         mine = type(item)._meta.fields[self.attribute]
         theirs = type(other)._meta.fields[inverse.attribute]
         my_token = key_token(type(item), item._key())
@@ -701,5 +709,5 @@ def prefetch_flow(model: type[Model], names: Iterable[str], items: Sequence[Mode
     for name in names:
         association = model._meta.associations.get(name)
         if association is None:
-            raise ValueError(f"{model.__name__} has no association {name!r}")
+            raise UnknownAssociation(f"{model.__name__} has no association {name!r}")
         yield from association.prefetch_flow(items)

@@ -22,12 +22,20 @@ from dynamodb.core.batch import (
     write_chunks,
 )
 from dynamodb.core.codec import Item
-from dynamodb.core.errors import BatchIncomplete, ItemAlreadyExists, ThrottlingError
+from dynamodb.core.errors import (
+    BatchIncomplete,
+    DuplicateItem,
+    InvalidArgument,
+    ItemAlreadyExists,
+    ThrottlingError,
+)
 from dynamodb.core.flow import Flow, sleep
 from dynamodb.core.progress import ProgressCallback, make_progress
 from dynamodb.core.retries import RetryPolicy
-from dynamodb.models.fields import Field
-from dynamodb.models.persistence import prepare_put, run_write
+from dynamodb.models.limit_checks import check_items, each_within_limits
+from dynamodb.models.options import naming_missing_tables
+from dynamodb.models.persistence import check_whole, prepare_put, run_write
+from dynamodb.models.projection import ProjectionEntry, projection_of, read_with
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -66,8 +74,8 @@ class BatchOptions(TypedDict, total=False):
 class BatchGetOptions(BatchOptions, total=False):
     """``batch_get``'s options: those of every batch call, and what to read."""
 
-    projections: Iterable[Field[Any] | str] | None
-    """Read only these fields (and the key)."""
+    projections: Iterable[ProjectionEntry] | None
+    """Read only these fields and nested paths (and the key, and the version field)."""
     consistent: bool
     """Strongly consistent reads (default False)."""
     keep_missing: bool
@@ -81,7 +89,7 @@ def _checked(
     allowed: frozenset[str] = getattr(kind, "__optional_keys__", frozenset())
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise TypeError(
+        raise InvalidArgument(
             f"{cls.__name__}.{call}() got unknown options {unknown}; it takes {sorted(allowed)}"
         )
     return options
@@ -112,7 +120,7 @@ def _plan(
     options: Mapping[str, Any],
 ) -> BatchPlan[R]:
     return BatchPlan(
-        list(flows),
+        [naming_missing_tables(flow, (cls,)) for flow in flows],
         finish,
         options.get("concurrency") or DEFAULT_CONCURRENCY,
         cls._meta.connection(options.get("connection")),
@@ -158,7 +166,7 @@ def _as_instance(cls: type[M], entry: Any) -> M:
         return entry
     if isinstance(entry, Mapping):
         return cls(**entry)
-    raise TypeError(
+    raise InvalidArgument(
         f"{cls.__name__}.batch_write() takes {cls.__name__} instances or dicts, not {entry!r}"
     )
 
@@ -176,6 +184,8 @@ def plan_batch_write(
     _checked(cls, "batch_write", options, BatchOptions)
     progress, retry = options.get("progress"), options.get("retry")
     instances = [_as_instance(cls, entry) for entry in items]
+    for instance in instances:
+        check_whole(instance, "batch_write()")
     key_names = _key_names(cls)
     version = cls._meta.version_field
     wires: list[Item] = []
@@ -184,6 +194,7 @@ def plan_batch_write(
         if version is not None:
             wire[version.name] = {"N": str((instance._data.get(version.attr) or 0) + 1)}
         wires.append(wire)
+    check_items(cls, "batch_write()", instances, wires)  # every item, before any chunk
     if not overwrite:
         return _plan_conditional_puts(cls, instances, key_names, options)
     by_key = {
@@ -220,7 +231,7 @@ def _plan_conditional_puts(
     for instance in instances:
         identity = key_identity(instance._key(), key_names)
         if identity in seen:
-            raise ValueError(
+            raise DuplicateItem(
                 f"{cls.__name__}.batch_write(overwrite=False): the key "
                 f"{instance.get_primary_key_dict()} is given twice"
             )
@@ -285,26 +296,8 @@ def _wire_key(cls: type[Model], key: Any) -> Item:
     if isinstance(key, Mapping):
         return cls._key_from_values(key)
     if hasattr(type(key), "_meta"):
-        raise TypeError(f"{cls.__name__}: expected a key or a {cls.__name__}, not {key!r}")
-    raise TypeError(f"{cls.__name__}: a key is a dict like {{'name': ...}}, not {key!r}")
-
-
-def _projected_names(
-    cls: type[Model], projections: Iterable[Field[Any] | str] | None
-) -> list[str] | None:
-    if projections is None:
-        return None
-    names: list[str] = []
-    for entry in projections:
-        field = (
-            cls._meta.own_field(entry)
-            if isinstance(entry, Field)
-            else cls._meta.fields.get(entry) or cls._meta.fields_by_name.get(entry)
-        )
-        if field is None:
-            raise TypeError(f"{cls.__name__}: projections name fields of the model, not {entry!r}")
-        names.append(field.name)
-    return names
+        raise InvalidArgument(f"{cls.__name__}: expected a key or a {cls.__name__}, not {key!r}")
+    raise InvalidArgument(f"{cls.__name__}: a key is a dict like {{'name': ...}}, not {key!r}")
 
 
 def plan_batch_get(
@@ -315,8 +308,11 @@ def plan_batch_get(
     progress, retry = options.get("progress"), options.get("retry")
     keep_missing = options.get("keep_missing", False)
     key_names = _key_names(cls)
-    wire_keys = [_wire_key(cls, key) for key in keys]
-    attributes = _projected_names(cls, options.get("projections"))
+    wire_keys = each_within_limits(cls, "batch_get()", keys, lambda key: _wire_key(cls, key))
+    projections = options.get("projections")
+    projection = None
+    if projections is not None:
+        projection = read_with(cls, projection_of(cls, projections, "batch_get"), version=True)
     unique = len({key_identity(key, key_names) for key in wire_keys})
     reporter = make_progress(progress, unique, f"{cls.__name__}.batch_get")
     flows = get_chunks(
@@ -324,7 +320,7 @@ def plan_batch_get(
         wire_keys,
         key_names,
         consistent=options.get("consistent", False),
-        attributes=attributes,
+        attributes=projection.expression_paths() if projection is not None else None,
         policy=retry,
         on_chunk=reporter.advance,
     )
@@ -336,7 +332,7 @@ def plan_batch_get(
         for key in wire_keys:
             item = found.get(key_identity(key, key_names))
             if item is not None:
-                results.append(cls._from_wire(item, partial=attributes is not None))
+                results.append(cls._from_wire(item, projection))
             elif keep_missing:
                 results.append(None)
         return results
@@ -366,9 +362,8 @@ def plan_batch_delete(
     _checked(cls, "batch_delete", options, BatchOptions)
     progress, retry = options.get("progress"), options.get("retry")
     key_names = _key_names(cls)
-    requests, _ = unique_writes(
-        ({"DeleteRequest": {"Key": _wire_key(cls, key)}} for key in keys), key_names
-    )
+    wire_keys = each_within_limits(cls, "batch_delete()", keys, lambda key: _wire_key(cls, key))
+    requests, _ = unique_writes(({"DeleteRequest": {"Key": key}} for key in wire_keys), key_names)
     reporter = make_progress(progress, len(requests), f"{cls.__name__}.batch_delete")
     flows = write_chunks(cls._meta.table_name, requests, policy=retry, on_chunk=reporter.advance)
     sizes = _chunk_sizes(len(requests), WRITE_CHUNK)

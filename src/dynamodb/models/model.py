@@ -10,14 +10,24 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from dynamodb.core import operations
 from dynamodb.core.codec import AttributeValue, Item
 from dynamodb.core.compat import Self, Unpack
-from dynamodb.core.errors import DecodeError, FieldValidationError, ModelDefinitionError
-from dynamodb.core.expressions import Condition, and_all
+from dynamodb.core.errors import (
+    DecodeError,
+    EmptyUpdate,
+    FieldValidationError,
+    InvalidArgument,
+    InvalidValue,
+    ModelDefinitionError,
+    UnknownAssociation,
+    UnknownAttribute,
+    UnknownField,
+)
+from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 from dynamodb.models.associations import Association
@@ -28,7 +38,8 @@ from dynamodb.models.batches import (
     plan_batch_get,
     plan_batch_write,
 )
-from dynamodb.models.fields import Field
+from dynamodb.models.fields import Field, NestedAttribute
+from dynamodb.models.limit_checks import check_key, size_of
 from dynamodb.models.options import ModelOptions
 from dynamodb.models.pending import PendingUpdates
 from dynamodb.models.persistence import (
@@ -39,9 +50,10 @@ from dynamodb.models.persistence import (
     prepare_update,
     run_write,
 )
+from dynamodb.models.projection import Projection, ProjectionEntry, projection_of, read_with
 from dynamodb.models.query import Query, Scan, _Spec
 from dynamodb.models.registry import register
-from dynamodb.models.schema import TableSchema
+from dynamodb.models.schema import CAPACITY_SETTINGS, TableSchema, check_capacity
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
@@ -104,10 +116,18 @@ class ModelMeta(type):
                 "ReadCapacityUnits": getattr(cls, "ReadCapacityUnits", None),
                 "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
                 "__secondary_indexes__": indexes,
+                "__global_indexes__": getattr(cls, "__global_indexes__", None),
             }
-            meta.schema = TableSchema.build(name, settings, fields)
+            meta.schema = TableSchema.build(name, settings, fields, model=cls)
             register(cls)
         return cls
+
+    def __setattr__(cls, name: str, value: Any) -> None:
+        # Capacity is read from the class when a table payload is built, so an
+        # assignment after the class statement counts: a bad value is refused now.
+        if name in CAPACITY_SETTINGS:
+            check_capacity(cls.__name__, name, value)
+        super().__setattr__(name, value)
 
 
 def _inherit(cls: type[Any], attr: str, field: Field[Any]) -> Field[Any]:
@@ -140,17 +160,24 @@ def _check_names(model: str, fields: Mapping[str, Any]) -> None:
 
 @functools.cache
 def _reserved_names() -> frozenset[str]:
-    """Model's public names, which fields may not shadow (read once Model exists)."""
-    return frozenset(name for name in dir(Model) if not name.startswith("_"))
+    """Model's public names, which fields may not shadow (read once Model exists).
+
+    ``size`` may be a field (a common name, older than ``Model.size()``): the field
+    then hides the method on that model, and ``Model.size(item)`` still works.
+    """
+    return frozenset(name for name in dir(Model) if not name.startswith("_")) - {"size"}
 
 
 class Model(PendingUpdates, metaclass=ModelMeta):
     """Base class of all models; subclass it and declare fields.
 
     ``__table_name__`` defaults to the class name. ``ReadCapacityUnits`` and
-    ``WriteCapacityUnits`` set provisioned capacity (absent: on-demand billing).
-    ``__secondary_indexes__`` declares global secondary indexes. ``__abstract__ =
-    True`` makes a base class without a table. ``__connection__`` names the
+    ``WriteCapacityUnits`` set provisioned capacity (absent: on-demand billing);
+    assigned later (``Test.ReadCapacityUnits = 50``), they reach the next
+    ``Table(Test).update()``. ``__secondary_indexes__`` declares global secondary
+    indexes (or, as the original dynamodb-py, ``__global_indexes__ = [(name,
+    (hash_key, range_key), [projected fields])]``). ``__abstract__ = True`` makes
+    a base class without a table. ``__connection__`` names the
     :class:`~dynamodb.Connection` this model uses (default: the one from
     ``set_connection``).
     """
@@ -166,17 +193,20 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     _data: dict[str, Any]
     _original: dict[str, AttributeValue] | None
     """The item's AttributeValues when last read or written (None: never stored)."""
+    _projection: Projection | None = None
+    """What a partial item holds (it was read with a projection); None: the whole item."""
 
     def __init__(self, **values: Any) -> None:
         cls = type(self)
         if cls._meta.is_abstract and not cls._meta.is_map:
-            raise TypeError(f"{cls.__name__} is abstract (no table); instantiate a subclass")
+            raise InvalidArgument(f"{cls.__name__} is abstract (no table); instantiate a subclass")
         fields = cls._meta.fields
         unknown = values.keys() - fields.keys()
         if unknown:
-            raise TypeError(
-                f"{cls.__name__}() got unknown fields {sorted(unknown)}; "
-                f"its fields are {sorted(fields)}"
+            raise UnknownField(
+                cls._meta.unknown_fields(
+                    f"{cls.__name__}() got unknown fields {sorted(unknown)}", sorted(unknown)
+                )
             )
         data: dict[str, Any] = {}
         name = cls.__name__
@@ -185,27 +215,43 @@ class Model(PendingUpdates, metaclass=ModelMeta):
                 data[attr] = field.clean(values[attr], name)
             else:
                 data[attr] = field.make_default()
-        self._data = data
-        self._original = None
+        state = self.__dict__  # written directly: no Model.__setattr__ call per attribute
+        state["_data"] = data
+        state["_original"] = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Fields, associations and what the class defines (properties ...) are found
+        # on the class and set as usual; names starting with "_" are the instance's own
+        # state. Any other name is a typo that would never be saved: refused.
+        if name[:1] != "_" and not hasattr(type(self), name):
+            raise _unknown_attribute(self, name)
+        _set_attribute(self, name, value)
 
     # -- plumbing ------------------------------------------------------------------
 
     @classmethod
-    def _from_wire(cls, item: Mapping[str, AttributeValue], partial: bool = False) -> Self:
+    def _from_wire(
+        cls, item: Mapping[str, AttributeValue], partial: Projection | bool | None = None
+    ) -> Self:
         """An instance from a stored item (absent attributes read as None).
 
-        ``partial`` marks items read with a projection: what was not read stays
-        None, even for set fields (which otherwise read a missing set as empty).
+        ``partial`` marks items read with a projection (the Projection read; True:
+        unknown): what was not read stays None, even for set fields (which otherwise
+        read a missing set as empty), and the item remembers it is partial.
         This is the hot path of every read: it runs the per-class codec and
         only falls back to the careful decoding when that raises.
         """
         obj = cls.__new__(cls)
+        state = obj.__dict__  # written directly: no Model.__setattr__ call per attribute
+        flag = bool(partial)
         try:
-            obj._data = cls._meta.decode_item(item, partial)
+            state["_data"] = cls._meta.decode_item(item, flag)
         except Exception:
-            obj._data = cls._decode_carefully(item, partial)
+            state["_data"] = cls._decode_carefully(item, flag)
         # Items come from parsed answers that nothing else holds: no copy needed.
-        obj._original = item if type(item) is dict else dict(item)
+        state["_original"] = item if type(item) is dict else dict(item)
+        if flag:
+            state["_projection"] = partial if isinstance(partial, Projection) else Projection(())
         return obj
 
     @classmethod
@@ -259,7 +305,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         unknown = set(values) - allowed
         if unknown:
             expected = ", ".join(f.attr for f in key_fields)
-            raise TypeError(
+            raise UnknownField(
                 f"{cls.__name__} key has unknown parts {sorted(unknown)}; its key is {expected}"
             )
         key: Item = {}
@@ -271,6 +317,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             encoded = field.to_wire(cleaned)
             assert encoded is not None
             key[field.name] = encoded
+        check_key(cls, key)  # DynamoDB's key length limits, before anything is sent
         return key
 
     def _key(self) -> Item:
@@ -282,6 +329,24 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """``{python name: value}`` for the key fields (hash, then range)."""
         return {field.attr: self._data.get(field.attr) for field in type(self)._meta.key_fields}
 
+    if TYPE_CHECKING:
+        # The method below, typed loosely so that a model may still have a field
+        # called size (it hides the method there; Model.size(item) still measures).
+        size: Callable[..., int] | Any
+    else:
+
+        def size(self) -> int:
+            """The item's size in bytes as DynamoDB counts it against its 400 KB limit.
+
+            Attribute names and strings count their UTF-8 bytes, binary values their
+            raw bytes, numbers about one byte per two digits plus one, lists and maps 3
+            bytes plus 1 per element (see :mod:`dynamodb.core.limits`), for the values
+            the item holds now (an item read with a projection holds only what was
+            read). A model with a field named ``size`` reads that field as
+            ``item.size``; its size in bytes is then ``Model.size(item)``.
+            """
+            return size_of(self)
+
     def to_son(self) -> dict[str, Any]:
         """The item as data ``json.dumps`` accepts (ISO datetimes, sets as sorted lists)."""
         data = self._data
@@ -289,6 +354,30 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             attr: None if data.get(attr) is None else field.to_son(data[attr])
             for attr, field in type(self)._meta.fields.items()
         }
+
+    @classmethod
+    def from_son(cls, data: Mapping[str, Any]) -> Self:
+        """The instance ``to_son()`` data stands for: its inverse, e.g. for a web API's JSON.
+
+        Values are read back as each field writes them in ``to_son()``: ISO 8601
+        datetimes and dates, timedeltas as seconds, bytes as base64, UUIDs as
+        strings, enums by value, sets as lists, nested models as dicts, typed
+        containers element by element (values of the field's own type are taken
+        as they are). Fields missing from ``data`` get their defaults, and every
+        value is checked as the constructor checks it; a key that is not a field
+        raises UnknownField. The instance is new (never stored): ``save()`` puts it
+        whole. ``Model.from_son(item.to_son()) == item``.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidArgument(
+                f"{cls.__name__}.from_son() takes a dict (to_son() data), not {type(data).__name__}"
+            )
+        fields = cls._meta.fields
+        unknown = sorted(set(data) - fields.keys())
+        if unknown:
+            problem = f"{cls.__name__}.from_son() got unknown fields {unknown}"
+            raise UnknownField(cls._meta.unknown_fields(problem, unknown))
+        return cls(**{attr: fields[attr].read_son(raw) for attr, raw in data.items()})
 
     def to_dict(self) -> dict[str, Any]:
         """``{python name: value}`` for every field (values as they are, not copied)."""
@@ -321,6 +410,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         return item._write_flow(prepare_put(item, exists_error=not overwrite))
 
     def _save_flow(self, condition: Condition | None, full: bool, idempotent: bool) -> Flow[Self]:
+        if condition is not None:
+            name = type(self).__name__
+            require_condition(condition, f"{name}.save(condition=...)", name)
         if full:
             return self._write_flow(prepare_put(self, condition), idempotent)
         return self._write_flow(prepare_changes(self, condition), idempotent)
@@ -331,32 +423,35 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         values: dict[str, Any],
         condition: Condition | None,
         idempotent: bool,
+        must_exist: bool = False,
     ) -> Flow[Self]:
         plan = UpdatePlan(self._own_actions(actions))
         cls = type(self)
         for attr, value in values.items():
             field = cls._meta.fields.get(attr)
             if field is None:
-                raise TypeError(f"{cls.__name__}.update() got an unknown field {attr!r}")
+                problem = f"{cls.__name__}.update() got an unknown field {attr!r}"
+                raise UnknownField(cls._meta.unknown_fields(problem, [attr]))
             plan.add(field.set(value))
         if not plan:
-            raise ValueError(f"{cls.__name__}.update() needs at least one action or field=value")
-        return self._write_flow(prepare_update(self, plan, condition), idempotent)
+            raise EmptyUpdate(f"{cls.__name__}.update() needs at least one action or field=value")
+        write = prepare_update(self, plan, condition, must_exist=must_exist)
+        return self._write_flow(write, idempotent)
 
     def _own_actions(self, actions: Iterable[Actions]) -> list[UpdateAction]:
         cls = type(self)
         flat: list[UpdateAction] = []
         for entry in actions:
-            for action in (entry,) if isinstance(entry, UpdateAction) else entry:
+            for action in entry if isinstance(entry, (list, tuple)) else (entry,):
                 if not isinstance(action, UpdateAction):
-                    raise TypeError(
+                    raise InvalidArgument(
                         f"update() takes actions like Test.score.add(1), not {action!r}"
                     )
                 source = action.source
                 if action.path.attribute not in cls._meta.fields_by_name or (
                     source is not None and cls._meta.own_field(source) is None
                 ):
-                    raise TypeError(
+                    raise InvalidArgument(
                         f"{cls.__name__} cannot apply {action.describe()}: it was built from "
                         f"{source!r}, not a field of {cls.__name__}"
                     )
@@ -364,19 +459,33 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         return flat
 
     def _delete_flow(self, condition: Condition | None, idempotent: bool) -> Flow[None]:
+        if condition is not None:
+            name = type(self).__name__
+            require_condition(condition, f"{name}.delete(condition=...)", name)
         yield from run_write(prepare_delete(self, condition), idempotent=idempotent)
         for association in type(self)._meta.associations.values():
             yield from association.deleted_flow(self)
 
     @classmethod
-    def _get_flow(cls, key: Mapping[str, Any], consistent: bool) -> Flow[Self | None]:
+    def _get_flow(
+        cls,
+        key: Mapping[str, Any],
+        consistent: bool,
+        projections: Iterable[ProjectionEntry] | None,
+    ) -> Flow[Self | None]:
         schema = cls._meta.require_table()
+        projection = None
+        if projections is not None:
+            projection = read_with(cls, projection_of(cls, projections, "get"), version=True)
         request = operations.get_item_request(
-            schema.table_name, cls._key_from_values(key), consistent
+            schema.table_name,
+            cls._key_from_values(key),
+            consistent,
+            projection.expression_paths() if projection is not None else None,
         )
         response = yield from call("GetItem", request)
         found = response.get("Item")
-        return cls._from_wire(found) if found else None
+        return cls._from_wire(found, projection) if found else None
 
     @classmethod
     def _key_instance(cls, key: Mapping[str, Any]) -> Self:
@@ -395,7 +504,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         key = {name: value for name, value in values.items() if name in key_names}
         counters = {name: value for name, value in values.items() if name not in key_names}
         if not counters:
-            raise ValueError(
+            raise EmptyUpdate(
                 f"{cls.__name__}.add() needs at least one field=amount besides the key"
             )
         item = cls._key_instance(key)
@@ -403,7 +512,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         for attr, amount in counters.items():
             field = cls._meta.fields.get(attr)
             if field is None:
-                raise TypeError(f"{cls.__name__}.add() got an unknown field {attr!r}")
+                problem = f"{cls.__name__}.add() got an unknown field {attr!r}"
+                raise UnknownField(cls._meta.unknown_fields(problem, [attr]))
             actions.append(field.add(amount))
         return item._write_flow(prepare_update(item, UpdatePlan(actions)), idempotent)
 
@@ -418,16 +528,17 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     # -- reading many ------------------------------------------------------------------
 
     @classmethod
-    def query(cls, *projection: Field[Any]) -> Query[Self]:
-        """A query builder; pass fields to read only those (and the key)."""
-        _check_projection(cls, projection)
-        return Query(cls, _Spec(projection=projection))
+    def query(cls, *projection: Field[Any] | NestedAttribute) -> Query[Self]:
+        """A query builder; pass fields or nested paths (``Test.doc["a"]``) to read only
+        those (and the key, and the version field)."""
+        return Query(cls, _Spec(projection=_projection_spec(cls, projection, "query")))
 
     @classmethod
-    def scan(cls, *projection: Field[Any], segments: int = 1) -> Scan[Self]:
-        """A scan builder; ``segments=N`` reads with N parallel workers."""
-        _check_projection(cls, projection)
-        return Scan(cls, _Spec(projection=projection)).segments(segments)
+    def scan(cls, *projection: Field[Any] | NestedAttribute, segments: int = 1) -> Scan[Self]:
+        """A scan builder; ``segments=N`` reads with N parallel workers. Projections as
+        in :meth:`query`."""
+        spec = _Spec(projection=_projection_spec(cls, projection, "scan"))
+        return Scan(cls, spec).segments(segments)
 
     # -- items: sync and async twins -------------------------------------------------
 
@@ -436,28 +547,44 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Store a new item; ``overwrite=False`` raises ItemAlreadyExists for a taken key."""
-        return cls._meta.connection(connection).run(cls._create_flow(overwrite, values))
+        return cls._meta.run(cls._create_flow(overwrite, values), connection)
 
     @classmethod
     async def acreate(
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Async twin of :meth:`create`."""
-        return await cls._meta.connection(connection).arun(cls._create_flow(overwrite, values))
+        return await cls._meta.arun(cls._create_flow(overwrite, values), connection)
 
     @classmethod
     def get(
-        cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        connection: Connection | None = None,
+        **key: Any,
     ) -> Self | None:
-        """The item with this key, or None; ``consistent=True`` reads strongly consistent."""
-        return cls._meta.connection(connection).run(cls._get_flow(key, consistent))
+        """The item with this key, or None; ``consistent=True`` reads strongly consistent.
+
+        ``projections=[Test.title, Test.doc["a"]]`` reads only those fields and paths
+        (and the key, and the version field): a partial item (see :meth:`save`).
+        """
+        flow = cls._get_flow(key, consistent, projections)
+        return cls._meta.run(flow, connection)
 
     @classmethod
     async def aget(
-        cls, *, consistent: bool = False, connection: Connection | None = None, **key: Any
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        connection: Connection | None = None,
+        **key: Any,
     ) -> Self | None:
         """Async twin of :meth:`get`."""
-        return await cls._meta.connection(connection).arun(cls._get_flow(key, consistent))
+        flow = cls._get_flow(key, consistent, projections)
+        return await cls._meta.arun(flow, connection)
 
     def save(
         self,
@@ -475,12 +602,16 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         puts the whole item anyway. ``condition`` must hold or ConditionalCheckFailed
         is raised; with a VersionField the stored version must be the one read.
 
+        An item read with a projection is partial: its save sends only its changes,
+        never removes what it did not read, and changes an attribute read in part
+        (``Test.doc["a"]``) at the paths read; ``full=True`` raises PartialItemError.
+
         ``idempotent=True`` sends the write as a one-action transaction that DynamoDB
         applies at most once, so it is resent safely after a lost answer (at twice the
         write capacity); see the README's "Retries and lost answers".
         """
         flow = self._save_flow(condition, full, idempotent)
-        return type(self)._meta.connection(connection).run(flow)
+        return type(self)._meta.run(flow, connection)
 
     async def asave(
         self,
@@ -492,11 +623,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     ) -> Self:
         """Async twin of :meth:`save`."""
         flow = self._save_flow(condition, full, idempotent)
-        return await type(self)._meta.connection(connection).arun(flow)
+        return await type(self)._meta.arun(flow, connection)
 
     def update(
         self,
         *actions: Actions,
+        must_exist: bool = False,
         idempotent: bool = False,
         connection: Connection | None = None,
         **values: Any,
@@ -505,31 +637,38 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
         ``item.update(Test.score.add(1), Test.ids.list_append([1, 2]), title="new")``:
         keyword arguments are plain SETs. Works on an item built from its key alone
-        (``Test(name="a", score=1).update(...)``): no read needed.
+        (``Test(name="a", score=1).update(...)``): no read needed. Such an update
+        creates the item if it is missing (an upsert, as atomic counters want), holding
+        only the key and what the update sets; ``must_exist=True`` updates a stored item
+        only and raises ItemNotFound (sending one condition, ``attribute_exists`` of
+        the key) when there is none.
 
         ``idempotent=True`` sends the write as a one-action transaction that DynamoDB
         applies at most once, so it is resent safely after a lost answer (at twice the
         write capacity); see the README's "Retries and lost answers".
         """
-        flow = self._update_flow(actions, values, None, idempotent)
-        return type(self)._meta.connection(connection).run(flow)
+        flow = self._update_flow(actions, values, None, idempotent, must_exist)
+        return type(self)._meta.run(flow, connection)
 
     async def aupdate(
         self,
         *actions: Actions,
+        must_exist: bool = False,
         idempotent: bool = False,
         connection: Connection | None = None,
         **values: Any,
     ) -> Self:
         """Async twin of :meth:`update`."""
-        flow = self._update_flow(actions, values, None, idempotent)
-        return await type(self)._meta.connection(connection).arun(flow)
+        flow = self._update_flow(actions, values, None, idempotent, must_exist)
+        return await type(self)._meta.arun(flow, connection)
 
     def condition(self, *conditions: Condition) -> Conditional[Self]:
         """``item.condition(Test.score.gt(1)).update(...)``: the next write only if these hold."""
-        combined = and_all(conditions)
+        name = type(self).__name__
+        where = f"{name}.condition()"
+        combined = and_all([require_condition(part, where, name) for part in conditions])
         if combined is None:
-            raise ValueError("condition() needs at least one condition")
+            raise InvalidValue("condition() needs at least one condition")
         return Conditional(self, combined)
 
     def delete(
@@ -545,7 +684,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         applies at most once, so it is resent safely after a lost answer (at twice the
         write capacity); see the README's "Retries and lost answers".
         """
-        type(self)._meta.connection(connection).run(self._delete_flow(condition, idempotent))
+        type(self)._meta.run(self._delete_flow(condition, idempotent), connection)
 
     async def adelete(
         self,
@@ -556,14 +695,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     ) -> None:
         """Async twin of :meth:`delete`."""
         flow = self._delete_flow(condition, idempotent)
-        await type(self)._meta.connection(connection).arun(flow)
+        await type(self)._meta.arun(flow, connection)
 
     @classmethod
     def delete_by_key(
         cls, *, condition: Condition | None = None, connection: Connection | None = None, **key: Any
     ) -> None:
         """Delete the item with this key without reading it first."""
-        cls._meta.connection(connection).run(cls._key_instance(key)._delete_flow(condition, False))
+        cls._meta.run(cls._key_instance(key)._delete_flow(condition, False), connection)
 
     @classmethod
     async def adelete_by_key(
@@ -571,7 +710,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     ) -> None:
         """Async twin of :meth:`delete_by_key`."""
         flow = cls._key_instance(key)._delete_flow(condition, False)
-        await cls._meta.connection(connection).arun(flow)
+        await cls._meta.arun(flow, connection)
 
     @classmethod
     def add(
@@ -586,33 +725,33 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         applies at most once, so it is resent safely after a lost answer (at twice the
         write capacity); see the README's "Retries and lost answers".
         """
-        return cls._meta.connection(connection).run(cls._add_flow(values, idempotent))
+        return cls._meta.run(cls._add_flow(values, idempotent), connection)
 
     @classmethod
     async def aadd(
         cls, *, idempotent: bool = False, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Async twin of :meth:`add`."""
-        return await cls._meta.connection(connection).arun(cls._add_flow(values, idempotent))
+        return await cls._meta.arun(cls._add_flow(values, idempotent), connection)
 
     # -- associations ---------------------------------------------------------------------
 
     def _association(self, name: str) -> Association:
         association = type(self)._meta.associations.get(name)
         if association is None:
-            raise AttributeError(f"{type(self).__name__} has no association {name!r}")
+            raise UnknownAssociation(f"{type(self).__name__} has no association {name!r}")
         return association
 
     def load(self, name: str, *, connection: Connection | None = None) -> Any:
         """Load (and cache) an association: the owner, the one item, or the list of items."""
         flow = self._association(name).load_flow(self)
-        return type(self)._meta.connection(connection).run(flow)
+        return type(self)._meta.run(flow, connection)
 
     async def aload(self, name: str, *, connection: Connection | None = None) -> Any:
         """Async twin of :meth:`load`: ``owner = await post.aload("user")``; then
         ``post.user`` reads the cache without a request."""
         flow = self._association(name).load_flow(self)
-        return await type(self)._meta.connection(connection).arun(flow)
+        return await type(self)._meta.arun(flow, connection)
 
     # -- batches: sync and async twins --------------------------------------------------
 
@@ -695,12 +834,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         it only about every six hours. ``exact=True`` counts with a paged COUNT
         scan, which reads (and bills) the whole table.
         """
-        return cls._meta.connection(connection).run(cls._count_flow(exact))
+        return cls._meta.run(cls._count_flow(exact), connection)
 
     @classmethod
     async def aitem_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
         """Async twin of :meth:`item_count`."""
-        return await cls._meta.connection(connection).arun(cls._count_flow(exact))
+        return await cls._meta.arun(cls._count_flow(exact), connection)
 
 
 M = TypeVar("M", bound=Model)
@@ -715,54 +854,55 @@ class Conditional(Generic[M]):
         self.item = item
         self.condition = condition
 
-    def _connection(self, connection: Connection | None) -> Connection:
-        return type(self.item)._meta.connection(connection)
-
     def update(
         self,
         *actions: Actions,
+        must_exist: bool = False,
         idempotent: bool = False,
         connection: Connection | None = None,
         **values: Any,
     ) -> M:
         """:meth:`Model.update`, only if the conditions hold."""
-        flow = self.item._update_flow(actions, values, self.condition, idempotent)
-        return self._connection(connection).run(flow)
+        flow = self.item._update_flow(actions, values, self.condition, idempotent, must_exist)
+        return type(self.item)._meta.run(flow, connection)
 
     async def aupdate(
         self,
         *actions: Actions,
+        must_exist: bool = False,
         idempotent: bool = False,
         connection: Connection | None = None,
         **values: Any,
     ) -> M:
         """Async twin of :meth:`update`."""
-        flow = self.item._update_flow(actions, values, self.condition, idempotent)
-        return await self._connection(connection).arun(flow)
+        flow = self.item._update_flow(actions, values, self.condition, idempotent, must_exist)
+        return await type(self.item)._meta.arun(flow, connection)
 
     def save(
         self, *, full: bool = False, idempotent: bool = False, connection: Connection | None = None
     ) -> M:
         """:meth:`Model.save`, only if the conditions hold."""
         flow = self.item._save_flow(self.condition, full, idempotent)
-        return self._connection(connection).run(flow)
+        return type(self.item)._meta.run(flow, connection)
 
     async def asave(
         self, *, full: bool = False, idempotent: bool = False, connection: Connection | None = None
     ) -> M:
         """Async twin of :meth:`save`."""
         flow = self.item._save_flow(self.condition, full, idempotent)
-        return await self._connection(connection).arun(flow)
+        return await type(self.item)._meta.arun(flow, connection)
 
     def delete(self, *, idempotent: bool = False, connection: Connection | None = None) -> None:
         """:meth:`Model.delete`, only if the conditions hold."""
-        self._connection(connection).run(self.item._delete_flow(self.condition, idempotent))
+        type(self.item)._meta.run(self.item._delete_flow(self.condition, idempotent), connection)
 
     async def adelete(
         self, *, idempotent: bool = False, connection: Connection | None = None
     ) -> None:
         """Async twin of :meth:`delete`."""
-        await self._connection(connection).arun(self.item._delete_flow(self.condition, idempotent))
+        await type(self.item)._meta.arun(
+            self.item._delete_flow(self.condition, idempotent), connection
+        )
 
 
 class MapModel(Model):
@@ -776,20 +916,37 @@ class MapModel(Model):
     __map__ = True
 
 
+_set_attribute = object.__setattr__
+
+
+def _unknown_attribute(item: Model, name: str) -> UnknownAttribute:
+    cls = type(item)
+    error = UnknownAttribute(
+        cls._meta.unknown_fields(
+            f"{cls.__name__} has no field {name!r} to set (it would never be saved)",
+            [name],
+            ". Other data kept on an instance needs a name starting with '_', or a "
+            "declaration on the class",
+        )
+    )
+    error.name, error.obj = name, item
+    return error
+
+
 def _missing(cls: type[Model], field: Field[Any]) -> FieldValidationError:
     return field.invalid(None, "is required", cls.__name__)
 
 
 def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> list[Any]:
     if (keys is None) == (items is None):
-        raise TypeError("batch_delete() takes keys=[...] or items=[...] (one of them)")
+        raise InvalidArgument("batch_delete() takes keys=[...] or items=[...] (one of them)")
     return list(keys if keys is not None else items)  # type: ignore[arg-type]
 
 
-def _check_projection(cls: type[Model], projection: tuple[Field[Any], ...]) -> None:
-    for field in projection:
-        if cls._meta.own_field(field) is None:
-            raise TypeError(f"{cls.__name__}: projections are fields of the model, not {field!r}")
+def _projection_spec(
+    cls: type[Model], entries: tuple[Field[Any] | NestedAttribute, ...], call: str
+) -> Projection | None:
+    return projection_of(cls, entries, call, names=False) if entries else None
 
 
 def _decode_error(

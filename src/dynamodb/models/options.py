@@ -8,19 +8,30 @@ this object and the instances they are given, so none of them imports
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from dynamodb.core.errors import ModelDefinitionError
+from dynamodb.core.errors import (
+    DynamoDBError,
+    InvalidArgument,
+    ModelDefinitionError,
+    ResourceNotFound,
+    TableNotFound,
+)
+from dynamodb.core.flow import Flow, Request, Step, relay
 from dynamodb.models.fields import Field, VersionField
 from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
+from dynamodb.models.registry import models_of_table
 from dynamodb.models.schema import TableSchema
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
     from dynamodb.models.associations import Association
 
-__all__ = ["ModelOptions"]
+__all__ = ["ModelOptions", "naming_missing_tables"]
+
+T = TypeVar("T")
 
 
 class ModelOptions:
@@ -29,7 +40,8 @@ class ModelOptions:
     ``fields`` maps Python attribute names to this class's own field objects
     (inherited fields are copied per class, so index flags never leak between
     sibling models); ``fields_by_name`` maps stored (DynamoDB) names to them.
-    ``schema`` is None for abstract and map models.
+    ``schema`` is None for abstract and map models. :meth:`run` and :meth:`arun`
+    run the model's item calls, so that a missing table is named (TableNotFound).
     """
 
     __slots__ = (
@@ -73,7 +85,7 @@ class ModelOptions:
         schema = self.schema
         if schema is None:
             kind = "a map model" if self.is_map else "abstract"
-            raise TypeError(f"{self.name} is {kind}: it has no table")
+            raise InvalidArgument(f"{self.name} is {kind}: it has no table")
         return schema
 
     @property
@@ -89,6 +101,27 @@ class ModelOptions:
     def connection(self, explicit: Connection | None = None) -> Connection:
         """The connection a call uses: the one given, the model's, or the default."""
         return explicit or self.model.__connection__ or get_connection()
+
+    def run(self, flow: Flow[T], connection: Connection | None = None) -> T:
+        """Run an item call's flow on :meth:`connection`; a missing table raises
+        TableNotFound naming it and this model."""
+        return self.connection(connection).run(naming_missing_tables(flow, (self.model,)))
+
+    async def arun(self, flow: Flow[T], connection: Connection | None = None) -> T:
+        """Async twin of :meth:`run`."""
+        return await self.connection(connection).arun(naming_missing_tables(flow, (self.model,)))
+
+    def unknown_fields(self, problem: str, names: Iterable[str], advice: str = "") -> str:
+        """The message of an UnknownField for ``names``, which are not fields: ``problem``
+        says where they were given; close matches are suggested, the fields listed,
+        then ``advice``."""
+        guesses = [
+            repr(match)
+            for name in names
+            for match in difflib.get_close_matches(name, self.fields, 1)
+        ]
+        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+        return f"{problem}{hint}; {self.name}'s fields are {sorted(self.fields)}{advice}"
 
     def own_field(self, field: object) -> Field[Any] | None:
         """This model's field for ``field`` (itself, or the copy of an inherited one)."""
@@ -122,3 +155,53 @@ def _version_field(model: str, fields: Mapping[str, Field[Any]]) -> VersionField
         named = ", ".join(field.attr for field in versions)
         raise ModelDefinitionError(f"model {model}: at most one VersionField (found: {named})")
     return versions[0] if versions else None
+
+
+def naming_missing_tables(flow: Flow[T], models: Iterable[type[Any]]) -> Flow[T]:
+    """``flow``, raising the ResourceNotFound of a request it sent as TableNotFound.
+
+    The error names the tables the request used and the models stored in them
+    (those of ``models`` first, else every model defined for the table), and says
+    ``create_table(Model)`` creates them. The flow itself still sees DynamoDB's
+    error first, so a flow that handles a missing table is not changed.
+    """
+    candidates = tuple(models)
+    failed: list[tuple[Request, DynamoDBError]] = []  # the last request that failed
+
+    def remembering(step: Step) -> Flow[Any]:
+        try:
+            return (yield step)
+        except DynamoDBError as error:
+            if isinstance(step, Request):
+                failed[:] = [(step, error)]
+            raise
+
+    def renamed(error: Exception) -> BaseException | None:
+        if not isinstance(error, ResourceNotFound) or isinstance(error, TableNotFound):
+            return None
+        if not failed or failed[0][1] is not error:
+            return None
+        return TableNotFound.of(error, _tables_of(failed[0][0], candidates))
+
+    return relay(flow, remembering, renamed)
+
+
+def _tables_of(request: Request, models: tuple[type[Any], ...]) -> dict[str, list[str]]:
+    """The tables ``request`` names, each with the models stored in it."""
+    params = request.params
+    names: list[str] = []
+    if isinstance(params.get("TableName"), str):
+        names.append(params["TableName"])
+    names.extend(params.get("RequestItems") or ())  # BatchGetItem, BatchWriteItem
+    for action in params.get("TransactItems") or ():  # TransactWriteItems, TransactGetItems
+        names.extend(body["TableName"] for body in action.values() if "TableName" in body)
+    tables: dict[str, list[str]] = {}
+    for table in dict.fromkeys(names):
+        mine = [model for model in models if _table_of(model) == table]
+        tables[table] = [model.__name__ for model in (mine or models_of_table(table))]
+    return tables
+
+
+def _table_of(model: type[Any]) -> str | None:
+    schema = model._meta.schema
+    return schema.table_name if schema is not None else None

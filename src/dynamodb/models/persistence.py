@@ -10,7 +10,10 @@ Dirty tracking compares wire forms: an item read from (or written to) DynamoDB
 remembers the AttributeValues it had then (``_original``); saving encodes the
 current values and sends a SET for each attribute whose encoding differs and a
 REMOVE for each that is gone. Changes made in place (``item.ids.append(3)``)
-count, and nothing is deep-copied when items are read.
+count, and nothing is deep-copied when items are read. An item read with a
+projection (``item._projection``) is partial: attributes it did not read are never
+removed, one read in part is changed at the paths read (see
+:mod:`dynamodb.models.projection`), and it is never put whole.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from dynamodb.core.codec import Item, wire_equal
 from dynamodb.core.errors import (
     ConditionalCheckFailed,
     ItemAlreadyExists,
+    ItemNotFound,
+    KeyUpdateError,
     OutcomeUnknown,
+    PartialItemError,
     TransactionCanceled,
     VersionConflict,
 )
@@ -38,6 +44,8 @@ from dynamodb.core.expressions import (
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.retries import is_idempotent
 from dynamodb.core.updates import UpdateAction, UpdatePlan
+from dynamodb.models.limit_checks import check_delete, check_put, check_update
+from dynamodb.models.projection import nested_changes
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -46,6 +54,7 @@ __all__ = [
     "TRANSACT_KINDS",
     "PreparedWrite",
     "cancelled_condition",
+    "check_whole",
     "prepare_changes",
     "prepare_delete",
     "prepare_put",
@@ -162,18 +171,47 @@ def _render(
     return placeholders.apply(request)
 
 
+def check_whole(item: Model, how: str) -> None:
+    """PartialItemError unless ``item`` holds the whole item (it was not read with a
+    projection): ``how`` (a put) would replace the stored item with what was read."""
+    projection = item._projection
+    if projection is None:
+        return
+    cls = type(item)
+    read = projection.describe() or "the attributes an index projects"
+    raise PartialItemError(
+        f"{cls.__name__} {item.get_primary_key_dict()} was read with a projection ({read}): "
+        f"{how} would replace the stored item with only what was read. save() without "
+        f"full=True sends only the changes; read the whole item (without projections) to "
+        f"write it whole"
+    )
+
+
 def _version_guard(item: Model) -> tuple[Condition | None, int | None, int | None]:
     """(condition, expected version, next version) for an item's VersionField."""
-    field = type(item)._meta.version_field
+    cls = type(item)
+    field = cls._meta.version_field
     if field is None:
         return None, None, None
+    projection = item._projection
+    if projection is not None and field.name not in projection.attributes():
+        raise PartialItemError(
+            f"{cls.__name__} {item.get_primary_key_dict()} was read without its version "
+            f"field {field.attr} (it read {projection.describe() or 'what an index projects'}), "
+            f"so its version cannot be checked; read it from the table (get(), or "
+            f"requery_for_all_projections=True) before writing it"
+        )
     current = item._data.get(field.attr)
     guard = AttributeNotExists(field.path) if current is None else field.eq(current)
     return guard, current, (current or 0) + 1
 
 
 def _explainer(
-    item: Model, expected: int | None, exists_error: bool = False, checked: bool = True
+    item: Model,
+    expected: int | None,
+    exists_error: bool = False,
+    checked: bool = True,
+    missing_error: bool = False,
 ) -> Callable[[ConditionalCheckFailed], ConditionalCheckFailed]:
     cls = type(item)
 
@@ -185,6 +223,13 @@ def _explainer(
                 ItemAlreadyExists,
                 error,
                 f"{cls.__name__} {item.get_primary_key_dict()} exists already",
+            )
+        if missing_error and not error.item:
+            return _rebrand(
+                ItemNotFound,
+                error,
+                f"{cls.__name__} {item.get_primary_key_dict()} does not exist (must_exist=True), "
+                "so nothing was written",
             )
         field = cls._meta.version_field
         if field is None or not checked:  # no version guard: the caller's condition failed
@@ -220,6 +265,7 @@ def _remember(item: Model, stored: Item) -> None:
     fresh = type(item)._from_wire(stored)
     item._data = fresh._data
     item._original = stored
+    item._projection = None  # a whole item now, even if it was read in part
 
 
 def prepare_put(
@@ -228,6 +274,7 @@ def prepare_put(
     """PutItem of the whole item; ``exists_error``: only if the key is free."""
     cls = type(item)
     schema = cls._meta.require_table()
+    check_whole(item, "a put (save(full=True), a changed key, or a put in a transaction)")
     wire = item._to_wire_map()
     guard, expected, next_version = _version_guard(item)
     parts = [part for part in (condition, guard) if part is not None]
@@ -239,6 +286,7 @@ def prepare_put(
     request = _render(
         {"TableName": schema.table_name, "Item": wire}, and_all(parts), Placeholders()
     )
+    check_put(item, request)  # DynamoDB's limits, before anything is sent
 
     def on_success(response: dict[str, Any]) -> None:
         if field is not None:
@@ -269,13 +317,15 @@ def changes_of(item: Model) -> UpdatePlan | None:
     """SET/REMOVE actions for what changed since the item was read or written.
 
     None when the item was never read or written (or its key changed): it must
-    be put whole.
+    be put whole. A partial item (read with a projection) never removes what it
+    did not read, and changes an attribute read in part at the paths read.
     """
     original = item._original
     if original is None or _key_changed(item, original):
         return None
     cls = type(item)
-    current = item._to_wire_map()
+    projection = item._projection
+    current = item._to_wire_map() if projection is None else _partial_wire(item, original)
     skip = {field.name for field in cls._meta.key_fields}
     version = cls._meta.version_field
     if version is not None:
@@ -286,12 +336,27 @@ def changes_of(item: Model) -> UpdatePlan | None:
         if name in skip:
             continue
         new, old = current.get(name), original.get(name)
-        if new is None:
+        tree = projection.tree(name) if projection is not None else None
+        if tree is not None:
+            key = item.get_primary_key_dict()
+            nested_changes(cls, key, plan, field, tree, old, new)
+        elif new is None:
             if old is not None:
                 plan.add(UpdateAction(field.path, "remove"))
         elif old is None or not wire_equal(new, old):
             plan.add(UpdateAction(field.path, "set", new))
     return plan
+
+
+def _partial_wire(item: Model, original: Item) -> Item:
+    """A partial item's attributes, encoded: a required field that was not read may be
+    None, one that was read (and held a value) may not."""
+    cls = type(item)
+    current = item._encode_carefully()
+    for field in cls._meta.fields.values():
+        if field.required and field.name in original and field.name not in current:
+            raise field.invalid(None, "is required", cls.__name__)
+    return current
 
 
 def prepare_update(
@@ -300,17 +365,22 @@ def prepare_update(
     condition: Condition | None = None,
     *,
     require_exists: bool = False,
+    must_exist: bool = False,
 ) -> PreparedWrite:
     """UpdateItem with ``plan``'s actions; the item is refreshed from ALL_NEW afterwards.
 
     The version (if any) is checked when the item was read, and always increased.
+    ``require_exists`` makes the update conditional on the item existing (a dirty
+    save: a missing item fails like a stale version); ``must_exist`` does too, and
+    a missing item raises ItemNotFound (``update(..., must_exist=True)``).
     """
     cls = type(item)
     schema = cls._meta.require_table()
+    require_exists = require_exists or must_exist
     key_names = {field.name for field in schema.key_fields}
     touched = plan.attributes() & key_names
     if touched:
-        raise ValueError(
+        raise KeyUpdateError(
             f"{cls.__name__}: key attributes {sorted(touched)} cannot be updated; "
             "create an item with the new key instead"
         )
@@ -338,6 +408,7 @@ def prepare_update(
         request["UpdateExpression"] = plan.render(placeholders)
     request["ReturnValues"] = "ALL_NEW"
     _render(request, and_all(parts), placeholders)
+    check_update(item, plan, request)  # DynamoDB's limits, before anything is sent
 
     def on_success(response: dict[str, Any]) -> None:
         attributes = response.get("Attributes")
@@ -350,7 +421,9 @@ def prepare_update(
     idempotent = (
         True if repeatable and is_idempotent("UpdateItem", _unconditional(request)) else None
     )
-    explain = _explainer(item, expected, checked=item._original is not None)
+    explain = _explainer(
+        item, expected, checked=item._original is not None, missing_error=must_exist
+    )
     return PreparedWrite(
         "UpdateItem", request, on_success, explain, request["Key"], idempotent=idempotent
     )
@@ -381,6 +454,7 @@ def prepare_delete(item: Model, condition: Condition | None = None) -> PreparedW
         and_all(parts),
         Placeholders(),
     )
+    check_delete(item, request)
 
     def on_success(response: dict[str, Any]) -> None:
         item._original = None

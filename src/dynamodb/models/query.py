@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dynamodb.core.batch import batch_get, get_chunks, key_identity
 from dynamodb.core.codec import Item
-from dynamodb.core.cursor import Cursor, decode_cursor
-from dynamodb.core.errors import QueryError
-from dynamodb.core.expressions import Condition, Placeholders, and_all
+from dynamodb.core.cursor import Cursor, decode_cursor, query_scope
+from dynamodb.core.errors import InvalidArgument, InvalidValue, QueryError, UnknownAssociation
+from dynamodb.core.expressions import Condition, Placeholders, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.planner import QueryPlan, Target, find_target, plan_query
 from dynamodb.models.associations import prefetch_flow
 from dynamodb.models.fields import Field
+from dynamodb.models.limit_checks import check_expressions, check_key_condition
+from dynamodb.models.options import naming_missing_tables
+from dynamodb.models.projection import Projection, read_with
 from dynamodb.wire.connection import Connection
 from dynamodb.wire.parser import gc_paused
 
@@ -41,7 +44,7 @@ M = TypeVar("M", bound="Model")
 class _Spec:
     """Everything a builder has been told; replaced, never changed."""
 
-    projection: tuple[Field[Any], ...] = ()
+    projection: Projection | None = None
     conditions: tuple[Condition, ...] = ()
     index: Field[Any] | str | bool | None = True  # True: choose; None: the table
     ascending: bool = True
@@ -69,11 +72,13 @@ class Pager(Generic[M]):
         limit: int | None,
         page_size: int | None,
         filtered: bool,
-        partial: bool,
+        projection: Projection | None,
         requery: bool,
         scope: str,
         prefetch: tuple[str, ...] = (),
     ) -> None:
+        """``projection``: what the items hold when they are partial (None: whole items);
+        ``scope``: what the cursors are bound to (:func:`~dynamodb.core.cursor.query_scope`)."""
         self.model = model
         self.operation = operation
         self.request = request
@@ -81,7 +86,7 @@ class Pager(Generic[M]):
         self.remaining = limit
         self.page_size = page_size
         self.filtered = filtered
-        self.partial = partial and not requery
+        self.projection = None if requery else projection
         self.requery = requery
         self.scope = scope
         self.prefetch = prefetch
@@ -104,6 +109,9 @@ class Pager(Generic[M]):
 
     def page(self) -> Flow[list[M] | None]:
         """Read the next page; None once everything (or ``limit`` items) was read."""
+        return naming_missing_tables(self._page(), (self.model,))
+
+    def _page(self) -> Flow[list[M] | None]:
         if self.done:
             return None
         response = yield from call(self.operation, self._next_request())
@@ -124,9 +132,9 @@ class Pager(Generic[M]):
         if self.requery and raw:
             raw = yield from self._requery(raw)
         decode = self.model._from_wire
-        partial = self.partial
+        projection = self.projection
         with gc_paused():  # a page is many small acyclic objects (see fastpath.py)
-            items = [decode(item, partial) for item in raw]
+            items = [decode(item, projection) for item in raw]
         if self.prefetch and items:
             yield from prefetch_flow(self.model, self.prefetch, items)
         return items
@@ -146,6 +154,9 @@ class Pager(Generic[M]):
 
     def count(self) -> Flow[int]:
         """Count matching items with ``Select=COUNT`` (up to ``limit``)."""
+        return naming_missing_tables(self._count(), (self.model,))
+
+    def _count(self) -> Flow[int]:
         request = {
             key: value for key, value in self.request.items() if key != "ProjectionExpression"
         }
@@ -200,12 +211,9 @@ class _Reader(Generic[M]):
 
     def where(self, *conditions: Condition) -> Self:
         """Add conditions (ANDed with the ones already given)."""
+        name = self._model.__name__
         for condition in conditions:
-            if not isinstance(condition, Condition):
-                raise TypeError(
-                    f"where() takes conditions such as {self._model.__name__}.field.eq(value), "
-                    f"not {condition!r}"
-                )
+            require_condition(condition, f"{name}.{self._operation().lower()}().where()", name)
         return self._with(conditions=self._spec.conditions + conditions)
 
     def use_index(self, index: Field[Any] | str | None, asc: bool = True) -> Self:
@@ -216,13 +224,13 @@ class _Reader(Generic[M]):
     def limit(self, count: int | None) -> Self:
         """Return at most ``count`` items in all (paging on past filtered-out items)."""
         if count is not None and (isinstance(count, bool) or count < 1):
-            raise ValueError(f"limit must be a positive int or None, not {count!r}")
+            raise InvalidValue(f"limit must be a positive int or None, not {count!r}")
         return self._with(limit=count)
 
     def page_size(self, count: int | None) -> Self:
         """How many items DynamoDB evaluates per request (its ``Limit``)."""
         if count is not None and (isinstance(count, bool) or count < 1):
-            raise ValueError(f"page_size must be a positive int or None, not {count!r}")
+            raise InvalidValue(f"page_size must be a positive int or None, not {count!r}")
         return self._with(page_size=count)
 
     def consistent(self, flag: bool = True) -> Self:
@@ -232,7 +240,9 @@ class _Reader(Generic[M]):
     def start_key(self, cursor: Cursor | str | None) -> Self:
         """Start after this cursor (from ``get_items()``); None starts at the beginning."""
         if cursor is not None and not isinstance(cursor, str):
-            raise TypeError(f"start_key() takes a cursor (a str), not {type(cursor).__name__}")
+            raise InvalidArgument(
+                f"start_key() takes a cursor (a str), not {type(cursor).__name__}"
+            )
         return self._with(start=str(cursor) if cursor is not None else None)
 
     def start_key_str(self, cursor: str | None) -> Self:
@@ -247,7 +257,7 @@ class _Reader(Generic[M]):
         """Load these associations for every page of results at once (eager loading)."""
         for name in associations:
             if name not in self._model._meta.associations:
-                raise ValueError(f"{self._model.__name__} has no association {name!r}")
+                raise UnknownAssociation(f"{self._model.__name__} has no association {name!r}")
         return self._with(prefetch=self._spec.prefetch + associations)
 
     def using(self, connection: Connection | None) -> Self:
@@ -266,8 +276,21 @@ class _Reader(Generic[M]):
         """Put the conditions into ``request``; True when there is a filter."""
         raise NotImplementedError
 
-    def _scope(self, target: Target) -> str:
-        return f"{self._model._meta.table_name}/{target.name or ''}"
+    def _read_projection(self, target: Target) -> Projection | None:
+        """What the items read from ``target`` hold, when they are partial.
+
+        A projection also reads the table's and the index's keys, and the version
+        field wherever the target has it (a global index has only what it projects),
+        so a partial item can still be saved, updated or deleted.
+        """
+        projection = self._spec.projection
+        if projection is None:
+            if target.projection_type == "ALL":
+                return None
+            return Projection.of_names(sorted(target.projected))
+        version = self._model._meta.version_field
+        readable = version is not None and (not target.is_global or target.covers((version.name,)))
+        return read_with(self._model, projection, target.key_names(), version=readable)
 
     def _build(self, target: Target) -> dict[str, Any]:
         spec = self._spec
@@ -276,25 +299,21 @@ class _Reader(Generic[M]):
             request["IndexName"] = target.name
         placeholders = Placeholders()
         self._conditions(placeholders, request)
-        if spec.projection:
-            keys = dict.fromkeys(
-                [
-                    *(field.name for field in self._model._meta.key_fields),
-                    *target.key_names(),
-                ]
-            )
-            names = [*keys, *(field.name for field in spec.projection if field.name not in keys)]
-            request["ProjectionExpression"] = ", ".join(placeholders.name(n) for n in names)
+        if spec.projection is not None:
+            projection = self._read_projection(target)
+            assert projection is not None
+            request["ProjectionExpression"] = projection.render(placeholders)
         if spec.consistent:
             request["ConsistentRead"] = True
-        return placeholders.apply(request)
+        placeholders.apply(request)
+        check_expressions(self._model, request)  # DynamoDB's 4 KB, before anything is sent
+        return request
 
     def explain(self) -> dict[str, Any]:
         """The request this builder would send first (for logging and debugging)."""
-        target = self._target()
-        request = self._build(target)
+        request = self._build(self._target())
         if self._spec.start is not None:
-            request["ExclusiveStartKey"] = decode_cursor(self._spec.start, self._scope(target))
+            request["ExclusiveStartKey"] = decode_cursor(self._spec.start, query_scope(request))
         return request
 
     def _pager(self, requery: bool | None = None, segment: int | None = None) -> Pager[M]:
@@ -304,7 +323,6 @@ class _Reader(Generic[M]):
         if segment is not None:
             request["Segment"] = segment
             request["TotalSegments"] = spec.segments
-        partial = bool(spec.projection) or target.projection_type != "ALL"
         pager = Pager(
             self._model,
             self._operation(),
@@ -313,9 +331,9 @@ class _Reader(Generic[M]):
             limit=spec.limit,
             page_size=spec.page_size,
             filtered="FilterExpression" in request,
-            partial=partial,
+            projection=self._read_projection(target),
             requery=spec.requery if requery is None else requery,
-            scope=self._scope(target) + ("" if segment is None else f"#{segment}"),
+            scope=query_scope(request),
             prefetch=spec.prefetch,
         )
         if spec.start is not None:
@@ -443,7 +461,7 @@ class Query(_Reader[M]):
     def order_by(self, field: Field[Any], asc: bool = True) -> Self:
         """Sort by ``field``: reads the table or index whose range key it is."""
         if not isinstance(field, Field):
-            raise TypeError(f"order_by() takes a field, not {field!r}")
+            raise InvalidArgument(f"order_by() takes a field, not {field!r}")
         return self._with(order_field=field, ascending=asc)
 
     def _plan(self) -> QueryPlan:
@@ -454,7 +472,7 @@ class Query(_Reader[M]):
             index=spec.index,
             order_field=spec.order_field,
             consistent=spec.consistent,
-            wanted=[field.name for field in spec.projection],
+            wanted=spec.projection.attributes() if spec.projection is not None else (),
         )
 
     def _target(self) -> Target:
@@ -465,6 +483,7 @@ class Query(_Reader[M]):
 
     def _conditions(self, placeholders: Placeholders, request: dict[str, Any]) -> bool:
         plan = self._plan()
+        check_key_condition(self._model, plan.target, plan.key_condition)
         request["KeyConditionExpression"] = plan.key_condition.render(placeholders)
         if not self._spec.ascending:
             request["ScanIndexForward"] = False
@@ -482,13 +501,13 @@ class Scan(_Reader[M]):
     def segments(self, count: int) -> Self:
         """Read with ``count`` parallel workers (threads in sync code, tasks in async)."""
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 1_000_000:
-            raise ValueError(f"segments must be an int from 1 to 1000000, not {count!r}")
+            raise InvalidValue(f"segments must be an int from 1 to 1000000, not {count!r}")
         return self._with(segments=count)
 
     def segment(self, number: int) -> _SegmentScan[M]:
         """Only segment ``number`` (of ``segments``), to read with pages and cursors."""
         if not 0 <= number < self._spec.segments:
-            raise ValueError(f"segment must be from 0 to {self._spec.segments - 1}, not {number}")
+            raise InvalidValue(f"segment must be from 0 to {self._spec.segments - 1}, not {number}")
         return _SegmentScan(self._model, self._spec, number)
 
     def _target(self) -> Target:

@@ -14,7 +14,7 @@ from typing import Any
 
 from dynamodb.core.errors import ModelDefinitionError
 
-__all__ = ["register", "resolve"]
+__all__ = ["models_of_table", "register", "resolve"]
 
 _MODELS: dict[tuple[str, str], weakref.ref[type[Any]]] = {}
 
@@ -25,14 +25,32 @@ def register(model: type[Any]) -> None:
 
 
 def _live(module: str | None, name: str) -> list[type[Any]]:
+    return [
+        model
+        for model in _live_models()
+        if model.__name__ == name and (module is None or model.__module__ == module)
+    ]
+
+
+def models_of_table(table: str) -> list[type[Any]]:
+    """The live table models stored in ``table`` (for messages naming a table)."""
     found = []
-    for (mod, qualname), ref in list(_MODELS.items()):
-        model = ref()
-        if model is None:
-            del _MODELS[(mod, qualname)]
-        elif model.__name__ == name and (module is None or mod == module):
+    for model in _live_models():
+        schema = model._meta.schema
+        if schema is not None and schema.table_name == table:
             found.append(model)
     return found
+
+
+def _live_models() -> list[type[Any]]:
+    models = []
+    for entry, ref in list(_MODELS.items()):
+        model = ref()
+        if model is None:
+            del _MODELS[entry]
+        else:
+            models.append(model)
+    return models
 
 
 def resolve(reference: type[Any] | str, owner: type[Any] | None, label: str) -> type[Any]:

@@ -1,7 +1,16 @@
 """A model's table: keys, capacity, indexes, and the CreateTable/UpdateTable payloads.
 
 Built once per model class when the class is defined, so mistakes in a model
-(no hash key, an index on an unknown field ...) raise at definition time.
+(no hash key, an index on an unknown field ...) raise at definition time. The
+capacity is the exception: ``ReadCapacityUnits`` and ``WriteCapacityUnits`` are
+read from the model class each time a payload is built, so ``Test.ReadCapacityUnits
+= 50`` reaches the next ``Table(Test).update()`` (a bad value is refused when it is
+assigned, by the model's metaclass: :func:`check_capacity`).
+
+Global indexes are declared as dynamix does (``__secondary_indexes__ = {name:
+dict(hash_key=..., range_key=..., projections=[...])}``) or as the original
+dynamodb-py does (``__global_indexes__ = [(name, (hash_key, range_key),
+[projected fields])]``); both spellings make the same indexes.
 
 Index projections follow the dynamix rule: an index projects the keys only
 (``KEYS_ONLY``) unless ``projections=[...]`` lists attributes (``INCLUDE``);
@@ -18,11 +27,27 @@ from typing import Any
 from dynamodb.core.errors import ModelDefinitionError, SchemaMismatch
 from dynamodb.models.fields import Field
 
-__all__ = ["IndexSpec", "TableSchema"]
+__all__ = ["CAPACITY_SETTINGS", "IndexSpec", "TableSchema", "check_capacity"]
 
 _MAX_LOCAL_INDEXES = 5
 _MAX_GLOBAL_INDEXES = 20
 _GLOBAL_INDEX_OPTIONS = {"hash_key", "range_key", "read_capacity", "write_capacity", "projections"}
+
+CAPACITY_SETTINGS = ("ReadCapacityUnits", "WriteCapacityUnits")
+"""The class attributes that set a table's provisioned capacity."""
+
+
+def check_capacity(model_name: str, setting: str, value: Any) -> None:
+    """ModelDefinitionError unless ``value`` can be ``setting`` (a positive int, or None)."""
+    problem = _capacity_problem(setting, value)
+    if problem is not None:
+        raise ModelDefinitionError(f"model {model_name}: {problem}")
+
+
+def _capacity_problem(setting: str, value: Any) -> str | None:
+    if value is None or (not isinstance(value, bool) and isinstance(value, int) and value >= 1):
+        return None
+    return f"{setting} must be a positive int (or None: on-demand), not {value!r}"
 
 
 def _key_schema(hash_key: Field[Any], range_key: Field[Any] | None) -> list[dict[str, str]]:
@@ -43,6 +68,7 @@ class IndexSpec:
     projection_type: str  # KEYS_ONLY | INCLUDE | ALL
     projected: tuple[str, ...] = ()
     read_capacity: int | None = None
+    """As declared; None: the table's (global indexes of a provisioned table)."""
     write_capacity: int | None = None
 
     def key_schema(self) -> list[dict[str, str]]:
@@ -55,18 +81,18 @@ class IndexSpec:
             projection["NonKeyAttributes"] = list(self.projected)
         return projection
 
-    def definition(self) -> dict[str, Any]:
-        """The entry of CreateTable's LocalSecondaryIndexes/GlobalSecondaryIndexes."""
+    def definition(self, throughput: dict[str, int] | None = None) -> dict[str, Any]:
+        """The entry of CreateTable's LocalSecondaryIndexes/GlobalSecondaryIndexes.
+
+        ``throughput`` is a global index's ProvisionedThroughput (None: on-demand).
+        """
         definition: dict[str, Any] = {
             "IndexName": self.name,
             "KeySchema": self.key_schema(),
             "Projection": self.projection(),
         }
-        if self.is_global and self.read_capacity is not None:
-            definition["ProvisionedThroughput"] = {
-                "ReadCapacityUnits": self.read_capacity,
-                "WriteCapacityUnits": self.write_capacity,
-            }
+        if self.is_global and throughput is not None:
+            definition["ProvisionedThroughput"] = throughput
         return definition
 
 
@@ -81,6 +107,9 @@ class TableSchema:
     read_capacity: int | None
     write_capacity: int | None
     indexes: dict[str, IndexSpec] = field(default_factory=dict)
+    model: Any = field(default=None, repr=False, compare=False)
+    """The model class, whose ReadCapacityUnits/WriteCapacityUnits payloads read (None:
+    the capacity given here stays)."""
 
     @property
     def on_demand(self) -> bool:
@@ -100,8 +129,12 @@ class TableSchema:
         model_name: str,
         namespace: Mapping[str, Any],
         fields: Mapping[str, Field[Any]],
+        model: Any = None,
     ) -> TableSchema:
-        """Check a model's definition and return its schema (ModelDefinitionError if wrong)."""
+        """Check a model's definition and return its schema (ModelDefinitionError if wrong).
+
+        ``model`` is the model class: payloads take its capacity as it is then.
+        """
 
         def fail(message: str) -> ModelDefinitionError:
             return ModelDefinitionError(f"model {model_name}: {message}")
@@ -128,41 +161,82 @@ class TableSchema:
         if not isinstance(table_name, str) or not 3 <= len(table_name) <= 255:
             raise fail(f"__table_name__ must be a string of 3 to 255 characters: {table_name!r}")
         read, write = cls._capacity(fail, namespace)
-        schema = cls(model_name, table_name, hash_key, range_key, read, write)
+        schema = cls(model_name, table_name, hash_key, range_key, read, write, model=model)
         schema._add_local_indexes(fail, fields)
-        schema._add_global_indexes(fail, namespace.get("__secondary_indexes__") or {}, fields)
+        declared = namespace.get("__secondary_indexes__") or {}
+        if not isinstance(declared, Mapping):
+            raise fail("__secondary_indexes__ must be a dict of {index name: dict(...)}")
+        legacy = schema._legacy_global_indexes(fail, namespace.get("__global_indexes__"), fields)
+        both = sorted(set(declared) & set(legacy))
+        if both:
+            raise fail(
+                f"index {both[0]!r} is declared in both __secondary_indexes__ and "
+                "__global_indexes__; declare each index once"
+            )
+        schema._add_global_indexes(fail, {**declared, **legacy}, fields)
         return schema
 
     @staticmethod
     def _capacity(fail: Any, namespace: Mapping[str, Any]) -> tuple[int | None, int | None]:
         read = namespace.get("ReadCapacityUnits")
         write = namespace.get("WriteCapacityUnits")
+        for setting, value in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
+            problem = _capacity_problem(setting, value)
+            if problem is not None:
+                raise fail(problem)
         if (read is None) != (write is None):
-            raise fail("give both ReadCapacityUnits and WriteCapacityUnits, or neither (on-demand)")
-        for label, value in (("ReadCapacityUnits", read), ("WriteCapacityUnits", write)):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 1
-            ):
-                raise fail(f"{label} must be a positive int, not {value!r}")
+            raise fail(
+                "give both ReadCapacityUnits and WriteCapacityUnits, or neither (on-demand); "
+                f"ReadCapacityUnits is {read!r} and WriteCapacityUnits {write!r}"
+            )
         return read, write
 
+    def refresh_capacity(self) -> None:
+        """Take the capacity from the model class as it is now (ModelDefinitionError if
+        it does not make sense: one of the two missing, an index with its own capacity
+        on an on-demand table)."""
+        if self.model is None:
+            return
+
+        def fail(message: str) -> ModelDefinitionError:
+            return ModelDefinitionError(f"model {self.model_name}: {message}")
+
+        settings = {name: getattr(self.model, name, None) for name in CAPACITY_SETTINGS}
+        read, write = self._capacity(fail, settings)
+        if read is None:
+            for spec in self.indexes.values():
+                if spec.read_capacity is not None or spec.write_capacity is not None:
+                    raise fail(
+                        f"index {spec.name!r}: the table is on-demand (no ReadCapacityUnits), "
+                        "so the index takes no read_capacity/write_capacity"
+                    )
+        self.read_capacity, self.write_capacity = read, write
+
     def _projection(
-        self, fail: Any, owner: str, projections: Any, fields: Mapping[str, Field[Any]]
+        self,
+        fail: Any,
+        owner: str,
+        projections: Any,
+        fields: Mapping[str, Field[Any]],
+        keys: Iterable[Field[Any] | None] = (),
     ) -> tuple[str, tuple[str, ...]]:
+        """(ProjectionType, NonKeyAttributes); fields among ``keys`` are left out of
+        the list, since every index projects its keys and the table's."""
         if projections is None or projections == [] or projections == ():
             return "KEYS_ONLY", ()
         if projections == "ALL":
             return "ALL", ()
         if isinstance(projections, str) or not isinstance(projections, Iterable):
             raise fail(f"{owner}: projections must be a list of field names or 'ALL'")
+        skipped = {key.name for key in keys if key is not None}
         names: list[str] = []
         for entry in projections:
             found = _find_field(fields, entry)
             if found is None:
                 raise fail(f"{owner}: projections names an unknown field {entry!r}")
-            if found.name not in names:
+            if found.name not in names and found.name not in skipped:
                 names.append(found.name)
-        return "INCLUDE", tuple(names)
+        return ("INCLUDE", tuple(names)) if names else ("KEYS_ONLY", ())
 
     def _add_local_indexes(self, fail: Any, fields: Mapping[str, Field[Any]]) -> None:
         for candidate in fields.values():
@@ -186,11 +260,52 @@ class TableSchema:
         if sum(not spec.is_global for spec in self.indexes.values()) > _MAX_LOCAL_INDEXES:
             raise fail(f"DynamoDB allows at most {_MAX_LOCAL_INDEXES} local secondary indexes")
 
-    def _add_global_indexes(
+    def _legacy_global_indexes(
         self, fail: Any, declared: Any, fields: Mapping[str, Field[Any]]
+    ) -> dict[str, dict[str, Any]]:
+        """The original dynamodb-py's ``__global_indexes__``, as ``__secondary_indexes__`` options.
+
+        Each entry is ``(name, keys)`` or ``(name, keys, projected)``: ``keys`` is
+        ``(hash_key, range_key)``, ``(hash_key,)`` or a bare hash key name;
+        ``projected`` lists fields (keys among them are projected anyway), or is
+        ``"ALL"`` or ``"KEYS_ONLY"``; without it the index projects the keys only.
+        """
+        if declared is None:
+            return {}
+        spelling = "__global_indexes__ = [(name, (hash_key, range_key), [fields]), ...]"
+        if isinstance(declared, (str, bytes, Mapping)) or not isinstance(declared, Iterable):
+            raise fail(f"__global_indexes__ must be a list: {spelling}, not {declared!r}")
+        options: dict[str, dict[str, Any]] = {}
+        for entry in declared:
+            if not isinstance(entry, (tuple, list)) or len(entry) not in (2, 3):
+                raise fail(f"__global_indexes__ entry {entry!r} is not (name, keys, fields)")
+            name, keys, projected = (*entry, None) if len(entry) == 2 else entry
+            if not isinstance(name, str) or not name:
+                raise fail(f"__global_indexes__ entry {entry!r}: the index name is not a string")
+            owner = f"index {name!r}"
+            if name in options:
+                raise fail(f"two indexes are named {name!r}")
+            if isinstance(keys, (str, Field)):
+                keys = (keys,)
+            if not isinstance(keys, (tuple, list)) or len(keys) not in (1, 2):
+                raise fail(
+                    f"{owner}: keys must be (hash_key, range_key), (hash_key,) or a hash key "
+                    f"name, not {keys!r}"
+                )
+            found = [_find_field(fields, key) for key in keys]
+            for key, field_found in zip(keys, found, strict=True):
+                if field_found is None:
+                    raise fail(f"{owner}: key {key!r} is not a field")
+            options[name] = {
+                "hash_key": found[0],
+                "range_key": found[1] if len(found) > 1 else None,
+                "projections": None if projected == "KEYS_ONLY" else projected,
+            }
+        return options
+
+    def _add_global_indexes(
+        self, fail: Any, declared: Mapping[str, Any], fields: Mapping[str, Field[Any]]
     ) -> None:
-        if not isinstance(declared, Mapping):
-            raise fail("__secondary_indexes__ must be a dict of {index name: dict(...)}")
         for name, options in declared.items():
             owner = f"index {name!r}"
             if not isinstance(options, Mapping):
@@ -215,10 +330,13 @@ class TableSchema:
                     f"{owner}: the table is on-demand (no ReadCapacityUnits), so the index "
                     "takes no read_capacity/write_capacity"
                 )
-            if not self.on_demand:
-                read = read if read is not None else self.read_capacity
-                write = write if write is not None else self.write_capacity
-            kind, projected = self._projection(fail, owner, options.get("projections"), fields)
+            kind, projected = self._projection(
+                fail,
+                owner,
+                options.get("projections"),
+                fields,
+                (hash_key, range_key, *self.key_fields),
+            )
             spec = IndexSpec(str(name), True, hash_key, range_key, kind, projected, read, write)
             self._add_index(fail, spec)
         if sum(spec.is_global for spec in self.indexes.values()) > _MAX_GLOBAL_INDEXES:
@@ -258,6 +376,7 @@ class TableSchema:
 
     def create_table_request(self) -> dict[str, Any]:
         """The CreateTable request for this table."""
+        self.refresh_capacity()
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "KeySchema": self.key_schema(),
@@ -269,7 +388,11 @@ class TableSchema:
             request["BillingMode"] = "PROVISIONED"
             request["ProvisionedThroughput"] = self.throughput()
         local = [spec.definition() for spec in self.indexes.values() if not spec.is_global]
-        global_ = [spec.definition() for spec in self.indexes.values() if spec.is_global]
+        global_ = [
+            spec.definition(self._index_throughput(spec))
+            for spec in self.indexes.values()
+            if spec.is_global
+        ]
         if local:
             request["LocalSecondaryIndexes"] = local
         if global_:
@@ -284,6 +407,7 @@ class TableSchema:
         Differences that UpdateTable cannot make (keys, local indexes) raise
         SchemaMismatch.
         """
+        self.refresh_capacity()
         self._check_fixed_parts(description)
         requests: list[dict[str, Any]] = []
         existing = {
@@ -311,7 +435,8 @@ class TableSchema:
         requests.extend(self._index_update(update) for update in kept_updates)
         for name, spec in wanted.items():
             if name not in existing:
-                requests.append(self._index_update({"Create": spec.definition()}, create=True))
+                definition = spec.definition(self._index_throughput(spec))
+                requests.append(self._index_update({"Create": definition}, create=True))
         return requests
 
     def _check_fixed_parts(self, description: Mapping[str, Any]) -> None:
@@ -375,26 +500,26 @@ class TableSchema:
             request["AttributeDefinitions"] = self.attribute_definitions()
         return request
 
+    def _index_throughput(self, spec: IndexSpec) -> dict[str, int] | None:
+        """A global index's ProvisionedThroughput: its own, else the table's (None: on-demand)."""
+        if self.on_demand:
+            return None
+        read = spec.read_capacity if spec.read_capacity is not None else self.read_capacity
+        write = spec.write_capacity if spec.write_capacity is not None else self.write_capacity
+        assert read is not None
+        assert write is not None
+        return {"ReadCapacityUnits": read, "WriteCapacityUnits": write}
+
     def _index_throughput_update(
         self, spec: IndexSpec, existing: Mapping[str, Any]
     ) -> dict[str, Any] | None:
-        if spec.read_capacity is None:
+        throughput = self._index_throughput(spec)
+        if throughput is None:
             return None
         current = existing.get("ProvisionedThroughput") or {}
-        if (
-            current.get("ReadCapacityUnits") == spec.read_capacity
-            and current.get("WriteCapacityUnits") == spec.write_capacity
-        ):
+        if all(current.get(name) == value for name, value in throughput.items()):
             return None
-        return {
-            "Update": {
-                "IndexName": spec.name,
-                "ProvisionedThroughput": {
-                    "ReadCapacityUnits": spec.read_capacity,
-                    "WriteCapacityUnits": spec.write_capacity,
-                },
-            }
-        }
+        return {"Update": {"IndexName": spec.name, "ProvisionedThroughput": throughput}}
 
 
 def _find_field(fields: Mapping[str, Field[Any]], reference: Any) -> Field[Any] | None:

@@ -31,10 +31,23 @@ from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.batch import key_identity
 from dynamodb.core.blocks import WithBlock
-from dynamodb.core.errors import DynamoDBError, TransactionCanceled
-from dynamodb.core.expressions import Condition, Placeholders
+from dynamodb.core.errors import (
+    DuplicateItem,
+    DynamoDBError,
+    EmptyUpdate,
+    InvalidArgument,
+    InvalidValue,
+    TransactionCanceled,
+    TransactionCommitted,
+    TransactionTooLarge,
+    UnknownField,
+)
+from dynamodb.core.expressions import Condition, Placeholders, require_condition
 from dynamodb.core.flow import Flow, call
+from dynamodb.core.limits import MAX_TRANSACTION_ACTIONS
 from dynamodb.core.updates import UpdatePlan
+from dynamodb.models.limit_checks import check_expressions, transaction_size
+from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import (
     PreparedWrite,
     cancelled_condition,
@@ -58,7 +71,7 @@ __all__ = [
     "transaction",
 ]
 
-MAX_ACTIONS = 100
+MAX_ACTIONS = MAX_TRANSACTION_ACTIONS
 _log = logging.getLogger("dynamodb.transaction")
 
 
@@ -88,11 +101,12 @@ class Transaction(WithBlock):
         self, *, connection: Connection | None = None, client_request_token: str | None = None
     ) -> None:
         if client_request_token is not None and not 1 <= len(client_request_token) <= 36:
-            raise ValueError("a client_request_token has 1 to 36 characters (DynamoDB's limit)")
+            raise InvalidValue("a client_request_token has 1 to 36 characters (DynamoDB's limit)")
         self.connection = connection
         self.client_request_token = client_request_token or str(uuid.uuid4())
         self._actions: list[_Action] = []
         self._keys: set[tuple[str, Any]] = set()
+        self._size = 0  # bytes toward DynamoDB's 4 MB (core.limits.transaction_action_size)
         self.committed = False
         self.refresh_error: DynamoDBError | None = None
         """Set when the commit succeeded but reading back the updated items failed."""
@@ -107,56 +121,79 @@ class Transaction(WithBlock):
 
     def _add(self, write: PreparedWrite, item: Model) -> None:
         ((kind, params),) = transact_action(write).items()
+        key = item.get_primary_key_dict()
+        label = _label(kind, type(item), key)
+        size = transaction_size(self._size, params, label, type(item), key)
         self._remember_key(type(item), item._key())
-        self._actions.append(
-            _Action(
-                kind, params, item, write, _label(kind, type(item), item.get_primary_key_dict())
-            )
-        )
+        self._actions.append(_Action(kind, params, item, write, label))
+        self._size = size
 
     def _remember_key(self, model: type[Model], key: dict[str, Any]) -> None:
         if len(self._actions) >= MAX_ACTIONS:
-            raise ValueError(f"a transaction takes at most {MAX_ACTIONS} actions")
+            raise TransactionTooLarge(f"a transaction takes at most {MAX_ACTIONS} actions")
         schema = model._meta.require_table()
         identity = (schema.table_name, key_identity(key, [f.name for f in schema.key_fields]))
         if identity in self._keys:
-            raise ValueError(f"{model.__name__} {key}: a transaction may touch each item only once")
+            raise DuplicateItem(
+                f"{model.__name__} {_plain_key(model, key)}: a transaction may touch each "
+                "item only once"
+            )
         self._keys.add(identity)
+
+    @staticmethod
+    def _condition(condition: Condition | None, call: str, model: type[Model]) -> Condition | None:
+        return None if condition is None else require_condition(condition, call, model.__name__)
 
     def put(
         self, item: Model, *, condition: Condition | None = None, overwrite: bool = True
     ) -> None:
         """Put the whole item (``overwrite=False``: only if its key is free)."""
+        condition = self._condition(condition, "tx.put(condition=...)", type(item))
         self._add(prepare_put(item, condition, exists_error=not overwrite), item)
 
     def save(self, item: Model, *, condition: Condition | None = None) -> None:
         """Like ``item.save()``: its changes as an update, or a put for a new item."""
-        write = prepare_changes(item, condition)
+        write = prepare_changes(
+            item, self._condition(condition, "tx.save(condition=...)", type(item))
+        )
         if write is not None:
             self._add(write, item)
 
     def update(
-        self, item: Model, *actions: Actions, condition: Condition | None = None, **values: Any
+        self,
+        item: Model,
+        *actions: Actions,
+        condition: Condition | None = None,
+        must_exist: bool = False,
+        **values: Any,
     ) -> None:
-        """Like ``item.update(...)``: update actions, keyword arguments as SETs."""
+        """Like ``item.update(...)``: update actions, keyword arguments as SETs.
+
+        ``must_exist=True``: the transaction is cancelled if the item does not exist
+        (its failure says so) instead of creating it.
+        """
+        condition = self._condition(condition, "tx.update(condition=...)", type(item))
         plan = UpdatePlan(item._own_actions(actions))
+        cls = type(item)
         for attr, value in values.items():
-            field = type(item)._meta.fields.get(attr)
+            field = cls._meta.fields.get(attr)
             if field is None:
-                raise TypeError(f"{type(item).__name__} has no field {attr!r}")
+                problem = f"{cls.__name__} has no field {attr!r}"
+                raise UnknownField(cls._meta.unknown_fields(problem, [attr]))
             plan.add(field.set(value))
         if not plan:
-            raise ValueError(f"{type(item).__name__}: tx.update() needs at least one action")
-        self._add(prepare_update(item, plan, condition), item)
+            raise EmptyUpdate(f"{cls.__name__}: tx.update() needs at least one action")
+        self._add(prepare_update(item, plan, condition, must_exist=must_exist), item)
 
     def delete(self, item: Model, *, condition: Condition | None = None) -> None:
         """Delete the item (checking its version when it has one)."""
+        condition = self._condition(condition, "tx.delete(condition=...)", type(item))
         self._add(prepare_delete(item, condition), item)
 
     def check(self, model: type[Model], key: Mapping[str, Any], condition: Condition) -> None:
         """Cancel the transaction unless ``condition`` holds on the item with ``key``."""
+        require_condition(condition, "tx.check(model, key, condition)", model.__name__)
         wire_key = model._key_from_values(key)
-        self._remember_key(model, wire_key)
         placeholders = Placeholders()
         params = {
             "TableName": model._meta.table_name,
@@ -164,15 +201,13 @@ class Transaction(WithBlock):
             "ConditionExpression": condition.render(placeholders),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
-        self._actions.append(
-            _Action(
-                "ConditionCheck",
-                placeholders.apply(params),
-                None,
-                None,
-                _label("check", model, key),
-            )
-        )
+        placeholders.apply(params)
+        label = _label("check", model, key)
+        check_expressions(model, params, dict(key))
+        size = transaction_size(self._size, params, label, model, dict(key))
+        self._remember_key(model, wire_key)
+        self._actions.append(_Action("ConditionCheck", params, None, None, label))
+        self._size = size
 
     # -- sending -----------------------------------------------------------------------
 
@@ -185,7 +220,7 @@ class Transaction(WithBlock):
 
     def _flow(self) -> Flow[None]:
         if self.committed:
-            raise RuntimeError("this transaction was committed already")
+            raise TransactionCommitted("this transaction was committed already")
         if not self._actions:
             self.committed = True
             return
@@ -237,11 +272,16 @@ class Transaction(WithBlock):
 
     def commit(self) -> None:
         """Send the transaction now (``with`` does this on exit)."""
-        self._connection().run(self._flow())
+        self._connection().run(self._named_flow())
 
     async def acommit(self) -> None:
         """Async twin of :meth:`commit`."""
-        await self._connection().arun(self._flow())
+        await self._connection().arun(self._named_flow())
+
+    def _named_flow(self) -> Flow[None]:
+        """:meth:`_flow`, naming a missing table and its model."""
+        models = [type(action.item) for action in self._actions if action.item is not None]
+        return naming_missing_tables(self._flow(), models)
 
     def _connection(self) -> Connection:
         if self.connection is not None:
@@ -283,11 +323,11 @@ def _targets(requests: Iterable[Any]) -> list[tuple[type[Model], dict[str, Any]]
             model, key = request
             targets.append((model, model._key_from_values(key)))
         else:
-            raise TypeError(
+            raise InvalidArgument(
                 f"transact_get() takes model instances or (Model, key) pairs, not {request!r}"
             )
     if len(targets) > MAX_ACTIONS:
-        raise ValueError(f"transact_get() reads at most {MAX_ACTIONS} items in one call")
+        raise TransactionTooLarge(f"transact_get() reads at most {MAX_ACTIONS} items in one call")
     return targets
 
 
@@ -314,7 +354,7 @@ def transact_get(requests: Iterable[Any], *, connection: Connection | None = Non
     ``requests`` holds model instances (re-read by key) or ``(Model, key)`` pairs.
     """
     targets = list(requests)
-    return _connection_for(targets, connection).run(_get_flow(targets))
+    return _connection_for(targets, connection).run(_named_get_flow(targets))
 
 
 async def atransact_get(
@@ -322,7 +362,19 @@ async def atransact_get(
 ) -> list[Any]:
     """Async twin of :func:`transact_get`."""
     targets = list(requests)
-    return await _connection_for(targets, connection).arun(_get_flow(targets))
+    return await _connection_for(targets, connection).arun(_named_get_flow(targets))
+
+
+def _named_get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
+    """:func:`_get_flow`, naming a missing table and its model."""
+    models = [request[0] if isinstance(request, tuple) else type(request) for request in requests]
+    return naming_missing_tables(_get_flow(requests), models)
+
+
+def _plain_key(model: type[Model], key: Mapping[str, Any]) -> dict[str, Any]:
+    """A wire key as ``{python name: value}``, for messages."""
+    fields = model._meta.fields_by_name
+    return {fields[name].attr: fields[name].from_wire(value) for name, value in key.items()}
 
 
 def _connection_for(requests: Sequence[Any], connection: Connection | None) -> Connection:

@@ -1,4 +1,4 @@
-"""A walkthrough of both seed documents, printing each step and its result.
+"""A walkthrough of the dynamodb-py and dynamix READMEs and the main features, step by step.
 
 ``python -m dynamodb demo`` runs it on an in-process mock of DynamoDB (moto's
 ``mock_aws``, the ``local`` extra: no server, no port), or on the endpoint in
@@ -15,10 +15,12 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import dynamodb
 from dynamodb import (
     CharField,
+    ConcurrentModification,
     ConditionalCheckFailed,
     Connection,
     DateTimeField,
@@ -31,6 +33,7 @@ from dynamodb import (
     Model,
     SetField,
     Table,
+    UpdateConflict,
     VersionConflict,
     VersionField,
     create_table,
@@ -40,7 +43,7 @@ __all__ = ["Account", "ForumThread", "Test", "main", "run"]
 
 
 class Test(Model):
-    """The model of the dynamodb-py seed README."""
+    """The model of the dynamodb-py README."""
 
     __table_name__ = "test"
 
@@ -60,7 +63,7 @@ def _now_millis() -> int:
 
 
 class Account(Model):
-    """A model with optimistic locking, for the tour beyond the seeds."""
+    """A model with optimistic locking, for the tour beyond the two READMEs."""
 
     __table_name__ = "demo_account"
 
@@ -70,14 +73,14 @@ class Account(Model):
 
 
 class ForumThread(Model):
-    """The "full featured model" of the dynamix seed README."""
+    """The "full featured model" of the dynamix README."""
 
     __table_name__ = "forum_thread"
 
     ReadCapacityUnits = 2
     WriteCapacityUnits = 2
 
-    __secondary_indexes__ = {  # noqa: RUF012 (the seed's spelling)
+    __secondary_indexes__ = {  # noqa: RUF012 (the dynamix README's spelling)
         "user_threads_index": dict(  # noqa: C408
             hash_key="user_id",
             range_key="updated_at",
@@ -132,7 +135,7 @@ def _table_summary(description: dict[str, Any]) -> str:
 
 
 def _seed_dynamodb_py(walk: _Walkthrough) -> None:
-    walk.out("\n== The dynamodb-py seed README ==")
+    walk.out("\n== The dynamodb-py README, as written ==")
     now = dt.datetime.now(dt.timezone.utc)
     table = Table(Test())
     walk.step("Table(Test()).create()", _table_summary(table.create()))
@@ -200,7 +203,59 @@ def _seed_dynamodb_py(walk: _Walkthrough) -> None:
 
 
 def _seed_dynamix(walk: _Walkthrough) -> None:
-    walk.out("\n== The dynamix seed README ==")
+    walk.out("\n== The dynamix README, as written ==")
+    with _dynamix_connection(walk):
+        _dynamix_walk(walk)
+
+
+def _host_and_port(endpoint: str | None) -> tuple[str, str] | None:
+    """``("127.0.0.1", "8000")`` for ``http://127.0.0.1:8000``; None for anything else."""
+    if not endpoint:
+        return None
+    parts = urlsplit(endpoint)
+    if parts.scheme != "http" or not parts.hostname or parts.port is None:
+        return None
+    if parts.path.strip("/") or parts.query:
+        return None
+    return parts.hostname, str(parts.port)
+
+
+@contextlib.contextmanager
+def _dynamix_connection(walk: _Walkthrough) -> Iterator[None]:
+    """The README's connection line, as written (the host and port are the server's).
+
+    On a DynamoDB Local endpoint the section runs through the connection it makes;
+    on moto's in-process mock, which serves no port, it is only shown. Either way
+    the connection in effect before is back afterwards.
+    """
+    current = dynamodb.get_connection()
+    served = _host_and_port(current.endpoint_url)
+    host, port = served or ("127.0.0.1", "8000")
+    with dynamodb.use_connection(current):  # the README's set_connection stays in this block
+        seed = dynamodb.set_connection(
+            is_local_endpoint=(host, port),
+            aws_access_key_id="*",
+            aws_secret_access_key="*",
+            region_name="ap-south-1",
+        )
+        walk.step(
+            f"dynamodb.set_connection(is_local_endpoint=({host!r}, {port!r}), "
+            "aws_access_key_id='*', aws_secret_access_key='*', region_name='ap-south-1')",
+            f"{seed!r}, access key id sent: {seed.aws_access_key_id!r} "
+            "(DynamoDB Local takes only letters and digits)",
+        )
+        if served is None:
+            walk.show("not used here", "moto serves this demo in-process, on no port")
+            with dynamodb.use_connection(current):
+                yield
+            return
+        try:
+            yield
+        finally:
+            seed.close()
+
+
+def _dynamix_walk(walk: _Walkthrough) -> None:
     walk.step("create_table(ForumThread, force=True)")
     walk.show("table", _table_summary(create_table(ForumThread, force=True)))
 
@@ -223,7 +278,7 @@ def _seed_dynamix(walk: _Walkthrough) -> None:
     walk.step("ForumThread.get(forum_id='science', thread_id='physics_1')", found)
     assert found is not None
     _dynamix_queries(walk)
-    _dynamix_updates(walk, found)
+    found = _dynamix_updates(walk, found)
     walk.step("forum_thread.to_son()", json.dumps(found.to_son(), sort_keys=True))
     walk.step("ForumThread.scan() (every item, page by page)", len(ForumThread.scan().all()))
 
@@ -296,35 +351,123 @@ def _dynamix_queries(walk: _Walkthrough) -> None:
     walk.step("ForumThread.batch_delete(keys=keys)", ForumThread.batch_delete(keys=keys))
 
 
-def _dynamix_updates(walk: _Walkthrough, thread: ForumThread) -> None:
-    thread.set_field(ForumThread.updated_at, _now_millis())
-    thread.add_to_field(ForumThread.expiry_timestamp, 1000)
-    thread.update_to_dict_field(ForumThread.key_value_data, {"c": 100, "b": 5})
-    thread.remove_from_dict_field(ForumThread.key_value_data, ["a"])
-    thread.append_to_listfield(ForumThread.user_reviews, ["100", "101", "102"])
-    thread.add_to_setfield(ForumThread.tags, {"black_hole", "white_hole"})
+Update = Callable[[ForumThread], None]
+
+
+def _readme_updates(now: int) -> list[tuple[str, Update]]:
+    """The dynamix README's "Updating and commit_changes()" calls, in its order."""
+    return [
+        (
+            "set_field(ForumThread.updated_at, now)",
+            lambda t: t.set_field(ForumThread.updated_at, now),
+        ),
+        (
+            "add_to_field(ForumThread.updated_at, 1000)",
+            lambda t: t.add_to_field(ForumThread.updated_at, 1000),
+        ),
+        (
+            'update_to_dict_field(ForumThread.key_value_data, {"c": 100, "b": 5})',
+            lambda t: t.update_to_dict_field(ForumThread.key_value_data, {"c": 100, "b": 5}),
+        ),
+        (
+            'remove_from_dict_field(ForumThread.key_value_data, ["a", "b"])',
+            lambda t: t.remove_from_dict_field(ForumThread.key_value_data, ["a", "b"]),
+        ),
+        (
+            'append_to_listfield(ForumThread.user_reviews, "100")',
+            lambda t: t.append_to_listfield(ForumThread.user_reviews, "100"),
+        ),
+        (
+            'append_to_listfield(ForumThread.user_reviews, ["100", "101"])',
+            lambda t: t.append_to_listfield(ForumThread.user_reviews, ["100", "101"]),
+        ),
+        (
+            'replace_by_index_in_listfield(ForumThread.user_reviews, 1, "1000")',
+            lambda t: t.replace_by_index_in_listfield(ForumThread.user_reviews, 1, "1000"),
+        ),
+        (
+            "remove_by_index_from_listfield(ForumThread.user_reviews, 1)",
+            lambda t: t.remove_by_index_from_listfield(ForumThread.user_reviews, 1),
+        ),
+        (
+            'add_to_setfield(ForumThread.tags, {"black_hole", "white_hole"})',
+            lambda t: t.add_to_setfield(ForumThread.tags, {"black_hole", "white_hole"}),
+        ),
+        (
+            'delete_from_setfield(ForumThread.tags, {"black_hole"})',
+            lambda t: t.delete_from_setfield(ForumThread.tags, {"black_hole"}),
+        ),
+    ]
+
+
+def _content(thread: ForumThread) -> dict[str, Any]:
+    return {
+        attr: getattr(thread, attr)
+        for attr in ForumThread._meta.fields
+        if attr not in ("forum_id", "thread_id")
+    }
+
+
+def _dynamix_updates(walk: _Walkthrough, thread: ForumThread) -> ForumThread:
+    """The README's updates on the thread as read; returns the thread as stored after."""
+    now = _now_millis()
+    updates = _readme_updates(now)
+    copy = ForumThread.create(**{**_content(thread), "forum_id": "science", "thread_id": "copy"})
+    for _, queue in updates:
+        queue(thread)
     thread.commit_changes()
-    walk.step(
-        "set_field, add_to_field, update_to_dict_field, append_to_listfield, ... commit_changes()"
-    )
+    walk.step("the README's updates, queued on forum_thread as read, then one commit_changes()")
+    for text, _ in updates:
+        walk.out(f"    forum_thread.{text}")
+    walk.out("    forum_thread.commit_changes()")
+    walk.show("updated_at - now", thread.updated_at - now)
     walk.show("key_value_data", thread.key_value_data)
     walk.show("user_reviews, tags", (thread.user_reviews, sorted(thread.tags)))
+    for _, queue in updates:
+        queue(copy)
+        copy.commit_changes()
+    walk.show(
+        "the same as one commit per call, one after another (on a copy)",
+        _content(copy) == _content(thread),
+    )
+    copy.delete()
 
-    thread.replace_by_index_in_listfield(ForumThread.user_reviews, 1, "1000")
+    key_only = ForumThread(forum_id="science", thread_id="physics_1")
+    try:
+        for _, queue in updates:
+            queue(key_only)
+    except UpdateConflict as error:
+        walk.step(
+            "the same calls on ForumThread(forum_id=..., thread_id=...) built from its key "
+            "alone, never read",
+            f"UpdateConflict, before any request: {error}",
+        )
+
+    thread.append_to_listfield(ForumThread.user_reviews, "102")
     thread.remove_by_index_from_listfield(ForumThread.user_reviews, 0)
-    thread.delete_from_setfield(ForumThread.tags, {"black_hole"})
-    thread.set_modify_conditions(ForumThread.updated_at.ne(0))
-    thread.commit_changes()
-    walk.step("replace_by_index, remove_by_index, delete_from_setfield, a modify condition")
-    walk.show("user_reviews, tags", (thread.user_reviews, sorted(thread.tags)))
-
-    thread.set_field(ForumThread.title, "never written")
-    thread.set_modify_conditions(ForumThread.updated_at.eq(0))
+    ForumThread(forum_id="science", thread_id="physics_1").update(
+        ForumThread.user_reviews.list_append(["another writer's"])
+    )
     try:
         thread.commit_changes()
+    except ConcurrentModification as error:
+        walk.step(
+            "another writer appends to user_reviews between the read and the commit",
+            f"ConcurrentModification: {error.message}",
+        )
+    thread.discard_changes()
+    fresh = ForumThread.get(forum_id="science", thread_id="physics_1", consistent=True)
+    assert fresh is not None
+    walk.show("user_reviews as stored (nothing of ours was written)", fresh.user_reviews)
+
+    fresh.set_field(ForumThread.title, "never written")
+    fresh.set_modify_conditions(ForumThread.updated_at.eq(0))
+    try:
+        fresh.commit_changes()
     except ConditionalCheckFailed as error:
         walk.step("a modify condition that is false", f"ConditionalCheckFailed: {error.message}")
-    thread.discard_changes()
+    fresh.discard_changes()
+    return fresh
 
 
 def _beyond_the_seeds(walk: _Walkthrough) -> None:

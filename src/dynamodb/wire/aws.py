@@ -36,7 +36,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from dynamodb.core.errors import DynamoDBError, TransportError, error_from_response
+from dynamodb.core.errors import MissingDependency, TransportError, error_from_response
 from dynamodb.wire.parser import FastParserFactory
 
 __all__ = ["BotocoreTransport"]
@@ -111,7 +111,7 @@ class BotocoreTransport:
         try:
             from aiobotocore.session import AioSession
         except ImportError:  # pragma: no cover - depends on the install
-            raise DynamoDBError(
+            raise MissingDependency(
                 "the async API needs aiobotocore: pip install 'dynamodb-py[async]'"
             ) from None
         context = self._create(AioSession(profile=self.profile_name), is_async=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -28,7 +29,7 @@ from typing import Any, Generic, TypeVar
 from botocore.config import Config
 
 from dynamodb.core.blocks import WithBlock
-from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.errors import DynamoDBError, InvalidValue
 from dynamodb.core.flow import Flow, Request, Step
 from dynamodb.core.retries import RetryPolicy, retrying
 from dynamodb.wire.aws import BotocoreTransport
@@ -50,6 +51,11 @@ LOCAL_ENDPOINT = "http://127.0.0.1:8000"
 
 _LOCAL_DEFAULT_REGION = "us-east-1"
 _LOCAL_DEFAULT_KEY = "local"
+"""The access key id a local endpoint gets when none is given, or one DynamoDB Local refuses."""
+
+_logger = logging.getLogger("dynamodb.connection")
+_replaced_keys: set[str] = set()  # the refused key ids already reported (each said once)
+_replaced_lock = threading.Lock()
 
 
 class Connection(WithBlock):
@@ -89,7 +95,7 @@ class Connection(WithBlock):
         transport: Transport | None = None,
     ) -> None:
         if max_attempts < 1:
-            raise ValueError(
+            raise InvalidValue(
                 f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"
             )
         self.endpoint_url = endpoint_url
@@ -314,8 +320,12 @@ def set_connection(
     """Make (and return) a connection, and make it the default.
 
     ``is_local_endpoint=True`` means DynamoDB Local on ``http://127.0.0.1:8000``;
-    a ``(host, port)`` tuple means ``http://host:port``. For a local endpoint,
-    missing credentials and region get placeholders (DynamoDB Local accepts any).
+    a ``(host, port)`` tuple means ``http://host:port``. For a local endpoint the
+    credentials are placeholders: missing ones and a missing region get defaults,
+    and an access key id that DynamoDB Local refuses (since 2.0 it takes only
+    letters and digits, so not the dynamix README's ``"*"``) is replaced by
+    ``"local"``, which is said once per key id through the ``dynamodb.connection``
+    logger (INFO). Keys given for any other endpoint are used as given.
     Other keyword arguments go to :class:`Connection` (timeouts, retries ...).
 
     Outside any :func:`use_connection` block it is the process-wide default, which
@@ -326,14 +336,14 @@ def set_connection(
     global _default
     if is_local_endpoint:
         if endpoint_url is not None:
-            raise ValueError("give is_local_endpoint or endpoint_url, not both")
+            raise InvalidValue("give is_local_endpoint or endpoint_url, not both")
         if isinstance(is_local_endpoint, tuple):
             host, port = is_local_endpoint
             endpoint_url = f"http://{host}:{port}"
         else:
             endpoint_url = LOCAL_ENDPOINT
         region_name = region_name or _LOCAL_DEFAULT_REGION
-        aws_access_key_id = aws_access_key_id or _LOCAL_DEFAULT_KEY
+        aws_access_key_id = _local_key_id(aws_access_key_id, endpoint_url)
         aws_secret_access_key = aws_secret_access_key or _LOCAL_DEFAULT_KEY
     connection = Connection(
         endpoint_url=endpoint_url,
@@ -348,6 +358,30 @@ def set_connection(
         with _default_lock:
             _default = connection
     return connection
+
+
+def _local_key_id(given: str | None, endpoint_url: str) -> str:
+    """The access key id to send to DynamoDB Local: ``given`` if it takes it, else a placeholder.
+
+    DynamoDB Local 2.0 and later answer every request signed with a key id that is
+    not letters and digits (``"*"``, ``"my-key"``) with UnrecognizedClientException.
+    """
+    if not given:
+        return _LOCAL_DEFAULT_KEY
+    if given.isascii() and given.isalnum():
+        return given
+    with _replaced_lock:
+        first_time = given not in _replaced_keys
+        _replaced_keys.add(given)
+    if first_time:
+        _logger.info(
+            "DynamoDB Local accepts only letters and digits in an access key id; "
+            "using the placeholder %r instead of %r for %s",
+            _LOCAL_DEFAULT_KEY,
+            given,
+            endpoint_url,
+        )
+    return _LOCAL_DEFAULT_KEY
 
 
 def get_connection() -> Connection:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import datetime as dt
 import enum
@@ -14,7 +15,12 @@ from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
 from dynamodb.core.compat import Self
-from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
+from dynamodb.core.errors import (
+    FieldValidationError,
+    InvalidArgument,
+    ModelDefinitionError,
+    UnknownField,
+)
 from dynamodb.core.expressions import Path
 from dynamodb.models.fields.paths import NestedAttribute, UpdateBuilder
 
@@ -74,6 +80,8 @@ class Field(UpdateBuilder, Generic[T]):
       ``{"NULL": True}`` as None (override ``from_wire`` to read NULL otherwise).
     - ``to_son(value)``: the value for ``item.to_son()``, something ``json.dumps``
       takes (the default handles str, numbers, bytes, dates, sets ...).
+    - ``from_son(data) -> T``: the inverse of ``to_son``, for ``Model.from_son()``
+      (the default is ``convert``); override it with ``to_son``.
     - ``key_type``: ``"S"``, ``"N"`` or ``"B"``, the tag ``to_wire`` writes, when
       the field may be a table or index key; None when it may not.
 
@@ -290,6 +298,22 @@ class Field(UpdateBuilder, Generic[T]):
         """A value ``json.dumps`` accepts."""
         return _son(value)
 
+    def from_son(self, data: Any) -> T:
+        """The value ``data`` stands for, as :meth:`to_son` wrote it (its inverse).
+
+        By default :meth:`convert`, which takes str, numbers and bools as they are;
+        raise TypeError or ValueError to refuse ``data``.
+        """
+        return self.convert(data)
+
+    def read_son(self, data: Any) -> T | None:
+        """:meth:`from_son` of ``data`` (None stays None); a refusal is a
+        FieldValidationError naming the model and the field (an unknown key of a
+        nested model's data stays an UnknownField)."""
+        if data is None:
+            return None
+        return self._refusing(data, self.from_son, data, (FieldValidationError, UnknownField))
+
     def encode_update(self, value: Any) -> AttributeValue:
         """Encode a value written by an update action: every check of the field applies."""
         cleaned = self.clean(value)
@@ -308,11 +332,18 @@ class Field(UpdateBuilder, Generic[T]):
         converted = self._refusing(value, self.convert, value)
         return self._wire_or_refuse(value, converted)
 
-    def _refusing(self, value: Any, step: Callable[[Any], R], argument: Any) -> R:
-        """``step(argument)``, its refusal of ``value`` raised as a FieldValidationError."""
+    def _refusing(
+        self,
+        value: Any,
+        step: Callable[[Any], R],
+        argument: Any,
+        keep: tuple[type[Exception], ...] = (FieldValidationError,),
+    ) -> R:
+        """``step(argument)``, its refusal of ``value`` raised as a FieldValidationError
+        (errors of the ``keep`` classes, which name what they refuse, as they are)."""
         try:
             return step(argument)
-        except FieldValidationError:
+        except keep:
             raise
         except (EncodeError, TypeError, ValueError, OverflowError) as error:
             raise self.invalid(value, str(error)) from None
@@ -330,7 +361,7 @@ class Field(UpdateBuilder, Generic[T]):
 
     def __getitem__(self, key: str | int) -> NestedAttribute:
         """A nested path (only lists, maps and nested models have them)."""
-        raise TypeError(f"{type(self).__name__} {self.attr or self.name} has no nested paths")
+        raise InvalidArgument(f"{type(self).__name__} {self.attr or self.name} has no nested paths")
 
     def _root_field(self) -> Field[Any]:
         return self
@@ -379,6 +410,16 @@ def _son(value: Any) -> Any:
     if to_son is not None:
         return to_son()
     return str(value)
+
+
+def _bytes_from_son(data: Any) -> Any:
+    """Base64 text (how :func:`_son` writes bytes) to bytes; anything else as it is."""
+    if not isinstance(data, str):
+        return data
+    try:
+        return base64.b64decode(data, validate=True)
+    except binascii.Error:
+        raise ValueError(f"{data!r} is not base64 text") from None
 
 
 def _sort_key(value: Any) -> tuple[str, Any]:

@@ -8,9 +8,21 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
-from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
+from dynamodb.core.errors import (
+    FieldValidationError,
+    InvalidArgument,
+    ModelDefinitionError,
+    UnknownField,
+)
 from dynamodb.core.expressions import Path
-from dynamodb.models.fields.base import Decoder, Encoder, Field, _SizedField, _type_error
+from dynamodb.models.fields.base import (
+    Decoder,
+    Encoder,
+    Field,
+    _bytes_from_son,
+    _SizedField,
+    _type_error,
+)
 from dynamodb.models.fields.paths import NestedAttribute, _extend
 
 if TYPE_CHECKING:
@@ -39,6 +51,11 @@ def _decode_untyped_list(attribute: AttributeValue) -> list[Any]:
 
 def _decode_untyped_map(attribute: AttributeValue) -> dict[str, Any]:
     return {key: decode_value(member) for key, member in attribute["M"].items()}
+
+
+def _member_from_son(of: Field[Any] | None, data: Any) -> Any:
+    """One element of a container's ``to_son()`` data, read by its ``of=`` field."""
+    return data if of is None or data is None else of.from_son(data)
 
 
 def _clean_member(of: Field[Any] | None, member: Any, label: str) -> Any:
@@ -79,6 +96,12 @@ class ListField(_SizedField[list[Any]]):
 
     def _clean_element(self, member: Any) -> Any:
         return _clean_member(self.of, member, "element")
+
+    def from_son(self, data: Any) -> list[Any]:
+        """A list of the elements' ``to_son()`` data, each read by ``of=`` (when typed)."""
+        if not isinstance(data, (list, tuple)):
+            raise _type_error(self, data)
+        return self.convert([_member_from_son(self.of, member) for member in data])
 
     def to_wire(self, value: list[Any]) -> AttributeValue:
         self._check_length(len(value))
@@ -133,7 +156,7 @@ class ListField(_SizedField[list[Any]]):
     def __getitem__(self, index: str | int) -> NestedAttribute:
         """``Test.ids[0]``: an element, for conditions."""
         if not isinstance(index, int) or isinstance(index, bool):
-            raise TypeError(f"ListField {self.attr}: index with an int, not {index!r}")
+            raise InvalidArgument(f"ListField {self.attr}: index with an int, not {index!r}")
         return NestedAttribute(_extend(self.path, index), self.of, self)
 
 
@@ -159,6 +182,12 @@ class DictField(_SizedField[dict[str, Any]]):
 
     def _clean_value(self, member: Any) -> Any:
         return _clean_member(self.of, member, "value")
+
+    def from_son(self, data: Any) -> dict[str, Any]:
+        """A dict of the values' ``to_son()`` data, each read by ``of=`` (when typed)."""
+        if not isinstance(data, Mapping):
+            raise _type_error(self, data)
+        return self.convert({key: _member_from_son(self.of, item) for key, item in data.items()})
 
     def to_wire(self, value: dict[str, Any]) -> AttributeValue:
         self._check_length(len(value))
@@ -188,7 +217,7 @@ class DictField(_SizedField[dict[str, Any]]):
     def __getitem__(self, key: str | int) -> NestedAttribute:
         """``Test.doc["a"]``: a value in the map, for conditions."""
         if not isinstance(key, str):
-            raise TypeError(f"DictField {self.attr}: map keys are str, not {key!r}")
+            raise InvalidArgument(f"DictField {self.attr}: map keys are str, not {key!r}")
         return NestedAttribute(_extend(self.path, key), self.of, self)
 
 
@@ -227,6 +256,12 @@ class SetField(_SizedField[set[Any]]):
         if self.of is not None:
             members = {self._convert_member(member) for member in members}
         return members
+
+    def from_son(self, data: Any) -> set[Any]:
+        """The list ``to_son()`` writes to a set (``of=bytes``: members as base64 text)."""
+        if self.of is bytes and isinstance(data, (list, tuple)):
+            return self.convert([_bytes_from_son(member) for member in data])
+        return self.convert(data)
 
     def _convert_member(self, member: Any) -> Any:
         of = self.of
@@ -325,9 +360,18 @@ class MapField(Field[M]):
     def to_son(self, value: M) -> Any:
         return value.to_son()
 
+    def from_son(self, data: Any) -> M:
+        """A dict of ``to_son()`` data to an instance (``Model.from_son``)."""
+        if isinstance(data, Mapping):
+            return self.model.from_son(data)
+        return self.convert(data)
+
     def __getitem__(self, key: str | int) -> NestedAttribute:
         """``Customer.billing["city"]``: a field of the nested model, for conditions."""
         inner = self.model._meta.fields.get(key) if isinstance(key, str) else None
         if inner is None:
-            raise TypeError(f"MapField {self.attr}: {self.model.__name__} has no field {key!r}")
+            raise UnknownField(
+                f"MapField {self.attr}: {self.model.__name__} has no field {key!r}; "
+                f"its fields are {sorted(self.model._meta.fields)}"
+            )
         return NestedAttribute(Path((*self.path.elements, inner.name)), inner, self)

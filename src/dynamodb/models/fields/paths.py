@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, overload
 
 from dynamodb.core.codec import AttributeValue, EncodeError, encode_value
-from dynamodb.core.errors import FieldValidationError
+from dynamodb.core.errors import FieldValidationError, InvalidArgument, InvalidValue
 from dynamodb.core.expressions import ConditionBuilder, Path, parse_path
 from dynamodb.core.updates import UpdateAction
 
@@ -42,7 +42,7 @@ class UpdateBuilder(ConditionBuilder):
             return self
         steps = parse_path(path)
         if steps.elements[0] != self.path.elements[0] or len(steps.elements) < 2:
-            raise ValueError(f"path {path!r} must start with {self.path} and go inside it")
+            raise InvalidValue(f"path {path!r} must start with {self.path} and go inside it")
         target: UpdateBuilder = self
         for step in steps.elements[len(self.path.elements) :]:
             target = target[step]
@@ -91,13 +91,15 @@ class UpdateBuilder(ConditionBuilder):
             return UpdateAction(self.path, kind, encoded, self._root_field())
         if top_level and encoded.keys() & {"SS", "NS", "BS"}:
             return UpdateAction(self.path, "add", encoded, self._root_field())
-        raise TypeError(f"{self.path}: add() takes a number (or a non-empty set, at the top level)")
+        raise InvalidArgument(
+            f"{self.path}: add() takes a number (or a non-empty set, at the top level)"
+        )
 
     def delete(self, values: Any) -> UpdateAction:
         """DELETE members from a set attribute."""
         encoded = self.encode_operand(values)
         if len(self.path.elements) != 1 or not encoded.keys() & {"SS", "NS", "BS"}:
-            raise TypeError(f"{self.path}: delete() removes members of a top-level set")
+            raise InvalidArgument(f"{self.path}: delete() removes members of a top-level set")
         return UpdateAction(self.path, "delete", encoded, self._root_field())
 
     def list_append(self, values: Iterable[Any]) -> UpdateAction:
@@ -110,7 +112,7 @@ class UpdateBuilder(ConditionBuilder):
 
     def _members(self, values: Iterable[Any]) -> list[AttributeValue]:
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-            raise TypeError(f"{self.path}: give a list of values, not {values!r}")
+            raise InvalidArgument(f"{self.path}: give a list of values, not {values!r}")
         return [self.encode_member(value) for value in values]
 
 
@@ -177,9 +179,9 @@ class NestedAttribute(UpdateBuilder):
 
 def _extend(path: Path, key: str | int) -> Path:
     if isinstance(key, bool) or not isinstance(key, (str, int)):
-        raise TypeError(
+        raise InvalidArgument(
             f"{path}: a path step is a map key (str) or a list index (int), not {key!r}"
         )
     if isinstance(key, int) and key < 0:
-        raise ValueError(f"{path}: list indexes in DynamoDB paths are >= 0, not {key}")
+        raise InvalidValue(f"{path}: list indexes in DynamoDB paths are >= 0, not {key}")
     return Path((*path.elements, key))

@@ -13,6 +13,7 @@ from dynamodb.models.fields.base import (
     Decoder,
     Encoder,
     Field,
+    _bytes_from_son,
     _RangedField,
     _SizedField,
     _type_error,
@@ -207,6 +208,10 @@ class BinaryField(_SizedField[bytes]):
 
     def to_wire(self, value: bytes) -> AttributeValue:
         return {"B": value}
+
+    def from_son(self, data: Any) -> bytes:
+        """Base64 text (what ``to_son`` writes) to bytes; bytes are taken as they are."""
+        return self.convert(_bytes_from_son(data))
 
     def decode(self, attribute: AttributeValue) -> bytes:
         raw = attribute["B"]

@@ -10,6 +10,19 @@ from dynamodb.core.codec import AttributeValue
 from dynamodb.models.fields.base import Decoder, Encoder, _RangedField, _type_error
 
 
+def _parse_datetime(text: str) -> dt.datetime:
+    """ISO 8601 text to a datetime (naive if the text has no offset)."""
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        from dateutil import parser
+
+        try:
+            return parser.isoparse(text)
+        except (ValueError, OverflowError):
+            raise ValueError(f"{text!r} is not an ISO 8601 datetime") from None
+
+
 def _encode_utc_datetime(value: dt.datetime) -> AttributeValue:
     """The fast encoder: assigned values were converted to UTC already."""
     return {"S": value.isoformat(timespec="microseconds")}
@@ -39,13 +52,7 @@ class DateTimeField(_RangedField[dt.datetime]):
         return {"S": value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")}
 
     def decode(self, attribute: AttributeValue) -> dt.datetime:
-        text = attribute["S"]
-        try:
-            parsed = dt.datetime.fromisoformat(text)
-        except ValueError:
-            from dateutil import parser
-
-            parsed = parser.isoparse(text)
+        parsed = _parse_datetime(attribute["S"])
         if parsed.tzinfo is None:
             return parsed.replace(tzinfo=dt.timezone.utc)
         if parsed.tzinfo is dt.timezone.utc:
@@ -54,6 +61,10 @@ class DateTimeField(_RangedField[dt.datetime]):
 
     def to_son(self, value: dt.datetime) -> Any:
         return value.isoformat()
+
+    def from_son(self, data: Any) -> dt.datetime:
+        """ISO 8601 text (what ``to_son`` writes; naive means UTC) to a UTC datetime."""
+        return self.convert(_parse_datetime(data) if isinstance(data, str) else data)
 
     def _fast_codec(self) -> tuple[Encoder, Decoder]:
         return _encode_utc_datetime, self.decode
@@ -81,6 +92,10 @@ class DateField(_RangedField[dt.date]):
 
     def decode(self, attribute: AttributeValue) -> dt.date:
         return dt.date.fromisoformat(attribute["S"])
+
+    def from_son(self, data: Any) -> dt.date:
+        """``YYYY-MM-DD`` (what ``to_son`` writes) to a date."""
+        return self.convert(dt.date.fromisoformat(data) if isinstance(data, str) else data)
 
 
 _MICROSECONDS = Decimal(1_000_000)
@@ -110,3 +125,10 @@ class TimeDeltaField(_RangedField[dt.timedelta]):
 
     def to_son(self, value: dt.timedelta) -> Any:
         return value.total_seconds()
+
+    def from_son(self, data: Any) -> dt.timedelta:
+        """A number of seconds (what ``to_son`` writes) to a timedelta, to the microsecond."""
+        if isinstance(data, (int, float, Decimal)) and not isinstance(data, bool):
+            seconds = Decimal(repr(data)) if isinstance(data, float) else Decimal(data)
+            return dt.timedelta(microseconds=int((seconds * _MICROSECONDS).to_integral_value()))
+        return self.convert(data)
