@@ -40,7 +40,7 @@ from dynamodb import (
 )
 from dynamodb.core import codec
 from dynamodb.core.codec import AttributeValue, Item
-from dynamodb.models.fields import MISSING
+from dynamodb.fields import MISSING
 
 UTC = dt.timezone.utc
 PLUS_TWO = dt.timezone(dt.timedelta(hours=2))

@@ -425,18 +425,26 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         idempotent: bool,
         must_exist: bool = False,
     ) -> Flow[Self]:
+        plan = self._update_plan(actions, values, f"{type(self).__name__}.update()")
+        write = prepare_update(self, plan, condition, must_exist=must_exist)
+        return self._write_flow(write, idempotent)
+
+    def _update_plan(
+        self, actions: Iterable[Actions], values: Mapping[str, Any], where: str
+    ) -> UpdatePlan:
+        """The plan of ``update(*actions, **values)`` (keyword arguments are SETs);
+        ``where`` names the call in errors."""
         plan = UpdatePlan(self._own_actions(actions))
         cls = type(self)
         for attr, value in values.items():
             field = cls._meta.fields.get(attr)
             if field is None:
-                problem = f"{cls.__name__}.update() got an unknown field {attr!r}"
+                problem = f"{where} got an unknown field {attr!r}"
                 raise UnknownField(cls._meta.unknown_fields(problem, [attr]))
             plan.add(field.set(value))
         if not plan:
-            raise EmptyUpdate(f"{cls.__name__}.update() needs at least one action or field=value")
-        write = prepare_update(self, plan, condition, must_exist=must_exist)
-        return self._write_flow(write, idempotent)
+            raise EmptyUpdate(f"{where} needs at least one action or field=value")
+        return plan
 
     def _own_actions(self, actions: Iterable[Actions]) -> list[UpdateAction]:
         cls = type(self)

@@ -34,18 +34,15 @@ from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import (
     DuplicateItem,
     DynamoDBError,
-    EmptyUpdate,
     InvalidArgument,
     InvalidValue,
     TransactionCanceled,
     TransactionCommitted,
     TransactionTooLarge,
-    UnknownField,
 )
 from dynamodb.core.expressions import Condition, Placeholders, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.limits import MAX_TRANSACTION_ACTIONS
-from dynamodb.core.updates import UpdatePlan
 from dynamodb.models.limit_checks import check_expressions, transaction_size
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import (
@@ -173,16 +170,7 @@ class Transaction(WithBlock):
         (its failure says so) instead of creating it.
         """
         condition = self._condition(condition, "tx.update(condition=...)", type(item))
-        plan = UpdatePlan(item._own_actions(actions))
-        cls = type(item)
-        for attr, value in values.items():
-            field = cls._meta.fields.get(attr)
-            if field is None:
-                problem = f"{cls.__name__} has no field {attr!r}"
-                raise UnknownField(cls._meta.unknown_fields(problem, [attr]))
-            plan.add(field.set(value))
-        if not plan:
-            raise EmptyUpdate(f"{cls.__name__}: tx.update() needs at least one action")
+        plan = item._update_plan(actions, values, f"tx.update() of {type(item).__name__}")
         self._add(prepare_update(item, plan, condition, must_exist=must_exist), item)
 
     def delete(self, item: Model, *, condition: Condition | None = None) -> None:

@@ -20,7 +20,7 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ from botocore.config import Config
 
 from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import DynamoDBError, InvalidValue
-from dynamodb.core.flow import Flow, Request, Step
+from dynamodb.core.flow import Flow, Request, Sleep, Step
 from dynamodb.core.retries import RetryPolicy, retrying
 from dynamodb.wire.aws import BotocoreTransport
 from dynamodb.wire.transport import Transport
@@ -192,16 +192,11 @@ class Connection(WithBlock):
         flow = retrying(flow, self.retry_policy)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
-            reply = None
-            if isinstance(step, Request):
-                try:
-                    reply = self.send(step.operation, step.params)
-                except DynamoDBError as error:
-                    step = _resume(flow, error)
-                    continue
-            else:
+            if isinstance(step, Sleep):
                 time.sleep(step.seconds)
-            step = _resume(flow, reply)
+                step = _resume(flow, None)
+            else:
+                step = _resume(flow, _answer(self.send, step))
         return step.value
 
     async def arun(self, flow: Flow[T]) -> T:
@@ -209,16 +204,11 @@ class Connection(WithBlock):
         flow = retrying(flow, self.retry_policy)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
-            reply = None
-            if isinstance(step, Request):
-                try:
-                    reply = await self.asend(step.operation, step.params)
-                except DynamoDBError as error:
-                    step = _resume(flow, error)
-                    continue
-            else:
+            if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
-            step = _resume(flow, reply)
+                step = _resume(flow, None)
+            else:
+                step = _resume(flow, await _aanswer(self.asend, step))
         return step.value
 
     def run_many(self, flows: Sequence[Flow[T]], concurrency: int) -> list[T | Exception]:
@@ -272,6 +262,10 @@ class Connection(WithBlock):
         await self.aclose()  # ``async with``: closes the async client of the running loop
 
 
+Answer = dict[str, Any] | DynamoDBError
+"""What a request got: DynamoDB's answer, or the typed error."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Finished(Generic[T]):
     """A flow's return value, once it has returned."""
@@ -279,7 +273,7 @@ class _Finished(Generic[T]):
     value: T
 
 
-def _resume(flow: Flow[T], outcome: dict[str, Any] | DynamoDBError | None) -> Step | _Finished[T]:
+def _resume(flow: Flow[T], outcome: Answer | None) -> Step | _Finished[T]:
     """Give a step's outcome to the flow: the answer (None after a sleep) is sent in,
     a typed error thrown in. Returns the flow's next step, or its end."""
     try:
@@ -288,6 +282,22 @@ def _resume(flow: Flow[T], outcome: dict[str, Any] | DynamoDBError | None) -> St
         return flow.send(outcome)
     except StopIteration as stop:
         return _Finished(stop.value)
+
+
+def _answer(send: Callable[[str, dict[str, Any]], dict[str, Any]], request: Request) -> Answer:
+    try:
+        return send(request.operation, request.params)
+    except DynamoDBError as error:
+        return error
+
+
+async def _aanswer(
+    send: Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]], request: Request
+) -> Answer:
+    try:
+        return await send(request.operation, request.params)
+    except DynamoDBError as error:
+        return error
 
 
 def _outcome(run: Callable[[Flow[T]], T], flow: Flow[T]) -> T | Exception:

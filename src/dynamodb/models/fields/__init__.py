@@ -11,7 +11,7 @@ actions).
 
 from __future__ import annotations
 
-from dynamodb.models.fields.base import MISSING, Field
+from dynamodb.models.fields.base import Field
 from dynamodb.models.fields.containers import DictField, ListField, MapField, SetField
 from dynamodb.models.fields.paths import NestedAttribute
 from dynamodb.models.fields.scalars import (
@@ -28,7 +28,6 @@ from dynamodb.models.fields.temporal import DateField, DateTimeField, TimeDeltaF
 from dynamodb.models.fields.version import VersionField
 
 __all__ = [
-    "MISSING",
     "BinaryField",
     "BooleanField",
     "CharField",
