@@ -417,9 +417,10 @@ def prepare_update(
 
     # A SET/REMOVE-only update whose one condition is that the item exists (a dirty
     # save) leaves the same item when applied twice, like the same update without it.
-    repeatable = not parts[1:] and (not parts or require_exists)
+    # Other updates need no word here: the retry rules classify them if they fail.
+    only_exists = require_exists and len(parts) == 1
     idempotent = (
-        True if repeatable and is_idempotent("UpdateItem", _unconditional(request)) else None
+        True if only_exists and is_idempotent("UpdateItem", _unconditional(request)) else None
     )
     explain = _explainer(
         item, expected, checked=item._original is not None, missing_error=must_exist
