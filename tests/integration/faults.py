@@ -31,18 +31,16 @@ import random
 import socket
 import struct
 import threading
-import time
 import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from dynamodb import Connection
-from tests.integration.helpers import HOST, LoopbackHTTPServer
+from tests.integration.helpers import HOST, LoopbackHTTPServer, LoopbackService
 
 __all__ = ["FaultProxy", "Faults", "ProxyFor", "ProxyPool", "Wire"]
 
@@ -162,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class FaultProxy:
+class FaultProxy(LoopbackService):
     """A loopback HTTP proxy to DynamoDB Local that injects :class:`Faults`.
 
     Runs in a thread; stops on leaving the ``with`` block or by itself after
@@ -177,15 +175,12 @@ class FaultProxy:
         assert parts.hostname in (HOST, "localhost"), "the upstream must be on loopback"
         assert parts.port is not None
         self.upstream = (parts.hostname, parts.port)
+        super().__init__(lifetime)
         self.faults = faults
-        self.lifetime = lifetime
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._rng = random.Random(faults.seed)
         self._injected = 0
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- what the handlers use ---------------------------------------------------------
 
@@ -270,10 +265,10 @@ class FaultProxy:
 
     # -- running ---------------------------------------------------------------------------
 
-    @property
-    def endpoint(self) -> str:
-        assert self._server is not None, "start the proxy first"
-        return f"http://{HOST}:{self._server.server_port}"
+    thread_name = "fault-proxy"
+
+    def _make_server(self) -> LoopbackHTTPServer:
+        return _Server(self)
 
     def connection(self, **options: Any) -> Connection:
         """A Connection through this proxy: max_attempts=1 (no retry) unless ``options`` say."""
@@ -283,49 +278,7 @@ class FaultProxy:
             "max_attempts": 1,
             **options,
         }
-        return Connection(
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            **settings,
-        )
-
-    def _serve(self) -> None:
-        server = self._server
-        assert server is not None
-        deadline = time.monotonic() + self.lifetime
-        while not self._stopping.is_set() and time.monotonic() < deadline:
-            server.handle_request()
-        self._stopping.set()
-
-    def start(self) -> FaultProxy:
-        self._server = _Server(self)
-        self._server.timeout = 0.05
-        self._thread = threading.Thread(target=self._serve, name="fault-proxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        if self._server is not None:
-            self._server.wake_handlers()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        return super().connection(**settings)
 
 
 class ProxyFor(Protocol):

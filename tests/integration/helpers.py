@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from dynamodb import Connection
+from dynamodb.core.compat import Self
 
 __all__ = [
     "CountingServer",
@@ -183,37 +184,26 @@ class _Handler(BaseHTTPRequestHandler):
         """No request log on stderr."""
 
 
-class CountingServer:
-    """A loopback HTTP server in a thread that counts connections and requests.
+class LoopbackService:
+    """A loopback HTTP server run in a thread, with a lifetime and a ``with`` block.
 
-    ``status=None`` never answers (each request is held until the server stops);
-    otherwise every request gets ``status`` with a DynamoDB-style JSON error
-    ``code``/``message``. The server stops on leaving the ``with`` block, or by
-    itself ``lifetime`` seconds after it started.
+    Subclasses give ``_make_server()`` and ``thread_name``. The server stops on
+    leaving the ``with`` block, or by itself ``lifetime`` seconds after it started.
+    ``endpoint`` is its URL, and ``connection(**options)`` a Connection to it
+    (dummy credentials; ``options`` as Connection's).
     """
 
-    def __init__(
-        self,
-        status: int | None = None,
-        code: str = "InternalServerError",
-        message: str = "injected failure",
-        lifetime: float = 30.0,
-    ) -> None:
-        self.status = status
-        self.code = code
-        self.message = message
+    thread_name = "loopback-service"
+
+    def __init__(self, lifetime: float) -> None:
         self.lifetime = lifetime
-        self.connections = 0
-        self.requests = 0
-        self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._deadline = 0.0
-        self._server: _Server | None = None
+        self._server: LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
-    def _count(self, what: str) -> None:
-        with self._lock:
-            setattr(self, what, getattr(self, what) + 1)
+    def _make_server(self) -> LoopbackHTTPServer:
+        raise NotImplementedError
 
     @property
     def endpoint(self) -> str:
@@ -237,15 +227,17 @@ class CountingServer:
             server.handle_request()
         self._stopping.set()
 
-    def start(self) -> CountingServer:
+    def start(self) -> Self:
+        """Start serving in a thread; returns the service (``with`` does this)."""
         self._deadline = time.monotonic() + self.lifetime
-        self._server = _Server(self)
+        self._server = self._make_server()
         self._server.timeout = 0.05
-        self._thread = threading.Thread(target=self._serve, name="counting-server", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name=self.thread_name, daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving and close the server (its handler threads are joined)."""
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -255,7 +247,7 @@ class CountingServer:
             self._server.server_close()  # joins the handler threads
             self._server = None
 
-    def __enter__(self) -> CountingServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -265,3 +257,37 @@ class CountingServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class CountingServer(LoopbackService):
+    """A loopback HTTP server in a thread that counts connections and requests.
+
+    ``status=None`` never answers (each request is held until the server stops);
+    otherwise every request gets ``status`` with a DynamoDB-style JSON error
+    ``code``/``message``. The server stops on leaving the ``with`` block, or by
+    itself ``lifetime`` seconds after it started.
+    """
+
+    thread_name = "counting-server"
+
+    def __init__(
+        self,
+        status: int | None = None,
+        code: str = "InternalServerError",
+        message: str = "injected failure",
+        lifetime: float = 30.0,
+    ) -> None:
+        super().__init__(lifetime)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.connections = 0
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def _count(self, what: str) -> None:
+        with self._lock:
+            setattr(self, what, getattr(self, what) + 1)
+
+    def _make_server(self) -> LoopbackHTTPServer:
+        return _Server(self)
