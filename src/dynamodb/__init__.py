@@ -24,6 +24,7 @@ from dynamodb.core.retries import RetryPolicy
 from dynamodb.core.updates import UpdateAction
 from dynamodb.models import fields as _fields
 from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, has_many, has_one
+from dynamodb.models.collection import Collection, CollectionResult
 from dynamodb.models.fields import *  # noqa: F403 - every field type is public
 from dynamodb.models.model import Conditional, MapModel, Model
 from dynamodb.models.query import Query, Scan
@@ -47,6 +48,8 @@ from dynamodb.wire.transport import MockTransport, Transport
 __version__ = "0.1.0"
 
 __all__ = [
+    "Collection",
+    "CollectionResult",
     "Condition",
     "Conditional",
     "Connection",

@@ -320,7 +320,9 @@ def plan_batch_get(
         wire_keys,
         key_names,
         consistent=options.get("consistent", False),
-        attributes=projection.expression_paths() if projection is not None else None,
+        attributes=cls._meta.with_entity(
+            projection.expression_paths() if projection is not None else None
+        ),
         policy=retry,
         on_chunk=reporter.advance,
     )
@@ -329,12 +331,12 @@ def plan_batch_get(
     def in_order(pages: Iterable[list[Item]]) -> list[Any]:
         found = {key_identity(item, key_names): item for page in pages for item in page}
         results: list[Any] = []
+        load = cls._meta.loader()
         for key in wire_keys:
             item = found.get(key_identity(key, key_names))
-            if item is not None:
-                results.append(cls._from_wire(item, projection))
-            elif keep_missing:
-                results.append(None)
+            loaded = load(item, projection) if item is not None else None
+            if loaded is not None or keep_missing:
+                results.append(loaded)
         return results
 
     def finish(outcomes: list[Any]) -> list[Any]:
