@@ -52,7 +52,10 @@ __all__ = [
     "UniqueChange",
     "check_unique_fields",
     "guard_actions",
+    "read_stored",
+    "refuse_unknowable",
     "run_guarded",
+    "violation",
 ]
 
 GUARD_ENTITY = "_unique"
@@ -278,18 +281,33 @@ def _violation(
     for number, index in enumerate(puts):
         if index < len(reasons) and reasons[index].get("Code") == "ConditionalCheckFailed":
             field, value = taken[number]
-            shown = field.from_wire(value)
-            meta = change.meta
-            violation = UniqueViolation(
-                f"{meta.name}.{field.attr} = {shown!r} is taken by another item; nothing "
-                "was written",
-                code=error.code,
-                response={"Item": reasons[index].get("Item", {})},
-                operation=error.operation,
-            )
-            violation.model, violation.field, violation.value = meta.name, field.attr, shown
-            return violation
+            return violation(change.meta, field, value, reasons[index], error)
     return None
+
+
+def violation(
+    meta: ModelOptions,
+    field: Field[Any],
+    value: AttributeValue,
+    reason: Mapping[str, Any],
+    error: TransactionCanceled,
+) -> UniqueViolation:
+    """The UniqueViolation of a guard that could not be put (its value is taken)."""
+    shown = field.from_wire(value)
+    found = UniqueViolation(
+        f"{meta.name}.{field.attr} = {shown!r} is taken by another item; nothing was written",
+        code=error.code,
+        response={"Item": reason.get("Item", {})},
+        operation=error.operation,
+    )
+    found.model, found.field, found.value = meta.name, field.attr, shown
+    return found
+
+
+def read_stored(change: UniqueChange) -> Flow[None]:
+    """Fill in ``change.old`` (and ``exists``) from the stored item, when not known."""
+    if change.old is None:
+        change.old, change.exists = yield from _read_stored(change)
 
 
 def refuse_unknowable(meta: ModelOptions, attribute: str, kind: str) -> InvalidArgument:
