@@ -24,10 +24,10 @@ from dynamodb.core.retries import RetryPolicy
 from dynamodb.core.updates import UpdateAction
 from dynamodb.models import fields as _fields
 from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, has_many, has_one
-from dynamodb.models.collection import Collection, CollectionResult
 from dynamodb.models.fields import *  # noqa: F403 - every field type is public
 from dynamodb.models.model import Conditional, MapModel, Model
 from dynamodb.models.query import Query, Scan
+from dynamodb.models.single_table.collection import Collection, CollectionResult
 from dynamodb.models.table import Table, acreate_table, adelete_table, create_table, delete_table
 from dynamodb.models.transaction import (
     Transaction,

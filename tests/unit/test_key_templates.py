@@ -20,7 +20,7 @@ from dynamodb import (
     UnknownField,
 )
 from dynamodb.core.templates import HIGHEST, KeyTemplate
-from dynamodb.models.entities import shared_schema
+from dynamodb.models.single_table.entities import shared_schema
 
 T0 = dt.datetime(2026, 1, 5, 10, tzinfo=dt.timezone.utc)
 STORED_T0 = "2026-01-05T10:00:00.000000+00:00"
@@ -324,3 +324,21 @@ def test_the_shared_table_has_every_index_with_the_entity_projected() -> None:
     assert schema.indexes["gsi2"].projection_type == "INCLUDE"
     assert schema.indexes["gsi2"].projected == ("_type",)
     assert Tagged._meta.entity_tag == ("_type", "Tagged")
+
+
+def test_a_subclass_with_its_own_table_is_not_an_entity_of_its_base() -> None:
+    class Base(Model):
+        __table_name__ = "unit_templates_base"
+        pk = CharField(hash_key=True)
+
+    class Elsewhere(Base):
+        __table_name__ = "unit_templates_elsewhere"
+
+    class Same(Base):
+        pass
+
+    assert Elsewhere._meta.table_name == "unit_templates_elsewhere"
+    assert Elsewhere._meta.entity_tag is None
+    assert Same._meta.table_name == "unit_templates_base"
+    assert Same._meta.entity_tag == ("_type", "Same")
+    assert Base._meta.readable_entities == ("Base", "Same")

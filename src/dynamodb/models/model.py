@@ -38,7 +38,6 @@ from dynamodb.models.batches import (
     plan_batch_get,
     plan_batch_write,
 )
-from dynamodb.models.entities import check_compatible
 from dynamodb.models.fields import Field, NestedAttribute
 from dynamodb.models.limit_checks import check_key, size_of
 from dynamodb.models.options import ModelOptions
@@ -55,8 +54,9 @@ from dynamodb.models.projection import Projection, ProjectionEntry, projection_o
 from dynamodb.models.query import Query, Scan, _Spec
 from dynamodb.models.registry import models_of_table, register
 from dynamodb.models.schema import CAPACITY_SETTINGS, TableSchema, check_capacity
-from dynamodb.models.templates import fill_templates, key_from_parts, key_part_names
-from dynamodb.models.unique import check_unique_fields
+from dynamodb.models.single_table.entities import check_compatible
+from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
+from dynamodb.models.single_table.unique import check_unique_fields
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
@@ -122,6 +122,8 @@ class ModelMeta(type):
                 "__global_indexes__": getattr(cls, "__global_indexes__", None),
             }
             meta.schema = TableSchema.build(name, settings, fields, model=cls)
+            if _inherited_table(cls) == meta.schema.table_name:
+                meta.declares_entity = True  # polymorphism: another entity of its base's table
             check_compatible(cls, models_of_table(meta.schema.table_name))
             check_unique_fields(meta)
             register(cls)

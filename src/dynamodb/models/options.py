@@ -21,12 +21,16 @@ from dynamodb.core.errors import (
 )
 from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, Request, Step, relay
-from dynamodb.models.entities import DEFAULT_ENTITY_ATTRIBUTE, entity_condition, table_entities
 from dynamodb.models.fields import Field, VersionField
 from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
 from dynamodb.models.registry import generation, models_of_table
 from dynamodb.models.schema import TableSchema
-from dynamodb.models.templates import bind_templates
+from dynamodb.models.single_table.entities import (
+    DEFAULT_ENTITY_ATTRIBUTE,
+    entity_condition,
+    table_entities,
+)
+from dynamodb.models.single_table.templates import bind_templates
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
@@ -104,9 +108,9 @@ class ModelOptions:
                 "no field uses"
             )
         self.entity_attribute: str = attribute
-        self.declares_entity: bool = bool(self.templated) or any(
-            _is_table_model(base) for base in model.__mro__[1:]
-        )
+        self.declares_entity: bool = bool(self.templated)
+        """Whether this model makes its table shared by itself (key templates, or a
+        subclass of a model stored in the same table: set once the schema is known)."""
         self._entity_cache: tuple[int, _EntityView] | None = None
 
     # -- entities (single-table design) ----------------------------------------
@@ -233,11 +237,6 @@ class ModelOptions:
 
     def __repr__(self) -> str:
         return f"<ModelOptions {self.name}>"
-
-
-def _is_table_model(cls: type[Any]) -> bool:
-    meta = getattr(cls, "_meta", None)
-    return isinstance(meta, ModelOptions) and meta.schema is not None
 
 
 class _EntityView:

@@ -47,8 +47,8 @@ from dynamodb.core.retries import is_idempotent
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 from dynamodb.models.limit_checks import check_delete, check_put, check_update
 from dynamodb.models.projection import nested_changes
-from dynamodb.models.templates import template_actions
-from dynamodb.models.unique import UniqueChange, refuse_unknowable, run_guarded
+from dynamodb.models.single_table.templates import template_actions
+from dynamodb.models.single_table.unique import UniqueChange, refuse_unknowable, run_guarded
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model

@@ -11,9 +11,9 @@ from typing import Any
 from dynamodb.core import operations
 from dynamodb.core.flow import Flow
 from dynamodb.core.operations import WaitPolicy
-from dynamodb.models.entities import shared_schema, table_entities
 from dynamodb.models.model import Model
 from dynamodb.models.schema import TableSchema
+from dynamodb.models.single_table.entities import shared_schema, table_entities
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Table", "acreate_table", "adelete_table", "create_table", "delete_table"]

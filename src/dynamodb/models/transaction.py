@@ -56,7 +56,7 @@ from dynamodb.models.persistence import (
     prepare_update,
     transact_action,
 )
-from dynamodb.models.unique import UniqueChange, guard_actions, read_stored, violation
+from dynamodb.models.single_table.unique import UniqueChange, guard_actions, read_stored, violation
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:

@@ -21,9 +21,9 @@ from dynamodb.core.cursor import Cursor
 from dynamodb.core.errors import InvalidArgument, NoIndexForQuery, QueryError
 from dynamodb.core.expressions import Comparison, Condition, Placeholders, and_all
 from dynamodb.core.planner import Target, targets_of
-from dynamodb.models.entities import entity_condition, shared_schema
 from dynamodb.models.limit_checks import check_key_condition
 from dynamodb.models.query import Scan, _Reader, _Spec
+from dynamodb.models.single_table.entities import entity_condition, shared_schema
 
 if TYPE_CHECKING:
     from dynamodb.core.compat import Self
