@@ -193,6 +193,8 @@ class _KeyParts:
     range_conditions: tuple[Condition, ...]
     used: tuple[Condition, ...]
     order: str | None
+    fixed: frozenset[str] = frozenset()
+    """Attributes of range-key template parts that eq() conditions fix (any order holds)."""
 
 
 def _equalities(parts: Sequence[Condition]) -> dict[str, Comparison]:
@@ -261,7 +263,8 @@ def _key_parts(target: Target, parts: Sequence[Condition]) -> _KeyParts | None:
     if direct or bound is None:
         return _KeyParts(hashed.hash_condition, tuple(direct), (*hashed.used, *direct), key.name)
     ranged, used, order = _templated_range(key, bound, parts)
-    return _KeyParts(hashed.hash_condition, ranged, (*hashed.used, *used), order)
+    fixed = frozenset(path.attribute for condition in used for path in condition.paths())
+    return _KeyParts(hashed.hash_condition, ranged, (*hashed.used, *used), order, fixed)
 
 
 def _templated_range(
@@ -300,6 +303,8 @@ def _templated_range(
         bounds = _part_bounds(bound, following.name, prefix, ranged[0])
         if bounds is not None:
             low, high = bounds
+            if not low:  # DynamoDB refuses an empty string in a key condition
+                return (Comparison(key.path, "lte", {"S": high}),), tuple(used), attribute
             return (Between(key.path, {"S": low}, {"S": high}),), tuple(used), attribute
     if not prefix:
         return (), tuple(used), attribute
@@ -361,7 +366,12 @@ def _unfit(
     if keyed is None:
         return _missing_hash_parts(target)
     ordered = order_field is None or target.range_key is order_field
-    if order_field is not None and not ordered and keyed.order != order_field.name:
+    if (
+        order_field is not None
+        and not ordered
+        and keyed.order != order_field.name
+        and order_field.name not in keyed.fixed
+    ):
         return f"to be ordered by its range key, not {order_field.attr}"
     if consistent and target.is_global:
         return "no consistent(): global indexes cannot read consistently"

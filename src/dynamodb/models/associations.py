@@ -306,7 +306,7 @@ class BelongsTo(Association, Generic[T]):
             request = get_item_request(target._meta.table_name, self.owner_key(token))
             response = yield from call("GetItem", request)
             found = response.get("Item")
-            owner = target._from_wire(found) if found else None
+            owner = target._meta.loader()(found, None) if found else None
         _cache(item)[self.name] = (token, owner)
         return owner
 
@@ -316,9 +316,12 @@ class BelongsTo(Association, Generic[T]):
         tokens = {self.token_of(item) for item in items} - {None}
         keys = [self.owner_key(token) for token in tokens if token is not None]
         found: dict[Any, Model] = {}
+        load = target._meta.loader()
         for chunk in get_chunks(target._meta.table_name, keys, key_names):
             for raw in (yield from chunk):
-                found[key_identity(raw, key_names)] = target._from_wire(raw)
+                loaded = load(raw, None)
+                if loaded is not None:
+                    found[key_identity(raw, key_names)] = loaded
         for item in items:
             token = self.token_of(item)
             owner = None
@@ -598,8 +601,10 @@ class ManyToMany(Association):
         key_names = [field.name for field in target._meta.key_fields]
         keys = [key_from_token(target, token) for token in sorted(self.tokens(item))]
         found: list[Any] = []
+        load = target._meta.loader()
         for chunk in get_chunks(target._meta.table_name, keys, key_names):
-            found.extend(target._from_wire(raw) for raw in (yield from chunk))
+            loaded = (load(raw, None) for raw in (yield from chunk))
+            found.extend(other for other in loaded if other is not None)
         return found
 
     def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
@@ -608,10 +613,12 @@ class ManyToMany(Association):
         tokens = set().union(*(self.tokens(item) for item in items)) if items else set()
         keys = [key_from_token(target, token) for token in tokens]
         by_token: dict[str, Any] = {}
+        load = target._meta.loader()
         for chunk in get_chunks(target._meta.table_name, keys, key_names):
             for raw in (yield from chunk):
-                other = target._from_wire(raw)
-                by_token[key_token(target, other._key())] = other
+                other = load(raw, None)
+                if other is not None:
+                    by_token[key_token(target, other._key())] = other
         for item in items:
             _cache(item)[self.name] = [
                 by_token[token] for token in sorted(self.tokens(item)) if token in by_token

@@ -122,8 +122,11 @@ class ModelMeta(type):
                 "__global_indexes__": getattr(cls, "__global_indexes__", None),
             }
             meta.schema = TableSchema.build(name, settings, fields, model=cls)
-            if _inherited_table(cls) == meta.schema.table_name:
-                meta.declares_entity = True  # polymorphism: another entity of its base's table
+            base = _table_base(cls)
+            if base is not None and base._meta.table_name == meta.schema.table_name:
+                # Polymorphism: another entity of its base's table (unless it names the
+                # base's entity: then it is another definition of the same one).
+                meta.declares_entity = meta.declares_entity or base._meta.entity != meta.entity
             check_compatible(cls, models_of_table(meta.schema.table_name))
             check_unique_fields(meta)
             register(cls)
@@ -137,14 +140,20 @@ class ModelMeta(type):
         super().__setattr__(name, value)
 
 
-def _inherited_table(cls: type[Any]) -> str | None:
-    """The table of the nearest concrete model ``cls`` subclasses: a subclass of a table
-    model is another entity of the same table (polymorphism)."""
+def _table_base(cls: type[Any]) -> Any:
+    """The nearest table model ``cls`` subclasses (None: none)."""
     for base in cls.__mro__[1:]:
         meta = getattr(base, "_meta", None)
         if isinstance(meta, ModelOptions) and meta.schema is not None:
-            return meta.schema.table_name
+            return base
     return None
+
+
+def _inherited_table(cls: type[Any]) -> str | None:
+    """The table of the nearest table model ``cls`` subclasses: a subclass of a table
+    model is another entity of the same table (polymorphism)."""
+    base = _table_base(cls)
+    return base._meta.table_name if base is not None else None
 
 
 def _inherit(cls: type[Any], attr: str, field: Field[Any]) -> Field[Any]:

@@ -381,7 +381,7 @@ def _get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
     results: list[Any] = []
     for (model, _), entry in zip(targets, response.get("Responses", []), strict=True):
         item = entry.get("Item")
-        results.append(model._from_wire(item) if item else None)
+        results.append(model._meta.loader()(item, None) if item else None)
     return results
 
 

@@ -17,6 +17,7 @@ between, the read and the transaction are tried again.
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ from dynamodb.core.expressions import (
     and_all,
     extend_condition,
 )
-from dynamodb.core.flow import Flow, call
+from dynamodb.core.flow import Flow, call, sleep
 
 if TYPE_CHECKING:
     from dynamodb.models.fields import Field
@@ -62,7 +63,10 @@ GUARD_ENTITY = "_unique"
 """The entity attribute's value on guard items (no model claims it, so reads skip them)."""
 
 _ATTEMPTS = 5
-"""How often a write whose stored values changed under it is read and tried again."""
+"""How often a write whose stored values changed under it (or whose transaction met another
+one on the same item) is tried again."""
+_CONFLICT_DELAY = 0.02
+"""Seconds: the first backoff after a TransactionConflict (doubled per attempt, jittered)."""
 
 
 def check_unique_fields(meta: ModelOptions) -> None:
@@ -213,7 +217,7 @@ def run_guarded(
     kinds = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
     known = change.old
     read: tuple[dict[str, AttributeValue | None], bool] | None = None
-    for _ in range(_ATTEMPTS):
+    for attempt in range(_ATTEMPTS):
         if known is None:
             read = read or (yield from _read_stored(change))
             old, change.exists = read
@@ -233,9 +237,14 @@ def run_guarded(
             return None
         except TransactionCanceled as error:
             reasons = error.reasons
-            violation = _violation(change, actions, taken, reasons, error)
-            if violation is not None:
-                raise violation from error
+            found = _violation(change, actions, taken, reasons, error)
+            if found is not None:
+                raise found from error
+            codes = {reason.get("Code") for reason in reasons} - {"None", None}
+            if codes == {"TransactionConflict"}:
+                # Another transaction held one of the items: nothing was written, try again.
+                yield from sleep(random.uniform(0, _CONFLICT_DELAY * 2**attempt))
+                continue
             first = reasons[0] if reasons else {}
             if first.get("Code") != "ConditionalCheckFailed":
                 raise
@@ -251,7 +260,8 @@ def run_guarded(
             raise explain(failed) from error
     raise ConcurrentModification(
         f"{change.meta.name} {change.key}: its unique values kept changing while it was "
-        f"written ({_ATTEMPTS} attempts); nothing was written"
+        f"written, or its transaction kept meeting others ({_ATTEMPTS} attempts); nothing was "
+        "written"
     )
 
 
