@@ -15,12 +15,14 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
+from dynamodb import signals  # noqa: F401 - so that dynamodb.signals works after import dynamodb
 from dynamodb.core import errors as _errors
 from dynamodb.core.cursor import Cursor, set_cursor_secret
 from dynamodb.core.errors import *  # noqa: F403 - every error class is public
 from dynamodb.core.expressions import Condition
 from dynamodb.core.operations import WaitPolicy
 from dynamodb.core.retries import RetryPolicy
+from dynamodb.core.ulid import ulid
 from dynamodb.core.updates import UpdateAction
 from dynamodb.models import fields as _fields
 from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, has_many, has_one
@@ -82,6 +84,7 @@ __all__ = [
     "set_cursor_secret",
     "transact_get",
     "transaction",
+    "ulid",
     "use_connection",
 ]
 __all__ += _errors.__all__  # every error class, as dynamodb.exceptions lists them

@@ -107,6 +107,8 @@ def retrying(flow: Flow[T], policy: RetryPolicy) -> Flow[T]:
         if isinstance(step, Sleep):
             yield step
             return None
+        if not isinstance(step, Request):  # user code (hooks): not a request to resend
+            return (yield step)
         for attempt in range(1, policy.max_attempts + 1):
             try:
                 return (yield step)

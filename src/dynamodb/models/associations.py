@@ -42,6 +42,7 @@ from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import get_item_request
 from dynamodb.core.updates import UpdatePlan
+from dynamodb.models import lifecycle
 from dynamodb.models.fields import CharField, SetField
 from dynamodb.models.persistence import prepare_changes, prepare_update, run_write
 from dynamodb.models.registry import resolve
@@ -307,6 +308,9 @@ class BelongsTo(Association, Generic[T]):
             response = yield from call("GetItem", request)
             found = response.get("Item")
             owner = target._meta.loader()(found, None) if found else None
+            if owner is not None and owner.expired:
+                owner = None
+            yield from lifecycle.after_load((owner,))
         _cache(item)[self.name] = (token, owner)
         return owner
 
@@ -604,7 +608,8 @@ class ManyToMany(Association):
         load = target._meta.loader()
         for chunk in get_chunks(target._meta.table_name, keys, key_names):
             loaded = (load(raw, None) for raw in (yield from chunk))
-            found.extend(other for other in loaded if other is not None)
+            found.extend(other for other in loaded if other is not None and not other.expired)
+        yield from lifecycle.after_load(found)
         return found
 
     def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:

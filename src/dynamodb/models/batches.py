@@ -33,6 +33,7 @@ from dynamodb.core.errors import (
 from dynamodb.core.flow import Flow, sleep
 from dynamodb.core.progress import ProgressCallback, make_progress
 from dynamodb.core.retries import RetryPolicy
+from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_items, each_within_limits
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import check_whole, prepare_delete, prepare_put, run_write
@@ -47,6 +48,7 @@ __all__ = [
     "BatchGetOptions",
     "BatchOptions",
     "BatchPlan",
+    "as_instance",
     "plan_batch_delete",
     "plan_batch_get",
     "plan_batch_write",
@@ -81,6 +83,8 @@ class BatchGetOptions(BatchOptions, total=False):
     """Strongly consistent reads (default False)."""
     keep_missing: bool
     """None in place of a missing item (default: missing items are skipped)."""
+    include_expired: bool
+    """Return items past their TTLField's time too (default: they read as missing)."""
 
 
 def _checked(
@@ -162,7 +166,7 @@ def _finish_chunks(
         raise _explained(cls, error, left_key) from None
 
 
-def _as_instance(cls: type[M], entry: Any) -> M:
+def as_instance(cls: type[M], entry: Any) -> M:
     if isinstance(entry, cls):
         return entry
     if isinstance(entry, Mapping):
@@ -184,9 +188,11 @@ def plan_batch_write(
     """Plan writing ``items``; they are all validated before anything is sent."""
     _checked(cls, "batch_write", options, BatchOptions)
     progress, retry = options.get("progress"), options.get("retry")
-    instances = [_as_instance(cls, entry) for entry in items]
+    instances = [as_instance(cls, entry) for entry in items]
+    written_at = lifecycle.now()
     for instance in instances:
         check_whole(instance, "batch_write()")
+        lifecycle.stamp(instance, written_at, created=instance._original is None)
     key_names = _key_names(cls)
     version = cls._meta.version_field
     wires: list[Item] = []
@@ -339,6 +345,7 @@ def plan_batch_get(
     _checked(cls, "batch_get", options, BatchGetOptions)
     progress, retry = options.get("progress"), options.get("retry")
     keep_missing = options.get("keep_missing", False)
+    include_expired = options.get("include_expired", False)
     key_names = _key_names(cls)
     wire_keys = each_within_limits(cls, "batch_get()", keys, lambda key: _wire_key(cls, key))
     projections = options.get("projections")
@@ -367,6 +374,8 @@ def plan_batch_get(
         for key in wire_keys:
             item = found.get(key_identity(key, key_names))
             loaded = load(item, projection) if item is not None else None
+            if loaded is not None and not include_expired and loaded.expired:
+                loaded = None
             if loaded is not None or keep_missing:
                 results.append(loaded)
         return results

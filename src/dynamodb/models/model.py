@@ -9,6 +9,7 @@ its instances are items. Every call that talks to DynamoDB builds a flow (see
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -30,16 +31,18 @@ from dynamodb.core.errors import (
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdateAction, UpdatePlan
+from dynamodb.models import lifecycle
 from dynamodb.models.associations import Association
 from dynamodb.models.batches import (
     BatchGetOptions,
     BatchOptions,
+    as_instance,
     plan_batch_delete,
     plan_batch_get,
     plan_batch_write,
 )
 from dynamodb.models.fields import Field, NestedAttribute
-from dynamodb.models.limit_checks import check_key, size_of
+from dynamodb.models.limit_checks import check_key, each_within_limits, size_of
 from dynamodb.models.options import ModelOptions
 from dynamodb.models.pending import PendingUpdates
 from dynamodb.models.persistence import (
@@ -62,6 +65,9 @@ from dynamodb.wire.connection import Connection
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
 Actions = UpdateAction | Sequence[UpdateAction]
+
+_BASE: list[type[Any]] = []
+"""[Model], once it exists: the class whose empty hooks a model's own hooks replace."""
 
 
 class ModelMeta(type):
@@ -105,6 +111,7 @@ class ModelMeta(type):
         )
         is_abstract = bool(namespace.get("__abstract__", False))
         meta = ModelOptions(cls, fields, associations, is_map=is_map, is_abstract=is_abstract)
+        meta.hooks = lifecycle.defined_hooks(cls, _BASE[0] if _BASE else None)
         cls._meta = meta
         if is_map or is_abstract:
             for field in fields.values():
@@ -257,6 +264,29 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             raise _unknown_attribute(self, name)
         _set_attribute(self, name, value)
 
+    # -- lifecycle hooks (override them; see the README's "Hooks and signals") ----------
+
+    def before_save(self) -> Any:
+        """Called before every write of this item (save, create, update, commit_changes,
+        add, batches, transactions); may change the item. Raising sends nothing."""
+        return None
+
+    def after_save(self) -> Any:
+        """Called once this item was written."""
+        return None
+
+    def before_delete(self) -> Any:
+        """Called before this item is deleted; raising sends nothing."""
+        return None
+
+    def after_delete(self) -> Any:
+        """Called once this item was deleted."""
+        return None
+
+    def after_load(self) -> Any:
+        """Called for every instance a read built from a stored item."""
+        return None
+
     # -- plumbing ------------------------------------------------------------------
 
     @classmethod
@@ -386,6 +416,20 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             """
             return size_of(self)
 
+    @property
+    def expired(self) -> bool:
+        """Whether the item is past the time of its TTLField (False without one, or unset)."""
+        field = type(self)._meta.ttl_field
+        when = self._data.get(field.attr) if field is not None else None
+        return when is not None and when <= lifecycle.now()
+
+    @property
+    def expires_in(self) -> dt.timedelta | None:
+        """How long until the item expires (negative once it has), or None without a TTL."""
+        field = type(self)._meta.ttl_field
+        when = self._data.get(field.attr) if field is not None else None
+        return None if when is None else when - lifecycle.now()
+
     def to_son(self) -> dict[str, Any]:
         """The item as data ``json.dumps`` accepts (ISO datetimes, sets as sorted lists)."""
         data = self._data
@@ -438,23 +482,30 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     # -- flows ---------------------------------------------------------------------
 
-    def _write_flow(self, write: PreparedWrite | None, idempotent: bool = False) -> Flow[Self]:
+    def _write_flow(
+        self, prepare: Callable[[], PreparedWrite | None], idempotent: bool = False
+    ) -> Flow[Self]:
+        """The hooks around one write: ``before_save``, the write ``prepare`` makes once
+        it ran, then ``after_save``."""
+        yield from lifecycle.before_save((self,))
+        write = prepare()
         if write is not None:
             yield from run_write(write, idempotent=idempotent)
+        yield from lifecycle.after_save((self,))
         return self
 
     @classmethod
     def _create_flow(cls, overwrite: bool, values: dict[str, Any]) -> Flow[Self]:
         item = cls(**values)
-        return item._write_flow(prepare_put(item, exists_error=not overwrite))
+        return item._write_flow(lambda: prepare_put(item, exists_error=not overwrite))
 
     def _save_flow(self, condition: Condition | None, full: bool, idempotent: bool) -> Flow[Self]:
         if condition is not None:
             name = type(self).__name__
             require_condition(condition, f"{name}.save(condition=...)", name)
         if full:
-            return self._write_flow(prepare_put(self, condition), idempotent)
-        return self._write_flow(prepare_changes(self, condition), idempotent)
+            return self._write_flow(lambda: prepare_put(self, condition), idempotent)
+        return self._write_flow(lambda: prepare_changes(self, condition), idempotent)
 
     def _update_flow(
         self,
@@ -465,8 +516,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         must_exist: bool = False,
     ) -> Flow[Self]:
         plan = self._update_plan(actions, values, f"{type(self).__name__}.update()")
-        write = prepare_update(self, plan, condition, must_exist=must_exist)
-        return self._write_flow(write, idempotent)
+        return self._write_flow(
+            lambda: prepare_update(self, plan, condition, must_exist=must_exist), idempotent
+        )
 
     def _update_plan(
         self, actions: Iterable[Actions], values: Mapping[str, Any], where: str
@@ -509,9 +561,11 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         if condition is not None:
             name = type(self).__name__
             require_condition(condition, f"{name}.delete(condition=...)", name)
+        yield from lifecycle.before_delete((self,))
         yield from run_write(prepare_delete(self, condition), idempotent=idempotent)
         for association in type(self)._meta.associations.values():
             yield from association.deleted_flow(self)
+        yield from lifecycle.after_delete((self,))
 
     @classmethod
     def _get_flow(
@@ -519,6 +573,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         key: Mapping[str, Any],
         consistent: bool,
         projections: Iterable[ProjectionEntry] | None,
+        include_expired: bool = False,
     ) -> Flow[Self | None]:
         schema = cls._meta.require_table()
         projection = None
@@ -534,6 +589,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         response = yield from call("GetItem", request)
         found = response.get("Item")
         loaded: Self | None = meta.loader()(found, projection) if found else None
+        if loaded is not None and not include_expired and loaded.expired:
+            return None
+        yield from lifecycle.after_load((loaded,))
         return loaded
 
     @classmethod
@@ -571,7 +629,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
                 problem = f"{cls.__name__}.add() got an unknown field {attr!r}"
                 raise UnknownField(cls._meta.unknown_fields(problem, [attr]))
             actions.append(field.add(amount))
-        return item._write_flow(prepare_update(item, UpdatePlan(actions)), idempotent)
+        return item._write_flow(lambda: prepare_update(item, UpdatePlan(actions)), idempotent)
 
     @classmethod
     def _count_flow(cls, exact: bool) -> Flow[int]:
@@ -618,15 +676,17 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         *,
         consistent: bool = False,
         projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
         connection: Connection | None = None,
         **key: Any,
     ) -> Self | None:
         """The item with this key, or None; ``consistent=True`` reads strongly consistent.
 
         ``projections=[Test.title, Test.doc["a"]]`` reads only those fields and paths
-        (and the key, and the version field): a partial item (see :meth:`save`).
+        (and the key, and the version field): a partial item (see :meth:`save`). An
+        item past its TTLField's time reads as None unless ``include_expired=True``.
         """
-        flow = cls._get_flow(key, consistent, projections)
+        flow = cls._get_flow(key, consistent, projections, include_expired)
         return cls._meta.run(flow, connection)
 
     @classmethod
@@ -635,11 +695,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         *,
         consistent: bool = False,
         projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
         connection: Connection | None = None,
         **key: Any,
     ) -> Self | None:
         """Async twin of :meth:`get`."""
-        flow = cls._get_flow(key, consistent, projections)
+        flow = cls._get_flow(key, consistent, projections, include_expired)
         return await cls._meta.arun(flow, connection)
 
     def save(
@@ -827,7 +888,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         conditional PutItem each) and raises ItemAlreadyExists listing the taken keys.
         ``progress``: True for a bar, or a callable ``(done, total)``.
         """
-        return plan_batch_write(cls, items, overwrite, options).run()
+        instances = [as_instance(cls, entry) for entry in items]
+        connection = cls._meta.connection(options.get("connection"))
+        connection.run(lifecycle.before_save(instances))
+        written = plan_batch_write(cls, instances, overwrite, options).run()
+        connection.run(lifecycle.after_save(written))
+        return written
 
     @classmethod
     async def abatch_write(
@@ -837,7 +903,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         **options: Unpack[BatchOptions],
     ) -> list[Self]:
         """Async twin of :meth:`batch_write`."""
-        return await plan_batch_write(cls, items, overwrite, options).arun()
+        instances = [as_instance(cls, entry) for entry in items]
+        connection = cls._meta.connection(options.get("connection"))
+        await connection.arun(lifecycle.before_save(instances))
+        written = await plan_batch_write(cls, instances, overwrite, options).arun()
+        await connection.arun(lifecycle.after_save(written))
+        return written
 
     @classmethod
     def batch_get(
@@ -851,14 +922,18 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         reads only those fields (and the key); ``consistent=True`` reads strongly
         consistent.
         """
-        return plan_batch_get(cls, keys, options).run()  # type: ignore[return-value]
+        found = plan_batch_get(cls, keys, options).run()
+        cls._meta.connection(options.get("connection")).run(lifecycle.after_load(found))
+        return found  # type: ignore[return-value]
 
     @classmethod
     async def abatch_get(
         cls, *keys: Mapping[str, Any] | Self, **options: Unpack[BatchGetOptions]
     ) -> list[Self]:
         """Async twin of :meth:`batch_get`."""
-        return await plan_batch_get(cls, keys, options).arun()  # type: ignore[return-value]
+        found = await plan_batch_get(cls, keys, options).arun()
+        await cls._meta.connection(options.get("connection")).arun(lifecycle.after_load(found))
+        return found  # type: ignore[return-value]
 
     @classmethod
     def batch_delete(
@@ -869,7 +944,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         **options: Unpack[BatchOptions],
     ) -> int:
         """Delete items by key (``keys=[...]``) or by instance (``items=[...]``); how many."""
-        return plan_batch_delete(cls, _keys_or_items(keys, items), options).run()
+        entries = each_within_limits(
+            cls, "batch_delete()", _keys_or_items(keys, items), lambda key: _deletable(cls, key)
+        )
+        connection = cls._meta.connection(options.get("connection"))
+        connection.run(lifecycle.before_delete(entries))
+        deleted = plan_batch_delete(cls, entries, options).run()
+        connection.run(lifecycle.after_delete(entries))
+        return deleted
 
     @classmethod
     async def abatch_delete(
@@ -880,7 +962,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         **options: Unpack[BatchOptions],
     ) -> int:
         """Async twin of :meth:`batch_delete`."""
-        return await plan_batch_delete(cls, _keys_or_items(keys, items), options).arun()
+        entries = each_within_limits(
+            cls, "batch_delete()", _keys_or_items(keys, items), lambda key: _deletable(cls, key)
+        )
+        connection = cls._meta.connection(options.get("connection"))
+        await connection.arun(lifecycle.before_delete(entries))
+        deleted = await plan_batch_delete(cls, entries, options).arun()
+        await connection.arun(lifecycle.after_delete(entries))
+        return deleted
 
     @classmethod
     def item_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
@@ -897,6 +986,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """Async twin of :meth:`item_count`."""
         return await cls._meta.arun(cls._count_flow(exact), connection)
 
+
+_BASE.append(Model)
 
 M = TypeVar("M", bound=Model)
 
@@ -1010,6 +1101,15 @@ def _key_description(key_fields: Iterable[Field[Any]]) -> list[str]:
         else:
             described.append(field.attr)
     return described
+
+
+def _deletable(cls: type[Model], entry: Any) -> Model:
+    """An instance for each key of a batch delete (its hooks see the item by its key)."""
+    if isinstance(entry, cls):
+        return entry
+    if isinstance(entry, Mapping):
+        return cls._key_instance(entry)
+    raise InvalidArgument(f"{cls.__name__}: a key is a dict like {{'name': ...}}, not {entry!r}")
 
 
 def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> list[Any]:

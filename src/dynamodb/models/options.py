@@ -21,8 +21,9 @@ from dynamodb.core.errors import (
 )
 from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, Request, Step, relay
-from dynamodb.models.fields import Field, VersionField
+from dynamodb.models.fields import Field, TTLField, VersionField
 from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
+from dynamodb.models.lifecycle import stamp_fields
 from dynamodb.models.registry import generation, models_of_table
 from dynamodb.models.schema import TableSchema
 from dynamodb.models.single_table.entities import (
@@ -54,6 +55,8 @@ class ModelOptions:
     __slots__ = (
         "_entity_cache",
         "associations",
+        "auto_now",
+        "auto_now_add",
         "declares_entity",
         "decode_item",
         "encode_item",
@@ -61,12 +64,14 @@ class ModelOptions:
         "entity_attribute",
         "fields",
         "fields_by_name",
+        "hooks",
         "is_abstract",
         "is_map",
         "model",
         "name",
         "schema",
         "templated",
+        "ttl_field",
         "unique_fields",
         "version_field",
     )
@@ -96,6 +101,16 @@ class ModelOptions:
         self.unique_fields: tuple[Field[Any], ...] = tuple(
             field for field in fields.values() if field.unique
         )
+        self.auto_now, self.auto_now_add = stamp_fields(fields.values())
+        for field in (*self.auto_now, *self.auto_now_add):
+            if field.is_key or field.index_key or field.template is not None:
+                raise ModelDefinitionError(
+                    f"model {self.name}: field {field.attr} is a key: it cannot be set "
+                    "automatically (auto_now / auto_now_add)"
+                )
+        self.ttl_field: TTLField | None = _ttl_field(self.name, fields)
+        self.hooks: frozenset[str] = frozenset()
+        """The lifecycle hooks the model defines (set by the metaclass)."""
         namespace = vars(model)
         entity = namespace.get("__entity__", self.name)
         if not isinstance(entity, str) or not entity:
@@ -277,6 +292,16 @@ def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Fi
             )
         by_name[field.name] = field
     return by_name
+
+
+def _ttl_field(model: str, fields: Mapping[str, Field[Any]]) -> TTLField | None:
+    found = [field for field in fields.values() if isinstance(field, TTLField)]
+    if len(found) > 1:
+        named = ", ".join(field.attr for field in found)
+        raise ModelDefinitionError(f"model {model}: at most one TTLField (found: {named})")
+    if found and (found[0].is_key or found[0].template is not None):
+        raise ModelDefinitionError(f"model {model}: the TTLField {found[0].attr} cannot be a key")
+    return found[0] if found else None
 
 
 def _version_field(model: str, fields: Mapping[str, Field[Any]]) -> VersionField | None:

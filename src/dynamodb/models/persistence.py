@@ -45,6 +45,7 @@ from dynamodb.core.expressions import (
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.retries import is_idempotent
 from dynamodb.core.updates import UpdateAction, UpdatePlan
+from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_delete, check_put, check_update
 from dynamodb.models.projection import nested_changes
 from dynamodb.models.single_table.templates import template_actions
@@ -293,6 +294,8 @@ def prepare_put(
     cls = type(item)
     schema = cls._meta.require_table()
     check_whole(item, "a put (save(full=True), a changed key, or a put in a transaction)")
+    if cls._meta.auto_now or cls._meta.auto_now_add:
+        lifecycle.stamp(item, lifecycle.now(), created=item._original is None)
     wire = item._to_wire_map()
     guard, expected, next_version = _version_guard(item)
     parts = [part for part in (condition, guard) if part is not None]
@@ -497,8 +500,17 @@ def _implied_actions(item: Model, plan: UpdatePlan) -> list[UpdateAction]:
             )
         )
     tag = meta.entity_tag
-    if tag is not None and tag[0] not in plan.attributes():
+    planned = plan.attributes()
+    if tag is not None and tag[0] not in planned:
         actions.append(UpdateAction(Path.of(tag[0]), "set", {"S": tag[1]}))
+    if meta.auto_now or meta.auto_now_add:
+        when = lifecycle.now()
+        for field in meta.auto_now:
+            if field.name not in planned:
+                actions.append(UpdateAction(field.path, "set", field.to_wire(when)))
+        for field in meta.auto_now_add:
+            if field.name not in planned:
+                actions.append(UpdateAction(field.path, "set_if_not_exists", field.to_wire(when)))
     return actions
 
 
@@ -525,6 +537,9 @@ def _unconditional(request: dict[str, Any]) -> dict[str, Any]:
 def prepare_changes(item: Model, condition: Condition | None = None) -> PreparedWrite | None:
     """The dirty save: an UpdateItem of the changes, a PutItem for a new item, or
     None when nothing changed and there is no condition to check."""
+    meta = type(item)._meta
+    if meta.auto_now and item._original is not None:
+        lifecycle.stamp(item, lifecycle.now(), created=False)
     plan = changes_of(item)
     if plan is None:
         return prepare_put(item, condition)

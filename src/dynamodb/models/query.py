@@ -23,8 +23,10 @@ from dynamodb.core.errors import InvalidArgument, InvalidValue, QueryError, Unkn
 from dynamodb.core.expressions import Condition, Placeholders, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.planner import QueryPlan, Target, find_target, plan_query
+from dynamodb.models import lifecycle
 from dynamodb.models.associations import prefetch_flow
 from dynamodb.models.fields import Field
+from dynamodb.models.lifecycle import unexpired
 from dynamodb.models.limit_checks import check_expressions, check_key_condition
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.projection import Projection, read_with
@@ -57,6 +59,7 @@ class _Spec:
     segments: int = 1
     connection: Connection | None = None
     prefetch: tuple[str, ...] = ()
+    include_expired: bool = False
 
 
 class Pager(Generic[M]):
@@ -143,6 +146,7 @@ class Pager(Generic[M]):
             items = [item for item in items if item is not None]  # entities no model claims
         if self.prefetch and items:
             yield from prefetch_flow(self.model, self.prefetch, items)
+        yield from lifecycle.after_load(items)
         return items
 
     def _cursor_at(self, item: Item) -> Cursor:
@@ -287,8 +291,18 @@ class _Reader(Generic[M]):
         return None
 
     def _entity_filter(self) -> Condition | None:
-        """The condition that keeps the read to its entities (None: every item)."""
-        return self._model._meta.entity_filter()
+        """What every read of the model adds to its filter: its entities (in a shared
+        table), and items not past their TTLField's time (unless ``include_expired()``)."""
+        meta = self._model._meta
+        parts = [meta.entity_filter()]
+        if not self._spec.include_expired:
+            parts.append(unexpired(meta))
+        return and_all([part for part in parts if part is not None])
+
+    def include_expired(self, flag: bool = True) -> Self:
+        """Also return items past their TTLField's time (DynamoDB deletes them up to days
+        later; by default reads leave them out)."""
+        return self._with(include_expired=flag)
 
     def _read_projection(self, target: Target) -> Projection | None:
         """What the items read from ``target`` hold, when they are partial.

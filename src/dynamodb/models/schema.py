@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dynamodb.core.errors import ModelDefinitionError, SchemaMismatch
-from dynamodb.models.fields import Field
+from dynamodb.models.fields import Field, TTLField
 
 __all__ = ["CAPACITY_SETTINGS", "IndexSpec", "TableSchema", "check_capacity"]
 
@@ -107,6 +107,8 @@ class TableSchema:
     read_capacity: int | None
     write_capacity: int | None
     indexes: dict[str, IndexSpec] = field(default_factory=dict)
+    ttl_attribute: str | None = None
+    """The attribute DynamoDB's Time to Live reads (a TTLField), if any."""
     model: Any = field(default=None, repr=False, compare=False)
     """The model class, whose ReadCapacityUnits/WriteCapacityUnits payloads read (None:
     the capacity given here stays)."""
@@ -161,7 +163,17 @@ class TableSchema:
         if not isinstance(table_name, str) or not 3 <= len(table_name) <= 255:
             raise fail(f"__table_name__ must be a string of 3 to 255 characters: {table_name!r}")
         read, write = cls._capacity(fail, namespace)
-        schema = cls(model_name, table_name, hash_key, range_key, read, write, model=model)
+        ttl = [f for f in fields.values() if isinstance(f, TTLField)]
+        schema = cls(
+            model_name,
+            table_name,
+            hash_key,
+            range_key,
+            read,
+            write,
+            ttl_attribute=ttl[0].name if ttl else None,
+            model=model,
+        )
         schema._add_local_indexes(fail, fields)
         declared = namespace.get("__secondary_indexes__") or {}
         if not isinstance(declared, Mapping):

@@ -38,8 +38,8 @@ class Table:
 
     @property
     def name(self) -> str:
-        """The table's name in DynamoDB."""
-        return self.schema.table_name
+        """The table's name in DynamoDB: its connection's ``table_prefix``, then the model's."""
+        return self.connection.table_prefix + self.schema.table_name
 
     def __repr__(self) -> str:
         return f"<Table {self.name} of {self.model.__name__}>"
@@ -76,7 +76,7 @@ class Table:
 
     def _delete(self, wait: bool, missing_ok: bool) -> Flow[bool]:
         return operations.delete_table(
-            self.name, wait=wait, missing_ok=missing_ok, policy=self.wait
+            self.schema.table_name, wait=wait, missing_ok=missing_ok, policy=self.wait
         )
 
     def delete(self, *, wait: bool = True, missing_ok: bool = False) -> bool:
@@ -88,12 +88,18 @@ class Table:
         return await self.connection.arun(self._delete(wait, missing_ok))
 
     def _info(self) -> Flow[dict[str, Any]]:
-        description = yield from operations.describe_table(self.name)
-        entities = table_entities(self.name)
-        return {**description, "Entities": sorted(entities.classes) if entities.shared else []}
+        description = yield from operations.describe_table(self.schema.table_name)
+        ttl = yield from operations.describe_ttl(self.schema.table_name)
+        entities = table_entities(self.schema.table_name)
+        return {
+            **description,
+            "TimeToLive": ttl,
+            "Entities": sorted(entities.classes) if entities.shared else [],
+        }
 
     def info(self) -> dict[str, Any]:
-        """DescribeTable's description of the table (status, keys, indexes, counts), and
+        """DescribeTable's description of the table (status, keys, indexes, counts), with
+        ``"TimeToLive"`` (DescribeTimeToLive's ``TimeToLiveStatus`` and ``AttributeName``) and
         ``"Entities"``: the entities of the models sharing it (empty when one model owns it)."""
         return self.connection.run(self._info())
 

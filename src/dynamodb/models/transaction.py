@@ -45,6 +45,7 @@ from dynamodb.core.errors import (
 from dynamodb.core.expressions import Condition, Placeholders, extend_condition, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.limits import MAX_TRANSACTION_ACTIONS
+from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_expressions, transaction_size
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import (
@@ -122,6 +123,14 @@ class Transaction(WithBlock):
 
     # -- collecting ------------------------------------------------------------------
 
+    def _before(self, hook: Any, item: Model) -> None:
+        """Run a ``before_`` hook now, while the block builds the transaction (a sync call:
+        an ``async def`` hook is refused)."""
+        self._connection_for_hooks().run(hook((item,)))
+
+    def _connection_for_hooks(self) -> Connection:
+        return self.connection or get_connection()
+
     def _add(self, write: PreparedWrite, item: Model) -> None:
         ((kind, params),) = transact_action(write).items()
         key = item.get_primary_key_dict()
@@ -152,13 +161,14 @@ class Transaction(WithBlock):
     ) -> None:
         """Put the whole item (``overwrite=False``: only if its key is free)."""
         condition = self._condition(condition, "tx.put(condition=...)", type(item))
+        self._before(lifecycle.before_save, item)
         self._add(prepare_put(item, condition, exists_error=not overwrite), item)
 
     def save(self, item: Model, *, condition: Condition | None = None) -> None:
         """Like ``item.save()``: its changes as an update, or a put for a new item."""
-        write = prepare_changes(
-            item, self._condition(condition, "tx.save(condition=...)", type(item))
-        )
+        condition = self._condition(condition, "tx.save(condition=...)", type(item))
+        self._before(lifecycle.before_save, item)
+        write = prepare_changes(item, condition)
         if write is not None:
             self._add(write, item)
 
@@ -177,11 +187,13 @@ class Transaction(WithBlock):
         """
         condition = self._condition(condition, "tx.update(condition=...)", type(item))
         plan = item._update_plan(actions, values, f"tx.update() of {type(item).__name__}")
+        self._before(lifecycle.before_save, item)
         self._add(prepare_update(item, plan, condition, must_exist=must_exist), item)
 
     def delete(self, item: Model, *, condition: Condition | None = None) -> None:
         """Delete the item (checking its version when it has one)."""
         condition = self._condition(condition, "tx.delete(condition=...)", type(item))
+        self._before(lifecycle.before_delete, item)
         self._add(prepare_delete(item, condition), item)
 
     def check(self, model: type[Model], key: Mapping[str, Any], condition: Condition) -> None:
@@ -267,21 +279,34 @@ class Transaction(WithBlock):
                 if action.kind == "Update" and action.item is not None:
                     stale.append(action.item)
         if stale:
-            try:
-                fresh = yield from _get_flow(stale)
-            except DynamoDBError as error:
-                # The writes are committed; a failed read-back must not report them as failed.
-                self.refresh_error = error
-                _log.warning(
-                    "transaction %s committed, but reading back its %d updated items failed: %s",
-                    self.client_request_token,
-                    len(stale),
-                    error,
-                )
-                return
-            for item, stored in zip(stale, fresh, strict=True):
-                if stored is not None:
-                    item._data, item._original = stored._data, stored._original
+            yield from self._refresh(stale)
+        yield from self._after()
+
+    def _refresh(self, stale: list[Model]) -> Flow[None]:
+        """Read the updated items back, so they hold what DynamoDB holds."""
+        try:
+            fresh = yield from _get_flow(stale, hooks=False)
+        except DynamoDBError as error:
+            # The writes are committed; a failed read-back must not report them as failed.
+            self.refresh_error = error
+            _log.warning(
+                "transaction %s committed, but reading back its %d updated items failed: %s",
+                self.client_request_token,
+                len(stale),
+                error,
+            )
+            return
+        for item, stored in zip(stale, fresh, strict=True):
+            if stored is not None:
+                item._data, item._original = stored._data, stored._original
+
+    def _after(self) -> Flow[None]:
+        """The ``after_`` hooks of the committed writes."""
+        for action in self._actions:
+            if action.item is None:
+                continue
+            hook = lifecycle.after_delete if action.kind == "Delete" else lifecycle.after_save
+            yield from hook((action.item,))
 
     def _explain(
         self, error: TransactionCanceled, sent: list[_Action]
@@ -368,7 +393,7 @@ def _targets(requests: Iterable[Any]) -> list[tuple[type[Model], dict[str, Any]]
     return targets
 
 
-def _get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
+def _get_flow(requests: Sequence[Any], *, hooks: bool = True) -> Flow[list[Any]]:
     targets = _targets(requests)
     if not targets:
         return []
@@ -382,6 +407,8 @@ def _get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
     for (model, _), entry in zip(targets, response.get("Responses", []), strict=True):
         item = entry.get("Item")
         results.append(model._meta.loader()(item, None) if item else None)
+    if hooks:
+        yield from lifecycle.after_load(results)
     return results
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import logging
 import threading
 import time
@@ -29,8 +30,9 @@ from typing import Any, Generic, TypeVar
 from botocore.config import Config
 
 from dynamodb.core.blocks import WithBlock
-from dynamodb.core.errors import DynamoDBError, InvalidValue
-from dynamodb.core.flow import Flow, Request, Sleep, Step
+from dynamodb.core.errors import DynamoDBError, InvalidArgument, InvalidValue
+from dynamodb.core.flow import Flow, Invoke, Request, Sleep, Step
+from dynamodb.core.prefix import check_prefix, with_table_prefix
 from dynamodb.core.retries import RetryPolicy, retrying
 from dynamodb.wire.aws import BotocoreTransport
 from dynamodb.wire.transport import Transport
@@ -75,6 +77,13 @@ class Connection(WithBlock):
     ``transport`` sends the requests instead of botocore: a
     :class:`~dynamodb.MockTransport` for tests, say. The settings above are then
     only kept for reference; the transport's own matter.
+
+    ``table_prefix`` (``"dev_"``) is put before every table name this connection's
+    calls send, and taken off the names they read (:mod:`dynamodb.core.prefix`):
+    model ``Test`` lives in table ``dev_Test``, and connections with different
+    prefixes share an account without seeing each other's tables. It is letters,
+    digits, ``_``, ``-`` and ``.``, as table names are. :meth:`send`, :meth:`asend`
+    and :attr:`client` are raw: they take and give the names as DynamoDB has them.
     """
 
     def __init__(
@@ -93,7 +102,9 @@ class Connection(WithBlock):
         max_pool_connections: int = 50,
         fast_parser: bool = True,
         transport: Transport | None = None,
+        table_prefix: str = "",
     ) -> None:
+        self._table_prefix = check_prefix(table_prefix)
         if max_attempts < 1:
             raise InvalidValue(
                 f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"
@@ -119,10 +130,11 @@ class Connection(WithBlock):
         )
 
     def __repr__(self) -> str:
+        prefixed = f" prefix {self._table_prefix!r}" if self._table_prefix else ""
         if not isinstance(self._transport, BotocoreTransport):
-            return f"<Connection via {self._transport!r}>"
+            return f"<Connection via {self._transport!r}{prefixed}>"
         where = self.endpoint_url or f"region {self.region_name or '(from environment)'}"
-        return f"<Connection {where}>"
+        return f"<Connection {where}{prefixed}>"
 
     def _client_arguments(self) -> dict[str, Any]:
         config = Config(
@@ -156,10 +168,16 @@ class Connection(WithBlock):
         return self._transport
 
     @property
+    def table_prefix(self) -> str:
+        """What this connection puts before every table name it sends (``""``: nothing)."""
+        return self._table_prefix
+
+    @property
     def client(self) -> Any:
         """The botocore DynamoDB client (created on first use, thread-safe).
 
         Only a connection sending with botocore (the default transport) has one.
+        It is raw: it does not add the connection's :attr:`table_prefix`.
         """
         if not isinstance(self._transport, BotocoreTransport):
             raise AttributeError(f"{self!r} sends through no botocore client")
@@ -175,11 +193,14 @@ class Connection(WithBlock):
     # -- sending ---------------------------------------------------------------
 
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request synchronously; DynamoDB errors come back typed."""
+        """Send one request synchronously; DynamoDB errors come back typed.
+
+        Raw: table names go and come back as given, without :attr:`table_prefix`.
+        """
         return self._transport.send(operation, params)
 
     async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request on the running event loop."""
+        """Send one request on the running event loop (raw, as :meth:`send`)."""
         return await self._transport.asend(operation, params)
 
     @property
@@ -188,25 +209,33 @@ class Connection(WithBlock):
         return RetryPolicy(max_attempts=self.max_attempts, base=0.05, cap=20.0)
 
     def run(self, flow: Flow[T]) -> T:
-        """Drive a flow to its end, blocking (each request retried by what it does)."""
-        flow = retrying(flow, self.retry_policy)
+        """Drive a flow to its end, blocking (each request retried by what it does).
+
+        The flow's table names get :attr:`table_prefix` as they are sent, and lose it
+        in the answers; the flow sees only its own names.
+        """
+        flow = with_table_prefix(retrying(flow, self.retry_policy), self._table_prefix)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
                 time.sleep(step.seconds)
                 step = _resume(flow, None)
+            elif isinstance(step, Invoke):
+                step = _resume(flow, _invoked(step))
             else:
                 step = _resume(flow, _answer(self.send, step))
         return step.value
 
     async def arun(self, flow: Flow[T]) -> T:
-        """Drive a flow to its end on the running event loop."""
-        flow = retrying(flow, self.retry_policy)
+        """Drive a flow to its end on the running event loop (async twin of :meth:`run`)."""
+        flow = with_table_prefix(retrying(flow, self.retry_policy), self._table_prefix)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
                 step = _resume(flow, None)
+            elif isinstance(step, Invoke):
+                step = _resume(flow, await _ainvoked(step))
             else:
                 step = _resume(flow, await _aanswer(self.asend, step))
         return step.value
@@ -273,10 +302,57 @@ class _Finished(Generic[T]):
     value: T
 
 
-def _resume(flow: Flow[T], outcome: Answer | None) -> Step | _Finished[T]:
-    """Give a step's outcome to the flow: the answer (None after a sleep) is sent in,
-    a typed error thrown in. Returns the flow's next step, or its end."""
+class _Raised:
+    """What an :class:`Invoke` step raised, to throw into its flow."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _invoked(step: Invoke) -> Any:
+    """Call a flow's user code in the sync driver (an async function is refused)."""
+    if inspect.iscoroutinefunction(step.function):
+        return _Raised(_async_in_sync(step))
     try:
+        result = step.function(*step.args)
+    except Exception as error:
+        return _Raised(error)
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # never awaited: no "coroutine was never awaited" warning
+        return _Raised(_async_in_sync(step))
+    return result
+
+
+async def _ainvoked(step: Invoke) -> Any:
+    """Call a flow's user code in the async driver, awaiting what it returns if awaitable."""
+    try:
+        result = step.function(*step.args)
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as error:
+        return _Raised(error)
+    return result
+
+
+def _async_in_sync(step: Invoke) -> InvalidArgument:
+    name = step.label or getattr(step.function, "__qualname__", repr(step.function))
+    return InvalidArgument(
+        f"{name} is an async function: a sync call cannot await it; use the async call "
+        "(the a-prefixed twin) or make it a plain def"
+    )
+
+
+def _resume(flow: Flow[T], outcome: Any) -> Step | _Finished[T]:
+    """Give a step's outcome to the flow: the answer (None after a sleep) is sent in,
+    a typed error (or what user code raised) thrown in. Returns the flow's next step,
+    or its end."""
+    try:
+        if isinstance(outcome, _Raised):
+            return flow.throw(outcome.error)
         if isinstance(outcome, DynamoDBError):
             return flow.throw(outcome)
         return flow.send(outcome)
@@ -336,7 +412,8 @@ def set_connection(
     letters and digits, so not the dynamix README's ``"*"``) is replaced by
     ``"local"``, which is said once per key id through the ``dynamodb.connection``
     logger (INFO). Keys given for any other endpoint are used as given.
-    Other keyword arguments go to :class:`Connection` (timeouts, retries ...).
+    Other keyword arguments go to :class:`Connection` (timeouts, retries,
+    ``table_prefix="dev_"`` ...).
 
     Outside any :func:`use_connection` block it is the process-wide default, which
     every thread and task without a block of its own uses. Inside a block it

@@ -119,12 +119,19 @@ class Collection:
         scan = CollectionScan(self.models[0], _Spec(index=None), self)
         return scan.segments(segments)
 
-    def _load(self, item: Mapping[str, Any], partial: Any = None) -> Any:
+    def _load(
+        self, item: Mapping[str, Any], partial: Any = None, include_expired: bool = False
+    ) -> Any:
+        """The item as its entity's class; None for other entities, and for expired items
+        (unless ``include_expired``: a collection mixes TTLs, so they are told apart here)."""
         attribute = self.models[0]._meta.entity_attribute
         tag = item.get(attribute)
         entity = tag.get("S") if isinstance(tag, dict) else None
         cls = self._classes.get(entity) if isinstance(entity, str) else None
-        return cls._from_wire(item, partial) if cls is not None else None
+        if cls is None:
+            return None
+        loaded = cls._from_wire(item, partial)
+        return None if loaded.expired and not include_expired else loaded
 
     def _filter(self) -> Condition:
         return entity_condition(self.models[0]._meta.entity_attribute, tuple(self._classes))
@@ -203,8 +210,15 @@ class _CollectionReader(Generic[M]):
 
     _collection: Collection
 
+    _spec: _Spec
+
     def _loader(self) -> Any:
-        return self._collection._load
+        include_expired = self._spec.include_expired
+
+        def load(item: Mapping[str, Any], partial: Any = None) -> Any:
+            return self._collection._load(item, partial, include_expired)
+
+        return load
 
     def _entity_filter(self) -> Condition | None:
         return self._collection._filter()
