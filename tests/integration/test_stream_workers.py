@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -34,8 +34,10 @@ from dynamodb import Connection
 from dynamodb.core.operations import delete_table
 from dynamodb.streams import TableCheckpoints
 from tests.support.stream_models import Customer, Order
+from tests.support.stream_worker import delivery
 
 Tables = Callable[..., None]
+Item = TypeVar("Item", Order, Customer)
 Key = tuple[str, str]
 Delivery = dict[str, Any]
 
@@ -65,10 +67,11 @@ def write_changes() -> dict[Key, list[tuple[str, Any, Any]]]:
     ]
     Order.batch_write(orders)
     Customer.batch_write(customers)
-    for item in [*orders, *customers]:
+    items: list[Order | Customer] = [*orders, *customers]
+    for item in items:
         history[(item.pk, item.sk)].append(("insert", None, item.to_son()))
 
-    def changed(item: Order | Customer, **values: Any) -> Order | Customer:
+    def changed(item: Item, **values: Any) -> Item:
         old = item.to_son()
         for name, value in values.items():
             setattr(item, name, value)
@@ -145,17 +148,8 @@ def test_two_workers_deliver_every_change_once_a_killed_ones_batch_again(
             item = change.new if change.new is not None else change.old
             assert isinstance(item, change.model)
             assert item.entity == change.model.__name__  # each item as its own model
-            delivery = {
-                "seq": change.sequence_number,
-                "model": change.model.__name__,
-                "key": [change.keys["pk"], change.keys["sk"]],
-                "kind": change.kind,
-                "old": None if change.old is None else change.old.to_son(),
-                "new": None if change.new is None else change.new.to_son(),
-                "after_kill": killed.is_set(),
-            }
             with lock:
-                from_b.append(delivery)
+                from_b.append({**delivery(change), "after_kill": killed.is_set()})
                 if len({d["seq"] for d in from_a} | {d["seq"] for d in from_b}) == 2000:
                     return
 
@@ -163,7 +157,9 @@ def test_two_workers_deliver_every_change_once_a_killed_ones_batch_again(
     try:
         while len(from_a) < HANG_AFTER:
             line = lines.get(timeout=60)
-            assert line is not None, f"worker A ended: {worker.stderr.read() if worker.stderr else ''}"
+            assert line is not None, (
+                f"worker A ended: {worker.stderr.read() if worker.stderr else ''}"
+            )
             with lock:
                 from_a.append(json.loads(line))
             if len(from_a) == 1:
@@ -184,11 +180,12 @@ def test_two_workers_deliver_every_change_once_a_killed_ones_batch_again(
 
     # B read nothing while A held the lease, and everything after A's checkpoint.
     assert from_b
-    assert all(delivery["after_kill"] for delivery in from_b)
-    a_numbers = [int(delivery["seq"]) for delivery in from_a]
-    b_numbers = [int(delivery["seq"]) for delivery in from_b]
-    assert a_numbers == sorted(a_numbers) and len(set(a_numbers)) == len(a_numbers)
-    assert b_numbers == sorted(b_numbers) and len(set(b_numbers)) == len(b_numbers)
+    assert all(entry["after_kill"] for entry in from_b)
+    a_numbers = [int(entry["seq"]) for entry in from_a]
+    b_numbers = [int(entry["seq"]) for entry in from_b]
+    for numbers in (a_numbers, b_numbers):  # each worker: in order, nothing twice
+        assert numbers == sorted(numbers)
+        assert len(set(numbers)) == len(numbers)
 
     # The repeats are exactly the part of A's last batch that A never acknowledged.
     repeated = set(a_numbers) & set(b_numbers)
@@ -202,8 +199,8 @@ def test_two_workers_deliver_every_change_once_a_killed_ones_batch_again(
     assert len(merged) == 2000
     delivered: dict[Key, list[tuple[str, Any, Any]]] = defaultdict(list)
     for number in sorted(merged):
-        delivery = merged[number]
-        pk, sk = delivery["key"]
-        delivered[(pk, sk)].append((delivery["kind"], delivery["old"], delivery["new"]))
-        assert delivery["model"] == ("Order" if pk.startswith("order") else "Customer")
+        entry = merged[number]
+        pk, sk = entry["key"]
+        delivered[(pk, sk)].append((entry["kind"], entry["old"], entry["new"]))
+        assert entry["model"] == ("Order" if pk.startswith("order") else "Customer")
     assert delivered == history

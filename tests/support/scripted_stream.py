@@ -17,7 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from dynamodb import Connection, ExpiredIterator, ResourceNotFound, ValidationError
+from dynamodb import (
+    Connection,
+    ExpiredIterator,
+    LimitExceeded,
+    ResourceNotFound,
+    ValidationError,
+)
 from dynamodb.core.flow import Flow, Request, Sleep
 from dynamodb.core.services import STREAMS_OPERATIONS
 
@@ -45,6 +51,7 @@ class ScriptedStream:
         self.shards: dict[str, _Shard] = {}
         self.sequence = 0
         self.expire_next = 0  # GetRecords calls to answer with ExpiredIteratorException
+        self.throttle_next = 0  # DescribeStream calls to answer with LimitExceededException
         self.calls: list[str] = []
 
     def add_shard(self, shard_id: str, parent: str | None = None) -> None:
@@ -87,6 +94,9 @@ class ScriptedStream:
         raise AssertionError(f"ScriptedStream does not answer {operation}")
 
     def _describe(self, params: dict[str, Any]) -> dict[str, Any]:
+        if self.throttle_next:
+            self.throttle_next -= 1
+            raise LimitExceeded("Rate exceeded", operation="DescribeStream")
         ids = list(self.shards)
         after = params.get("ExclusiveStartShardId")
         start = ids.index(after) + 1 if after else 0

@@ -13,10 +13,23 @@ from __future__ import annotations
 import json
 import sys
 import time
+from typing import Any
 
 import dynamodb
-from dynamodb.streams import TableCheckpoints
+from dynamodb.streams import Change, TableCheckpoints
 from tests.support.stream_models import Customer, Order
+
+
+def delivery(change: Change[Any]) -> dict[str, Any]:
+    """What a worker reports of a change: JSON data."""
+    return {
+        "seq": change.sequence_number,
+        "model": change.model.__name__,
+        "key": [change.keys["pk"], change.keys["sk"]],
+        "kind": change.kind,
+        "old": None if change.old is None else change.old.to_son(),
+        "new": None if change.new is None else change.new.to_son(),
+    }
 
 
 def main(endpoint: str, checkpoints: str, worker: str, lease: str, batch: str, hang: str) -> None:
@@ -34,15 +47,7 @@ def main(endpoint: str, checkpoints: str, worker: str, lease: str, batch: str, h
         batch_size=int(batch),
     )
     for handed, change in enumerate(reader, 1):
-        line = {
-            "seq": change.sequence_number,
-            "model": change.model.__name__,
-            "key": [change.keys["pk"], change.keys["sk"]],
-            "kind": change.kind,
-            "old": None if change.old is None else change.old.to_son(),
-            "new": None if change.new is None else change.new.to_son(),
-        }
-        sys.stdout.write(json.dumps(line) + "\n")
+        sys.stdout.write(json.dumps(delivery(change)) + "\n")
         sys.stdout.flush()
         if handed >= int(hang):
             while True:  # busy with this change until killed

@@ -304,6 +304,16 @@ def test_an_expired_iterator_is_replaced_and_nothing_is_lost_or_repeated() -> No
     assert keys_of([first, *rest]) == ["a", "b", "c"]
 
 
+def test_a_throttled_describe_stream_is_tried_again_later() -> None:
+    stream, clock = ScriptedStream(), FakeClock()
+    stream.add_shard("only")
+    stream.put("only", "a")
+    stream.throttle_next = 2
+    reader = session(stream, clock, lease_seconds=2.0, idle_limit=10.0)
+    assert keys_of(read_all(reader, stream, clock)) == ["a"]
+    assert stream.calls[:3] == ["DescribeStream"] * 3
+
+
 def test_start_latest_skips_what_was_there_and_reads_what_comes() -> None:
     stream, clock = ScriptedStream(), FakeClock()
     stream.add_shard("old")

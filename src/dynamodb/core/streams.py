@@ -423,7 +423,11 @@ class StreamSession:
             yield from self.store.prepare()
             self._started = True
             self._last_records = now
-        description = yield from describe_stream(self.arn)
+        try:
+            description = yield from describe_stream(self.arn)
+        except (ThrottlingError, LimitExceeded):  # DescribeStream's rate is per account
+            self._next_sync = now + self._sync_interval()
+            return
         self._shards, self._status = description.shards, description.status
         yield from self.store.register(self.consumer, self.worker, now + 2 * self.lease_seconds)
         leases = yield from self.store.load(self.consumer)

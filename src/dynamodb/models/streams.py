@@ -15,6 +15,7 @@ the loop asks for the change after its last one; a reader that stops before
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -389,14 +390,12 @@ class ChangeStream(Generic[M]):
             idle_limit=self._idle,
         )
 
-    def _steps(
-        self, reader: _Reader, connection: Connection
-    ) -> Generator[Flow[Any] | Change[M], Any, None]:
-        """The reader's work: flows to run (their results sent back) and changes to hand out."""
+    def _steps(self, loop: _Loop[M]) -> Generator[Flow[Any] | Change[M], Any, None]:
+        """One loop's work: flows to run (their results sent back) and changes to hand out."""
         locate = stream_of_table(self.table_name, self.label)
         arn = yield naming_missing_tables(locate, self.models)
-        session = reader.session = self._session(arn)
-        acknowledge = _Acknowledge(session, connection)
+        session = loop.session = self._session(arn)
+        acknowledge = _Acknowledge(session, loop.connection)
         auto = self.options.get("auto_checkpoint", True)
         delivered = 0
         while True:
@@ -420,64 +419,71 @@ class ChangeStream(Generic[M]):
                 yield session.acknowledge(batch, write=auto)
 
     def __iter__(self) -> Iterator[Change[M]]:
-        connection = self._connection_to_use()
-        reader = _Reader()
-        steps = self._steps(reader, connection)
-        reply: Any = None
+        loop = _Loop(self)
         try:
-            while True:
-                try:
-                    step = steps.send(reply)
-                except StopIteration:
-                    return
+            step = loop.next(None)
+            while step is not None:
                 if isinstance(step, Change):
-                    reply = None
                     yield step
+                    step = loop.next(None)
                 else:
-                    reply = connection.run(step)
+                    step = loop.next(loop.connection.run(step))
         finally:
-            steps.close()
-            if reader.session is not None:
-                try:
-                    connection.run(reader.session.release())
-                except Exception:  # the leases expire anyway
-                    _logger.warning("%s stream: leases not given up", self.label, exc_info=True)
+            with loop.ending():
+                loop.connection.run(loop.release())
 
     def __aiter__(self) -> AsyncIterator[Change[M]]:
         return self._aiterate()
 
     async def _aiterate(self) -> AsyncIterator[Change[M]]:
-        connection = self._connection_to_use()
-        reader = _Reader()
-        steps = self._steps(reader, connection)
-        reply: Any = None
+        loop = _Loop(self)
         try:
-            while True:
-                try:
-                    step = steps.send(reply)
-                except StopIteration:
-                    return
+            step = loop.next(None)
+            while step is not None:
                 if isinstance(step, Change):
-                    reply = None
                     yield step
+                    step = loop.next(None)
                 else:
-                    reply = await connection.arun(step)
+                    step = loop.next(await loop.connection.arun(step))
         finally:
-            steps.close()
-            if reader.session is not None:
-                try:
-                    await connection.arun(reader.session.release())
-                except Exception:  # the leases expire anyway
-                    _logger.warning("%s stream: leases not given up", self.label, exc_info=True)
+            with loop.ending():
+                await loop.connection.arun(loop.release())
 
 
-class _Reader:
-    """What one loop over a ChangeStream holds: its session, once the stream is found."""
+class _Loop(Generic[M]):
+    """One loop over a ChangeStream: its connection, its steps, its session once found.
 
-    __slots__ = ("session",)
+    The sync and async loops only run the flows :meth:`next` hands them.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("connection", "label", "session", "steps")
+
+    def __init__(self, stream: ChangeStream[M]) -> None:
+        self.label = stream.label
+        self.connection = stream._connection_to_use()
         self.session: StreamSession | None = None
+        self.steps = stream._steps(self)
+
+    def next(self, reply: Any) -> Flow[Any] | Change[M] | None:
+        """The next step, given the last flow's result; None at the end."""
+        try:
+            return self.steps.send(reply)
+        except StopIteration:
+            return None
+
+    def release(self) -> Flow[None]:
+        """Give the leases up (nothing to do before the stream was found)."""
+        if self.session is not None:
+            yield from self.session.release()
+
+    @contextlib.contextmanager
+    def ending(self) -> Iterator[None]:
+        """Around the release: the steps closed first, a failure logged (leases expire anyway)."""
+        self.steps.close()
+        try:
+            yield
+        except Exception:
+            _logger.warning("%s stream: leases not given up", self.label, exc_info=True)
 
 
 def _stop_after(label: str, value: Any) -> tuple[int | None, float | None]:
