@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import socket
+import sys
 import uuid
 from collections.abc import (
     AsyncIterator,
@@ -472,8 +473,9 @@ class _Loop(Generic[M]):
             return None
 
     def release(self) -> Flow[None]:
-        """Give the leases up (nothing to do before the stream was found)."""
-        if self.session is not None:
+        """Give the leases up (nothing to do before the stream was found, or once the
+        interpreter is shutting down: a loop left open till then lets them expire)."""
+        if self.session is not None and not sys.is_finalizing():
             yield from self.session.release()
 
     @contextlib.contextmanager
