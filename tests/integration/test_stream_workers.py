@@ -44,7 +44,7 @@ Delivery = dict[str, Any]
 ROOT = Path(__file__).resolve().parents[2]
 BATCH = 50
 HANG_AFTER = 1025  # in A's 21st batch: 25 of its changes are never acknowledged
-LEASE_SECONDS = 2.0
+LEASE_SECONDS = 3.0
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -80,6 +81,20 @@ class Counter(Model):
 
     pk = CharField(hash_key=True)
     n = IntegerField()
+
+
+@pytest.fixture(autouse=True)
+def deadline() -> Iterator[None]:
+    """Fail a test that reads for over a minute (a reader waiting for changes that never come)."""
+
+    def expired(signum: int, frame: object) -> None:
+        raise TimeoutError("the test read the stream for over 60 s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
@@ -255,20 +270,26 @@ def test_an_idle_reader_sleeps_instead_of_spinning(
     tables(Note)
     started = time.monotonic()
     assert list(Note.stream(stop_after=2.0, connection=recording)) == []
-    assert 2.0 <= time.monotonic() - started < 4.0
+    assert 2.0 <= time.monotonic() - started < 10.0
     polls = recording.operations.count("GetRecords")
     assert 3 <= polls <= 12  # sleeps of 0.05 s growing to 1 s, not a busy loop
 
 
 def test_start_latest_reads_only_what_is_written_after_the_reader_started(
-    tables: Tables,
+    tables: Tables, recording: RecordingConnection
 ) -> None:
     tables(Note)
     Note.create(note_id="before", text="old")
-    writer = threading.Timer(1.0, lambda: Note.create(note_id="after", text="new"))
+
+    def write_once_reading() -> None:
+        while "GetRecords" not in recording.operations:  # the reader is at the latest record
+            time.sleep(0.02)
+        Note.create(note_id="after", text="new")
+
+    writer = threading.Thread(target=write_once_reading)
     writer.start()
     try:
-        changes = list(Note.stream(start="latest", stop_after=1))
+        changes = list(Note.stream(start="latest", stop_after=1, connection=recording))
     finally:
         writer.join()
     assert [change.keys for change in changes] == [{"note_id": "after"}]
@@ -445,8 +466,8 @@ def test_workers_split_shards_through_a_checkpoint_table_parents_first(
         reader = Counter.stream(
             checkpoints=checkpoint_table,
             worker=name,
-            lease_seconds=1.0,
-            stop_after=3.5,
+            lease_seconds=2.0,
+            stop_after=4.0,
             connection=scripted,
         )
         for change in reader:
@@ -456,7 +477,7 @@ def test_workers_split_shards_through_a_checkpoint_table_parents_first(
     workers = [threading.Thread(target=work, args=(name,)) for name in seen]
     for worker in workers:
         worker.start()
-    time.sleep(1.5)  # both have looked at the stream and split it
+    time.sleep(2.5)  # both have looked at the stream and split it
     for shard in ("shardId-left", "shardId-right", "shardId-other"):
         for index in range(4):
             stream.put(shard, shard, "INSERT" if index == 0 else "MODIFY", index)
