@@ -222,6 +222,8 @@ def test_the_class_of_an_item_is_chosen_by_its_entity_attribute() -> None:
     assert _class_for_item([Order], customer) is None
     assert _class_for_item([Order, Customer], {"pk": {"S": "3"}}) is None  # cannot tell
     assert _class_for_item([Order], {"pk": {"S": "3"}}) is Order  # the only one given
+    # A model sharing no table may store an attribute "_type" of its own.
+    assert _class_for_item([Ticket], {"ticket_id": {"N": "1"}, "_type": {"S": "bug"}}) is Ticket
     renamed = {"pk": {"S": "4"}, "kind": {"S": "renamed-thing"}}
     assert _class_for_item([Renamed], renamed) is Renamed
     assert _class_for_item([Renamed], {"pk": {"S": "4"}, "kind": {"S": "other"}}) is None

@@ -60,6 +60,7 @@ __all__ = [
     "StreamDescription",
     "StreamRecord",
     "StreamSession",
+    "check_settings",
     "decode_base64_binary",
     "describe_stream",
     "order_shards",
@@ -324,6 +325,30 @@ def plan_leases(
 # -- reading ------------------------------------------------------------------------------
 
 
+def check_settings(
+    *,
+    start: Any = "trim_horizon",
+    lease_seconds: Any = 10.0,
+    batch_size: Any = 1000,
+    where: str = "",
+) -> None:
+    """InvalidValue (its message beginning with ``where``) for a setting a session refuses."""
+    prefix = f"{where}: " if where else ""
+    if start not in ("trim_horizon", "latest"):
+        raise InvalidValue(f'{prefix}start is "trim_horizon" or "latest", not {start!r}')
+    number = not isinstance(lease_seconds, bool) and isinstance(lease_seconds, (int, float))
+    if not number or not lease_seconds > 0:
+        raise InvalidValue(
+            f"{prefix}lease_seconds must be a positive number, not {lease_seconds!r}"
+        )
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= 1000
+    ):
+        raise InvalidValue(f"{prefix}batch_size is 1 to 1000 records, not {batch_size!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     """The records of one GetRecords call: one shard's, in order."""
@@ -370,20 +395,7 @@ class StreamSession:
         idle_limit: float | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if start not in ("trim_horizon", "latest"):
-            raise InvalidValue(f'start must be "trim_horizon" or "latest", not {start!r}')
-        if (
-            isinstance(batch_size, bool)
-            or not isinstance(batch_size, int)
-            or not 1 <= batch_size <= 1000
-        ):
-            raise InvalidValue(f"batch_size is 1 to 1000 records, not {batch_size!r}")
-        if (
-            isinstance(lease_seconds, bool)
-            or not isinstance(lease_seconds, (int, float))
-            or not lease_seconds > 0
-        ):
-            raise InvalidValue(f"lease_seconds must be a positive number, not {lease_seconds!r}")
+        check_settings(start=start, lease_seconds=lease_seconds, batch_size=batch_size)
         self.arn = arn
         self.consumer = consumer
         self.store = store

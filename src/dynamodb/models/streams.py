@@ -42,6 +42,7 @@ from dynamodb.core.streams import (
     Batch,
     StreamRecord,
     StreamSession,
+    check_settings,
     parse_record,
     stream_of_table,
 )
@@ -196,17 +197,32 @@ def _class_for_item(
 
     Models sharing a table tell their items apart by an entity attribute
     (``__entity_attribute__``, default ``"_type"``) holding the model's entity
-    name (``__entity__``, default the class name). An item naming none of
-    ``models`` is none of theirs (None). An item without the attribute is the
-    model's when only one is given; among several it cannot be told (None).
+    name (``__entity__``, default the class name). Among several models, an item
+    is the one it names, or none of theirs (None). A single model takes every
+    item but those that name another entity: another model of its table, or any
+    other, when the model declares ``__entity__`` or ``__entity_attribute__``
+    (so that a model that shares no table may store an attribute ``_type`` of
+    its own).
     """
     for model in models:
         value = item.get(_entity_attribute(model))
         if value is not None and value.get("S") == _entity_name(model):
             return model
-    if len(models) == 1 and _entity_attribute(models[0]) not in item:
-        return models[0]
-    return None
+    if len(models) != 1:
+        return None
+    only = models[0]
+    attribute = _entity_attribute(only)
+    named = item.get(attribute, {}).get("S")
+    if named is None:
+        return only
+    if getattr(only, "__entity__", None) or getattr(only, "__entity_attribute__", None):
+        return None
+    siblings = models_of_table(only._meta.table_name)
+    taken = any(
+        other is not only and _entity_attribute(other) == attribute and _entity_name(other) == named
+        for other in siblings
+    )
+    return None if taken else only
 
 
 def _decode(
@@ -321,15 +337,12 @@ class ChangeStream(Generic[M]):
 
     def _check(self, options: StreamOptions) -> None:
         where = f"{self.label} stream"
-        start = options.get("start", "trim_horizon")
-        if start not in ("trim_horizon", "latest"):
-            raise InvalidValue(f'{where}: start is "trim_horizon" or "latest", not {start!r}')
-        lease = options.get("lease_seconds", 10.0)
-        if isinstance(lease, bool) or not isinstance(lease, (int, float)) or lease <= 0:
-            raise InvalidValue(f"{where}: lease_seconds must be a positive number, not {lease!r}")
-        size = options.get("batch_size", 1000)
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= 1000:
-            raise InvalidValue(f"{where}: batch_size is 1 to 1000 records, not {size!r}")
+        check_settings(
+            start=options.get("start", "trim_horizon"),
+            lease_seconds=options.get("lease_seconds", 10.0),
+            batch_size=options.get("batch_size", 1000),
+            where=where,
+        )
         for name in ("worker", "group"):
             value = options.get(name)
             if value is not None and (not isinstance(value, str) or not value):
