@@ -18,8 +18,9 @@ Index projections follow the dynamix rule: an index projects the keys only
 write and store; ``get_items(requery_for_all_projections=True)`` fetches the rest.
 
 ``__stream__ = "NEW_AND_OLD_IMAGES"`` (or ``"KEYS_ONLY"``, ``"NEW_IMAGE"``,
-``"OLD_IMAGE"``) turns the table's stream on; ``__stream__ = False`` turns it
-off at the next update; absent (None), an update leaves the stream as it is.
+``"OLD_IMAGE"``; True means ``"NEW_AND_OLD_IMAGES"``) turns the table's stream
+on; ``__stream__ = False`` turns it off at the next update; absent (None), an
+update leaves the stream as it is.
 """
 
 from __future__ import annotations
