@@ -16,6 +16,7 @@ Declare a model, create its table, and work with items::
 from __future__ import annotations
 
 from dynamodb import signals  # noqa: F401 - so that dynamodb.signals works after import dynamodb
+from dynamodb import streams as streams  # dynamodb.streams.read(...) after `import dynamodb`
 from dynamodb.core import errors as _errors
 from dynamodb.core.cursor import Cursor, set_cursor_secret
 from dynamodb.core.errors import *  # noqa: F403 - every error class is public

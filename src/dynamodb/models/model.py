@@ -60,6 +60,7 @@ from dynamodb.models.schema import CAPACITY_SETTINGS, TableSchema, check_capacit
 from dynamodb.models.single_table.entities import check_compatible
 from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
 from dynamodb.models.single_table.unique import check_unique_fields
+from dynamodb.models.streams import ChangeStream, StreamOptions, stream_of
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
@@ -127,6 +128,7 @@ class ModelMeta(type):
                 "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
                 "__secondary_indexes__": indexes,
                 "__global_indexes__": getattr(cls, "__global_indexes__", None),
+                "__stream__": getattr(cls, "__stream__", None),
             }
             meta.schema = TableSchema.build(name, settings, fields, model=cls)
             base = _table_base(cls)
@@ -212,7 +214,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     (hash_key, range_key), [projected fields])]``). ``__abstract__ = True`` makes
     a base class without a table. ``__connection__`` names the
     :class:`~dynamodb.Connection` this model uses (default: the one from
-    ``set_connection``).
+    ``set_connection``). ``__stream__ = "NEW_AND_OLD_IMAGES"`` (or ``"KEYS_ONLY"``,
+    ``"NEW_IMAGE"``, ``"OLD_IMAGE"``) gives the table a stream, read with
+    :meth:`stream`.
     """
 
     _meta: ClassVar[ModelOptions]
@@ -220,6 +224,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     __table_name__: ClassVar[str]
     __connection__: ClassVar[Connection | None] = None
     __secondary_indexes__: ClassVar[dict[str, dict[str, Any]]] = {}
+    __stream__: ClassVar[str | bool | None] = None
     ReadCapacityUnits: ClassVar[int | None] = None
     WriteCapacityUnits: ClassVar[int | None] = None
 
@@ -653,6 +658,22 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         in :meth:`query`."""
         spec = _Spec(projection=_projection_spec(cls, projection, "scan"))
         return Scan(cls, spec).segments(segments)
+
+    @classmethod
+    def stream(cls, **options: Unpack[StreamOptions]) -> ChangeStream[Self]:
+        """The changes of the table's stream: ``for change in Model.stream(...)``.
+
+        Each :class:`~dynamodb.streams.Change` holds the item before and after as
+        instances of this model (in a table several models share, only this
+        model's items are read). Options: :class:`~dynamodb.streams.StreamOptions`
+        (``start``, ``checkpoints``, ``worker``, ``lease_seconds``, ``stop_after`` ...).
+        """
+        return stream_of(cls, options)
+
+    @classmethod
+    def astream(cls, **options: Unpack[StreamOptions]) -> ChangeStream[Self]:
+        """Async twin of :meth:`stream`: ``async for change in Model.astream(...)``."""
+        return stream_of(cls, options)
 
     # -- items: sync and async twins -------------------------------------------------
 

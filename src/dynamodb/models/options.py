@@ -117,10 +117,10 @@ class ModelOptions:
             raise ModelDefinitionError(f"model {self.name}: __entity__ must be a non-empty str")
         self.entity: str = entity
         attribute = getattr(model, "__entity_attribute__", None) or DEFAULT_ENTITY_ATTRIBUTE
-        if not isinstance(attribute, str) or attribute in self.fields_by_name:
+        if not isinstance(attribute, str) or not attribute:
             raise ModelDefinitionError(
-                f"model {self.name}: __entity_attribute__ {attribute!r} must be a str that "
-                "no field uses"
+                f"model {self.name}: __entity_attribute__ must be a non-empty str, not "
+                f"{attribute!r}"
             )
         self.entity_attribute: str = attribute
         self.declares_entity: bool = bool(self.templated)

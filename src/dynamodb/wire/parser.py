@@ -37,9 +37,10 @@ FAST_OUTPUTS = frozenset(
         "BatchWriteItem",
         "TransactGetItems",
         "TransactWriteItems",
+        "GetRecords",  # DynamoDB Streams: records hold items, ApproximateCreationDateTime a number
     )
 )
-"""Output shapes of the operations parsed fast."""
+"""Output shapes of the operations parsed fast (GetRecords keeps its times as epoch seconds)."""
 
 
 def _binary(value: dict[str, Any]) -> dict[str, Any]:
