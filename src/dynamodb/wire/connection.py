@@ -33,6 +33,7 @@ from dynamodb.core.errors import DynamoDBError, InvalidValue
 from dynamodb.core.flow import Flow, Request, Sleep, Step
 from dynamodb.core.retries import RetryPolicy, retrying
 from dynamodb.wire.aws import BotocoreTransport
+from dynamodb.wire.intercept import effective
 from dynamodb.wire.transport import Transport
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Connection",
     "aclose",
     "get_connection",
+    "replace_default_connection",
     "set_connection",
     "use_connection",
 ]
@@ -175,12 +177,16 @@ class Connection(WithBlock):
     # -- sending ---------------------------------------------------------------
 
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request synchronously; DynamoDB errors come back typed."""
-        return self._transport.send(operation, params)
+        """Send one request synchronously; DynamoDB errors come back typed.
+
+        It goes through the transport, as the running context's
+        :func:`~dynamodb.wire.intercept.wrapping_transports` blocks wrap it.
+        """
+        return effective(self._transport).send(operation, params)
 
     async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request on the running event loop."""
-        return await self._transport.asend(operation, params)
+        """Send one request on the running event loop (through the wrapped transport too)."""
+        return await effective(self._transport).asend(operation, params)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -410,6 +416,21 @@ def get_connection() -> Connection:
             if _default is None:
                 _default = Connection()
     return _default
+
+
+def replace_default_connection(connection: Connection | None) -> Connection | None:
+    """Make ``connection`` the process-wide default; returns the default it replaces.
+
+    Unlike :func:`set_connection` it takes a connection already made, and it
+    always sets the process-wide default, which every thread and task without a
+    :func:`use_connection` block of its own uses. None means "none yet" (the
+    next :func:`get_connection` makes one from the AWS environment), so giving
+    back what it returned restores the state before.
+    """
+    global _default
+    with _default_lock:
+        previous, _default = _default, connection
+    return previous
 
 
 @contextlib.contextmanager
