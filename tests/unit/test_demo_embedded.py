@@ -34,7 +34,10 @@ def test_make_demo_runs_every_step_async_included_with_no_java_on_path(tmp_path:
     text = result.stdout
     assert text.startswith("Using moto's threaded server at http://127.0.0.1:")
     assert "async twins skipped" not in text
-    assert "await ForumThread.aget(...) (the async twin)\n    -> ForumThread(forum_id='science'" in text
+    assert (
+        "await ForumThread.aget(...) (the async twin)\n    -> ForumThread(forum_id='science'"
+        in text
+    )
     assert "Test.item_count(exact=True)\n    -> 4" in text
     assert "item6.delete(); Test.get(name='gs6', score=100)" in text
     # The dynamix README's connection line runs against the server's own port.

@@ -125,7 +125,10 @@ class Tables:
         self.created: list[type[Model]] = []
 
     def __call__(self, *models: type[Model]) -> list[Table]:
-        """Create the tables of ``models`` (each once); their :class:`~dynamodb.Table` objects."""
+        """Create the tables of ``models``; their :class:`~dynamodb.Table` objects, one per model.
+
+        A model given twice, or again in the same test, is created once.
+        """
         for model in models:
             own = getattr(model, "__connection__", None)
             if own is not None and own is not self.connection:
@@ -134,11 +137,12 @@ class Tables:
                     "not go to the test's endpoint. Leave __connection__ unset in tests, "
                     "or set it to the test's connection"
                 )
-        for model in models:
+        distinct = list(dict.fromkeys(models))
+        for model in distinct:
             if model not in self.created:
                 create_table(model, force=True, connection=self.connection)
                 self.created.append(model)
-        return [Table(model, connection=self.connection) for model in models]
+        return [Table(model, connection=self.connection) for model in distinct]
 
     def drop(self) -> None:
         """Delete every table created (those already gone are skipped); the first error is
