@@ -137,7 +137,7 @@ def test_the_readme_example_passes_on_moto_where_there_is_no_java(tmp_path: Path
     output = run_pytest(tmp_path, PATH=str(tmp_path / "bin"), JAVA_HOME=None)
     assert "5 passed" in output
     assert "dynamodb: the tests ran on moto's threaded server at http://127.0.0.1:" in output
-    assert "(java is not on PATH" in output
+    assert "(not DynamoDB Local: java is not on PATH)" in output
 
 
 class Tally(Model):

@@ -102,7 +102,7 @@ def cannot_start(cache: Path | None = None) -> str | None:
     or run to find out.
     """
     if shutil.which("java") is None:
-        return "java is not on PATH (DynamoDB Local runs on Java 17 or newer)"
+        return "java is not on PATH"
     base = cache if cache is not None else cache_dir()
     if _find_jar(base / DYNAMODB_LOCAL_VERSION) is None and shutil.which("npm") is None:
         return f"npm is not on PATH and DynamoDB Local is not installed in {base}"

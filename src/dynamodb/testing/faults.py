@@ -38,6 +38,7 @@ from typing import Any
 
 from dynamodb.core.errors import InvalidValue, ServiceError, TransportError, error_from_response
 from dynamodb.core.flow import Flow, Request, Sleep
+from dynamodb.core.operations import ITEM_OPERATIONS
 from dynamodb.testing.calls import Call
 from dynamodb.testing.observe import Scope, ScopedBlock
 
@@ -48,23 +49,7 @@ Answer = dict[str, Any]
 FAULTS = ("throttle", "unprocessed", "server_errors", "resets", "latency", "cancel_transactions")
 """The names :attr:`Faults.injected` counts, one per keyword of :func:`faults`."""
 
-DATA_PLANE = frozenset(
-    {
-        "GetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "Query",
-        "Scan",
-        "BatchGetItem",
-        "BatchWriteItem",
-        "TransactGetItems",
-        "TransactWriteItems",
-        "ExecuteStatement",
-        "BatchExecuteStatement",
-        "ExecuteTransaction",
-    }
-)
+DATA_PLANE = ITEM_OPERATIONS | {"ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"}
 """The operations faults are injected into unless ``operations=`` names others."""
 
 _BATCH_ENTRIES = {"BatchWriteItem": None, "BatchGetItem": "Keys"}
@@ -92,14 +77,31 @@ _RESETS = ("refused", "dropped", "lost")
 
 
 class Faults(ScopedBlock):
-    """A ``with`` block that injects faults into the requests sent inside it.
+    """A ``with`` block in which requests meet throttling, trimmed batches, 500s, resets and delays.
 
-    Made by :func:`faults`, which documents the arguments. While the block
-    runs, :attr:`injected` counts each fault injected so far by name (every
-    name of :data:`FAULTS` is there, at 0 until it happens), :attr:`requests`
-    the requests the block saw, and :attr:`lost_answers` the injected failures
-    that came after DynamoDB had applied the request (a 500 or a reset whose
-    answer was lost). The innermost block is the one in effect.
+    Each share is the part (0 to 1) of the requests that meet that fault:
+    ``throttle`` (ProvisionedThroughputExceeded), ``unprocessed`` (batches of two
+    or more entries come back partly unprocessed), ``server_errors`` (HTTP 500),
+    ``resets`` (dropped connections), ``cancel_transactions``
+    (TransactionCanceled, its reasons drawn from ``cancel_reasons``) and
+    ``latency`` (a delay of up to ``delay`` seconds, on top of any other fault).
+    A request meets one fault of the first five at most, so their shares add up
+    to 1 at most. ``seed`` makes a run reproducible (``f.seed`` is the one drawn
+    when none is given). Faults go to the data-plane operations
+    (:data:`DATA_PLANE`), or only to those ``operations`` names.
+
+    It applies to every connection and transport, sync and async, in the
+    block's thread or task and in what that starts (tasks, a batch's threads)::
+
+        with dynamodb.testing.faults(throttle=0.1, unprocessed=0.3, seed=7) as f:
+            User.batch_write(users)
+        assert f.injected["unprocessed"] > 0
+
+    While the block runs, :attr:`injected` counts each fault injected so far by
+    name (every name of :data:`FAULTS` is there, at 0 until it happens),
+    :attr:`requests` the requests the block saw, and :attr:`lost_answers` the
+    injected failures that came after DynamoDB had applied the request (a 500
+    or a reset whose answer was lost). The innermost block is the one in effect.
     """
 
     def __init__(
@@ -242,51 +244,8 @@ class Faults(ScopedBlock):
         return response
 
 
-def faults(
-    *,
-    throttle: float = 0.0,
-    unprocessed: float = 0.0,
-    server_errors: float = 0.0,
-    resets: float = 0.0,
-    latency: float = 0.0,
-    seed: int | None = None,
-    cancel_transactions: float = 0.0,
-    delay: float = 0.1,
-    cancel_reasons: Iterable[str] = ("TransactionConflict",),
-    operations: Iterable[str] | None = None,
-) -> Faults:
-    """A block in which requests meet throttling, trimmed batches, 500s, resets and delays.
-
-    Each share is the part (0 to 1) of the requests that meet that fault:
-    ``throttle`` (ProvisionedThroughputExceeded), ``unprocessed`` (batches of two
-    or more entries come back partly unprocessed), ``server_errors`` (HTTP 500),
-    ``resets`` (dropped connections), ``cancel_transactions``
-    (TransactionCanceled, its reasons drawn from ``cancel_reasons``) and
-    ``latency`` (a delay of up to ``delay`` seconds, on top of any other fault).
-    A request meets one fault of the first five at most, so their shares add up
-    to 1 at most. ``seed`` makes a run reproducible (``f.seed`` is the one drawn
-    when none is given). Faults go to the data-plane operations
-    (:data:`DATA_PLANE`), or only to those ``operations`` names.
-
-    It applies to every connection and transport, sync and async, in the
-    block's thread or task and in what that starts (tasks, a batch's threads)::
-
-        with dynamodb.testing.faults(throttle=0.1, unprocessed=0.3, seed=7) as f:
-            User.batch_write(users)
-        assert f.injected["unprocessed"] > 0
-    """
-    return Faults(
-        throttle=throttle,
-        unprocessed=unprocessed,
-        server_errors=server_errors,
-        resets=resets,
-        latency=latency,
-        seed=seed,
-        cancel_transactions=cancel_transactions,
-        delay=delay,
-        cancel_reasons=cancel_reasons,
-        operations=operations,
-    )
+faults = Faults
+"""``with faults(throttle=0.1, ...) as f:`` makes a :class:`Faults` block."""
 
 
 # -- what the faults send and answer ---------------------------------------------------------

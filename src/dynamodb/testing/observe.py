@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Protocol
 
 from dynamodb.core.compat import Self
-from dynamodb.core.flow import Flow, Request, Sleep
+from dynamodb.core.flow import Flow, Request, Sleep, Step
 from dynamodb.testing.calls import Call
 from dynamodb.wire.intercept import wrapping_transports
 from dynamodb.wire.transport import Transport
@@ -155,39 +155,41 @@ def _plain(operation: str, params: dict[str, Any]) -> Flow[Answer]:
     return response
 
 
-def _run(flow: Flow[Answer], send: Callable[[str, dict[str, Any]], Answer]) -> Answer:
-    reply: Any = None
+@dataclass(frozen=True, slots=True)
+class _Done:
+    """What an exchange returned, once it has."""
+
+    value: Answer
+
+
+def _advance(flow: Flow[Answer], reply: Answer | None) -> Step | _Done:
     try:
-        while True:
-            try:
-                step = flow.send(reply)
-            except StopIteration as stop:
-                result: Answer = stop.value
-                return result
+        return flow.send(reply)
+    except StopIteration as stop:
+        return _Done(stop.value)
+
+
+def _run(flow: Flow[Answer], send: Callable[[str, dict[str, Any]], Answer]) -> Answer:
+    with contextlib.closing(flow):
+        step = _advance(flow, None)
+        while not isinstance(step, _Done):
             if isinstance(step, Sleep):
                 time.sleep(step.seconds)
-                reply = None
+                step = _advance(flow, None)
             else:
-                reply = send(step.operation, step.params)
-    finally:
-        flow.close()
+                step = _advance(flow, send(step.operation, step.params))
+        return step.value
 
 
 async def _arun(
     flow: Flow[Answer], send: Callable[[str, dict[str, Any]], Awaitable[Answer]]
 ) -> Answer:
-    reply: Any = None
-    try:
-        while True:
-            try:
-                step = flow.send(reply)
-            except StopIteration as stop:
-                result: Answer = stop.value
-                return result
+    with contextlib.closing(flow):
+        step = _advance(flow, None)
+        while not isinstance(step, _Done):
             if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
-                reply = None
+                step = _advance(flow, None)
             else:
-                reply = await send(step.operation, step.params)
-    finally:
-        flow.close()
+                step = _advance(flow, await send(step.operation, step.params))
+        return step.value

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from dynamodb.core.compat import Self
+from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import InvalidValue, MissingDependency
 from dynamodb.testing.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, cannot_start
 
@@ -92,22 +92,17 @@ class MotoServer:
 
 
 @dataclass
-class RunningServer:
-    """A server :func:`start_server` started: where it listens, what it is, how to stop it."""
+class RunningServer(WithBlock):
+    """A server :func:`start_server` started: where it listens, what it is, how to stop it.
+
+    ``with start_server() as server:`` stops it at the end of the block.
+    """
 
     endpoint: str
     description: str
     stop: Callable[[], None]
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def _end(self, ok: bool) -> None:
         self.stop()
 
 
@@ -133,12 +128,12 @@ def start_server(kind: str = "auto") -> RunningServer:
             except DynamoDBLocalError as error:
                 if kind != "auto":
                     raise
-                why_not = f"DynamoDB Local did not start: {error}"
+                why_not = f"it did not start: {error}"
             else:
                 return RunningServer(endpoint, f"DynamoDB Local at {endpoint}", local.stop)
     moto = MotoServer()
     endpoint = moto.start()
     description = f"moto's threaded server at {endpoint}"
-    return RunningServer(
-        endpoint, f"{description} ({why_not})" if why_not else description, moto.stop
-    )
+    if why_not:
+        description = f"{description} (not DynamoDB Local: {why_not})"
+    return RunningServer(endpoint, description, moto.stop)

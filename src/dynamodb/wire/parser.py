@@ -22,23 +22,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from dynamodb.core.operations import ITEM_OPERATIONS
+
 __all__ = ["FAST_OUTPUTS", "FastParserFactory", "gc_paused", "parse_success"]
 
-FAST_OUTPUTS = frozenset(
-    f"{operation}Output"
-    for operation in (
-        "GetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "Query",
-        "Scan",
-        "BatchGetItem",
-        "BatchWriteItem",
-        "TransactGetItems",
-        "TransactWriteItems",
-    )
-)
+FAST_OUTPUTS = frozenset(f"{operation}Output" for operation in ITEM_OPERATIONS)
 """Output shapes of the operations parsed fast."""
 
 
