@@ -1,12 +1,13 @@
 """The pytest plugin, as a user meets it: test files run by pytest in a process of their own.
 
 The README's example test file (taken from the README itself) runs on this
-suite's DynamoDB Local through ``DYNAMODB_ENDPOINT``, and on moto's threaded
-server where no Java is on ``PATH``. A second file checks what the fixtures
-promise: one endpoint for the session, the connection every thread's default
-and restored afterwards, tables created and dropped. The plugin comes from the
-installed package's ``pytest11`` entry point, as it does for users
-(``make test-user-example`` does the same from a freshly built wheel).
+suite's DynamoDB Local through ``DYNAMODB_ENDPOINT``, beside a file that checks
+what the fixtures promise: one endpoint for the session, the connection every
+thread's default and restored afterwards, tables created and dropped. The
+plugin comes from the installed package's ``pytest11`` entry point, as it does
+for users. ``make test-user-example`` runs the example from a freshly built
+wheel in a new virtualenv, also on moto's threaded server with no Java on
+``PATH`` (``start_server``'s fallback is tested in ``tests/unit``).
 """
 
 from __future__ import annotations
@@ -129,15 +130,6 @@ def test_the_readme_example_and_the_fixtures_promises_hold_on_dynamodb_local(
     assert "11 passed" in output
     assert f"dynamodb: the tests ran on {dynamodb_endpoint} (DYNAMODB_ENDPOINT)" in output
     assert set(connection.send("ListTables", {})["TableNames"]) == before  # all dropped
-
-
-def test_the_readme_example_passes_on_moto_where_there_is_no_java(tmp_path: Path) -> None:
-    (tmp_path / "bin").mkdir()
-    (tmp_path / "test_orders.py").write_text(example_files()[1])
-    output = run_pytest(tmp_path, PATH=str(tmp_path / "bin"), JAVA_HOME=None)
-    assert "5 passed" in output
-    assert "dynamodb: the tests ran on moto's threaded server at http://127.0.0.1:" in output
-    assert "(not DynamoDB Local: java is not on PATH)" in output
 
 
 class Tally(Model):
