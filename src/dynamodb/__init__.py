@@ -27,6 +27,7 @@ from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, ha
 from dynamodb.models.fields import *  # noqa: F403 - every field type is public
 from dynamodb.models.model import Conditional, MapModel, Model
 from dynamodb.models.query import Query, Scan
+from dynamodb.models.single_table.collection import Collection, CollectionResult
 from dynamodb.models.table import Table, acreate_table, adelete_table, create_table, delete_table
 from dynamodb.models.transaction import (
     Transaction,
@@ -47,6 +48,8 @@ from dynamodb.wire.transport import MockTransport, Transport
 __version__ = "0.1.0"
 
 __all__ = [
+    "Collection",
+    "CollectionResult",
     "Condition",
     "Conditional",
     "Connection",

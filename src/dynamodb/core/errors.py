@@ -59,6 +59,7 @@ __all__ = [
     "TransactionPayloadTooLarge",
     "TransactionTooLarge",
     "TransportError",
+    "UniqueViolation",
     "UnknownAssociation",
     "UnknownAttribute",
     "UnknownField",
@@ -223,6 +224,20 @@ class ItemAlreadyExists(ConditionalCheckFailed):
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message, **details)
         self.keys: list[dict[str, Any]] = []
+
+
+class UniqueViolation(ConditionalCheckFailed):
+    """A value of a ``unique=True`` field is taken by another item: nothing was written.
+
+    ``model`` and ``field`` name the model and field (Python names), ``value`` is
+    the value asked for.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.model: str = ""
+        self.field: str = ""
+        self.value: Any = None
 
 
 class VersionConflict(ConditionalCheckFailed):

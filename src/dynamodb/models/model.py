@@ -52,8 +52,11 @@ from dynamodb.models.persistence import (
 )
 from dynamodb.models.projection import Projection, ProjectionEntry, projection_of, read_with
 from dynamodb.models.query import Query, Scan, _Spec
-from dynamodb.models.registry import register
+from dynamodb.models.registry import models_of_table, register
 from dynamodb.models.schema import CAPACITY_SETTINGS, TableSchema, check_capacity
+from dynamodb.models.single_table.entities import check_compatible
+from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
+from dynamodb.models.single_table.unique import check_unique_fields
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
@@ -112,13 +115,20 @@ class ModelMeta(type):
                     )
         else:
             settings = {
-                "__table_name__": namespace.get("__table_name__"),
+                "__table_name__": namespace.get("__table_name__") or _inherited_table(cls),
                 "ReadCapacityUnits": getattr(cls, "ReadCapacityUnits", None),
                 "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
                 "__secondary_indexes__": indexes,
                 "__global_indexes__": getattr(cls, "__global_indexes__", None),
             }
             meta.schema = TableSchema.build(name, settings, fields, model=cls)
+            base = _table_base(cls)
+            if base is not None and base._meta.table_name == meta.schema.table_name:
+                # Polymorphism: another entity of its base's table (unless it names the
+                # base's entity: then it is another definition of the same one).
+                meta.declares_entity = meta.declares_entity or base._meta.entity != meta.entity
+            check_compatible(cls, models_of_table(meta.schema.table_name))
+            check_unique_fields(meta)
             register(cls)
         return cls
 
@@ -128,6 +138,22 @@ class ModelMeta(type):
         if name in CAPACITY_SETTINGS:
             check_capacity(cls.__name__, name, value)
         super().__setattr__(name, value)
+
+
+def _table_base(cls: type[Any]) -> Any:
+    """The nearest table model ``cls`` subclasses (None: none)."""
+    for base in cls.__mro__[1:]:
+        meta = getattr(base, "_meta", None)
+        if isinstance(meta, ModelOptions) and meta.schema is not None:
+            return base
+    return None
+
+
+def _inherited_table(cls: type[Any]) -> str | None:
+    """The table of the nearest table model ``cls`` subclasses: a subclass of a table
+    model is another entity of the same table (polymorphism)."""
+    base = _table_base(cls)
+    return base._meta.table_name if base is not None else None
 
 
 def _inherit(cls: type[Any], attr: str, field: Field[Any]) -> Field[Any]:
@@ -212,9 +238,13 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         name = cls.__name__
         for attr, field in fields.items():
             if attr in values:
+                if field.template is not None:
+                    raise field.templated_error(values[attr], name)
                 data[attr] = field.clean(values[attr], name)
             else:
                 data[attr] = field.make_default()
+        if cls._meta.templated:
+            fill_templates(cls._meta.templated, data, name)
         state = self.__dict__  # written directly: no Model.__setattr__ call per attribute
         state["_data"] = data
         state["_original"] = None
@@ -271,12 +301,19 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     def _to_wire_map(self) -> Item:
         """Every non-empty attribute, encoded; checks required fields and containers."""
         cls = type(self)
+        meta = cls._meta
+        if meta.templated:
+            fill_templates(meta.templated, self._data, cls.__name__)
         try:
-            return cls._meta.encode_item(self._data, lambda field: _missing(cls, field))
+            item = meta.encode_item(self._data, lambda field: _missing(cls, field))
         except FieldValidationError:
             raise
         except (TypeError, ValueError, ArithmeticError):
-            return self._encode_carefully()
+            item = self._encode_carefully()
+        tag = meta.entity_tag
+        if tag is not None:
+            item[tag[0]] = {"S": tag[1]}
+        return item
 
     def _encode_carefully(self) -> Item:
         """The same as ``_to_wire_map``, field by field, to name the one that fails."""
@@ -301,13 +338,15 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """The wire key from ``{python or DynamoDB name: value}``; checks it is whole."""
         schema = cls._meta.require_table()
         key_fields = schema.key_fields
-        allowed = {f.attr for f in key_fields} | {f.name for f in key_fields}
+        allowed = key_part_names(key_fields)
         unknown = set(values) - allowed
         if unknown:
-            expected = ", ".join(f.attr for f in key_fields)
+            expected = ", ".join(_key_description(key_fields))
             raise UnknownField(
                 f"{cls.__name__} key has unknown parts {sorted(unknown)}; its key is {expected}"
             )
+        if cls._meta.templated:
+            values = key_from_parts(cls.__name__, key_fields, values)
         key: Item = {}
         for field in key_fields:
             value = values.get(field.attr, values.get(field.name))
@@ -485,15 +524,17 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         projection = None
         if projections is not None:
             projection = read_with(cls, projection_of(cls, projections, "get"), version=True)
+        meta = cls._meta
         request = operations.get_item_request(
             schema.table_name,
             cls._key_from_values(key),
             consistent,
-            projection.expression_paths() if projection is not None else None,
+            meta.with_entity(projection.expression_paths() if projection is not None else None),
         )
         response = yield from call("GetItem", request)
         found = response.get("Item")
-        return cls._from_wire(found, projection) if found else None
+        loaded: Self | None = meta.loader()(found, projection) if found else None
+        return loaded
 
     @classmethod
     def _key_instance(cls, key: Mapping[str, Any]) -> Self:
@@ -502,13 +543,20 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         obj = cls.__new__(cls)
         obj._data = dict.fromkeys(cls._meta.fields)
         obj._original = None
-        for field in cls._meta.key_fields:
-            obj._data[field.attr] = field.clean(key.get(field.attr, key.get(field.name)))
+        key_fields = cls._meta.key_fields
+        for field in key_fields:
+            for part in field.part_fields.values():
+                given = key.get(part.attr, key.get(part.name))
+                if given is not None:
+                    obj._data[part.attr] = part.clean(given, cls.__name__)
+        values = key_from_parts(cls.__name__, key_fields, key) if cls._meta.templated else key
+        for field in key_fields:
+            obj._data[field.attr] = field.clean(values.get(field.attr, values.get(field.name)))
         return obj
 
     @classmethod
     def _add_flow(cls, values: dict[str, Any], idempotent: bool) -> Flow[Self]:
-        key_names = {name for field in cls._meta.key_fields for name in (field.attr, field.name)}
+        key_names = key_part_names(cls._meta.key_fields)
         key = {name: value for name, value in values.items() if name in key_names}
         counters = {name: value for name, value in values.items() if name not in key_names}
         if not counters:
@@ -942,7 +990,26 @@ def _unknown_attribute(item: Model, name: str) -> UnknownAttribute:
 
 
 def _missing(cls: type[Model], field: Field[Any]) -> FieldValidationError:
+    if field.template is not None:
+        parts = ", ".join(field.template.names)
+        return field.invalid(
+            None,
+            f"is required: it is built from {field.template.source!r}, so give {parts}",
+            cls.__name__,
+        )
     return field.invalid(None, "is required", cls.__name__)
+
+
+def _key_description(key_fields: Iterable[Field[Any]]) -> list[str]:
+    described = []
+    for field in key_fields:
+        if field.template is not None and field.template.names:
+            described.append(
+                f"{field.attr} ({field.template.source!r}: {', '.join(field.template.names)})"
+            )
+        else:
+            described.append(field.attr)
+    return described
 
 
 def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> list[Any]:

@@ -9,7 +9,7 @@ this object and the instances they are given, so none of them imports
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dynamodb.core.errors import (
@@ -19,11 +19,18 @@ from dynamodb.core.errors import (
     ResourceNotFound,
     TableNotFound,
 )
+from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, Request, Step, relay
 from dynamodb.models.fields import Field, VersionField
 from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
-from dynamodb.models.registry import models_of_table
+from dynamodb.models.registry import generation, models_of_table
 from dynamodb.models.schema import TableSchema
+from dynamodb.models.single_table.entities import (
+    DEFAULT_ENTITY_ATTRIBUTE,
+    entity_condition,
+    table_entities,
+)
+from dynamodb.models.single_table.templates import bind_templates
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
@@ -45,9 +52,13 @@ class ModelOptions:
     """
 
     __slots__ = (
+        "_entity_cache",
         "associations",
+        "declares_entity",
         "decode_item",
         "encode_item",
+        "entity",
+        "entity_attribute",
         "fields",
         "fields_by_name",
         "is_abstract",
@@ -55,6 +66,8 @@ class ModelOptions:
         "model",
         "name",
         "schema",
+        "templated",
+        "unique_fields",
         "version_field",
     )
 
@@ -79,6 +92,96 @@ class ModelOptions:
         self.encode_item: EncodeItem
         self.decode_item, self.encode_item = compile_codec(fields)
         self.schema: TableSchema | None = None
+        self.templated: tuple[Field[Any], ...] = bind_templates(self.name, fields)
+        self.unique_fields: tuple[Field[Any], ...] = tuple(
+            field for field in fields.values() if field.unique
+        )
+        namespace = vars(model)
+        entity = namespace.get("__entity__", self.name)
+        if not isinstance(entity, str) or not entity:
+            raise ModelDefinitionError(f"model {self.name}: __entity__ must be a non-empty str")
+        self.entity: str = entity
+        attribute = getattr(model, "__entity_attribute__", None) or DEFAULT_ENTITY_ATTRIBUTE
+        if not isinstance(attribute, str) or attribute in self.fields_by_name:
+            raise ModelDefinitionError(
+                f"model {self.name}: __entity_attribute__ {attribute!r} must be a str that "
+                "no field uses"
+            )
+        self.entity_attribute: str = attribute
+        self.declares_entity: bool = bool(self.templated)
+        """Whether this model makes its table shared by itself (key templates, or a
+        subclass of a model stored in the same table: set once the schema is known)."""
+        self._entity_cache: tuple[int, _EntityView] | None = None
+
+    # -- entities (single-table design) ----------------------------------------
+
+    def _view(self) -> _EntityView:
+        current = generation()
+        cached = self._entity_cache
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        view = _EntityView.of(self)
+        self._entity_cache = (current, view)
+        return view
+
+    @property
+    def entity_tag(self) -> tuple[str, str] | None:
+        """(attribute, entity name) written on this model's items; None: not a shared table."""
+        return self._view().tag
+
+    @property
+    def readable_entities(self) -> tuple[str, ...]:
+        """The entities this model's reads return: its own and its subclasses'."""
+        return self._view().readable
+
+    def class_for(self, item: Mapping[str, Any]) -> type[Any] | None:
+        """The class a read of this model builds ``item`` as: this model, or a subclass
+        for its entity; None for an item of another entity (skipped)."""
+        view = self._view()
+        if view.tag is None:
+            return self.model
+        tag = item.get(view.tag[0])
+        entity = tag.get("S") if isinstance(tag, dict) else None
+        return view.classes.get(entity) if isinstance(entity, str) else None
+
+    def loader_class(self, entity: str) -> type[Any] | None:
+        """The class this model's reads build an item of ``entity`` as (None: not read)."""
+        return self._view().classes.get(entity)
+
+    def loader(self) -> Callable[[Mapping[str, Any], Any], Any]:
+        """``load(item, partial) -> instance or None``: how this model's reads build instances.
+
+        In a shared table an item becomes the class of its entity (this model, or a
+        subclass); an item of another entity gives None and is skipped.
+        """
+        view = self._view()
+        from_wire: Callable[[Mapping[str, Any], Any], Any] = self.model._from_wire
+        if view.tag is None:
+            return from_wire
+        attribute = view.tag[0]
+        classes = view.classes
+
+        def load(item: Mapping[str, Any], partial: Any = None) -> Any:
+            tag = item.get(attribute)
+            entity = tag.get("S") if isinstance(tag, dict) else None
+            cls = classes.get(entity) if isinstance(entity, str) else None
+            return cls._from_wire(item, partial) if cls is not None else None
+
+        return load
+
+    def entity_filter(self) -> Condition | None:
+        """The condition that keeps a read to this model's entities (None: not shared)."""
+        view = self._view()
+        if view.tag is None:
+            return None
+        return entity_condition(view.tag[0], view.readable)
+
+    def with_entity(self, attributes: list[Any] | None) -> list[Any] | None:
+        """A projection's attributes, with the entity attribute a shared table needs."""
+        tag = self.entity_tag
+        if attributes is None or tag is None or tag[0] in attributes:
+            return attributes
+        return [*attributes, tag[0]]
 
     def require_table(self) -> TableSchema:
         """The table schema; TypeError for abstract and map models, which have none."""
@@ -134,6 +237,33 @@ class ModelOptions:
 
     def __repr__(self) -> str:
         return f"<ModelOptions {self.name}>"
+
+
+class _EntityView:
+    """What a model's calls need to know of its table's entities (cached per generation)."""
+
+    __slots__ = ("classes", "readable", "tag")
+
+    def __init__(
+        self, tag: tuple[str, str] | None, readable: tuple[str, ...], classes: dict[str, type[Any]]
+    ) -> None:
+        self.tag = tag
+        self.readable = readable
+        self.classes = classes
+
+    @classmethod
+    def of(cls, meta: ModelOptions) -> _EntityView:
+        schema = meta.schema
+        if schema is None:
+            return cls(None, (), {})
+        table = table_entities(schema.table_name)
+        if not table.shared:
+            return cls(None, (meta.entity,), {meta.entity: meta.model})
+        classes = {meta.entity: meta.model}
+        for entity, model in table.classes.items():
+            if entity != meta.entity and issubclass(model, meta.model):
+                classes[entity] = model
+        return cls((table.attribute, meta.entity), tuple(classes), classes)
 
 
 def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Field[Any]]:

@@ -77,6 +77,7 @@ class Pager(Generic[M]):
         requery: bool,
         scope: str,
         prefetch: tuple[str, ...] = (),
+        load: Any = None,
     ) -> None:
         """``projection``: what the items hold when they are partial (None: whole items);
         ``scope``: what the cursors are bound to (:func:`~dynamodb.core.cursor.query_scope`)."""
@@ -91,6 +92,9 @@ class Pager(Generic[M]):
         self.requery = requery
         self.scope = scope
         self.prefetch = prefetch
+        self.load = load
+        """``load(item, partial)``: builds each item (None: the model's loader); an item it
+        gives None for (an entity no model claims) is skipped."""
         self.done = False
         self.cursor: Cursor | None = None
         schema = model._meta.require_table()
@@ -132,10 +136,12 @@ class Pager(Generic[M]):
             self.cursor = Cursor.from_key(last, self.scope) if last else None
         if self.requery and raw:
             raw = yield from self._requery(raw)
-        decode = self.model._from_wire
+        decode = self.load or self.model._meta.loader()
         projection = self.projection
         with gc_paused():  # a page is many small acyclic objects (see fastpath.py)
             items = [decode(item, projection) for item in raw]
+        if self.load is not None or self.model._meta.entity_tag is not None:
+            items = [item for item in items if item is not None]  # entities no model claims
         if self.prefetch and items:
             yield from prefetch_flow(self.model, self.prefetch, items)
         return items
@@ -277,6 +283,14 @@ class _Reader(Generic[M]):
         """Put the conditions into ``request``; True when there is a filter."""
         raise NotImplementedError
 
+    def _loader(self) -> Any:
+        """How items are built (None: the model's own loader)."""
+        return None
+
+    def _entity_filter(self) -> Condition | None:
+        """The condition that keeps the read to its entities (None: every item)."""
+        return self._model._meta.entity_filter()
+
     def _read_projection(self, target: Target) -> Projection | None:
         """What the items read from ``target`` hold, when they are partial.
 
@@ -304,6 +318,9 @@ class _Reader(Generic[M]):
             projection = self._read_projection(target)
             assert projection is not None
             request["ProjectionExpression"] = projection.render(placeholders)
+            tag = self._model._meta.entity_tag
+            if tag is not None:
+                request["ProjectionExpression"] += ", " + placeholders.name(tag[0])
         if spec.consistent:
             request["ConsistentRead"] = True
         placeholders.apply(request)
@@ -336,6 +353,7 @@ class _Reader(Generic[M]):
             requery=spec.requery if requery is None else requery,
             scope=query_scope(request),
             prefetch=spec.prefetch,
+            load=self._loader(),
         )
         if spec.start is not None:
             decode_cursor(spec.start, pager.scope)  # check it before any request
@@ -488,8 +506,10 @@ class Query(_Reader[M]):
         request["KeyConditionExpression"] = plan.key_condition.render(placeholders)
         if not self._spec.ascending:
             request["ScanIndexForward"] = False
-        if plan.filter is not None:
-            request["FilterExpression"] = plan.filter.render(placeholders)
+        entity = self._entity_filter()
+        condition = and_all([part for part in (plan.filter, entity) if part is not None])
+        if condition is not None:
+            request["FilterExpression"] = condition.render(placeholders)
             return True
         return False
 
@@ -521,7 +541,8 @@ class Scan(_Reader[M]):
         return "Scan"
 
     def _conditions(self, placeholders: Placeholders, request: dict[str, Any]) -> bool:
-        condition = and_all(self._spec.conditions)
+        entity = self._entity_filter()
+        condition = and_all([*self._spec.conditions, *([entity] if entity is not None else [])])
         if condition is None:
             return False
         request["FilterExpression"] = condition.render(placeholders)
