@@ -19,7 +19,6 @@ from typing import Any
 
 from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import InvalidValue, MissingDependency
-from dynamodb.testing.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, cannot_start
 
 __all__ = ["KINDS", "MotoServer", "RunningServer", "start_server"]
 
@@ -118,6 +117,9 @@ def start_server(kind: str = "auto") -> RunningServer:
     """
     if kind not in KINDS:
         raise InvalidValue(f"start_server({kind!r}): the kinds are {', '.join(KINDS)}")
+    # Imported here, so that ``python -m dynamodb.testing.dynamodb_local`` runs it fresh.
+    from dynamodb.testing.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, cannot_start
+
     why_not: str | None = None
     if kind != "moto":
         why_not = cannot_start() if kind == "auto" else None
