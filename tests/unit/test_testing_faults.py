@@ -403,6 +403,27 @@ def test_the_innermost_block_is_in_effect() -> None:
     assert seen.count("GetItem") == 1
 
 
+def test_one_block_may_be_entered_by_several_tasks_at_once() -> None:
+    seen = Seen()
+    connection = through(seen, max_attempts=1)
+    block = faults(throttle=1.0)
+
+    async def use() -> None:
+        with block:
+            await asyncio.sleep(0)  # the other task enters meanwhile
+            with pytest.raises(ThrottlingError):
+                await connection.asend("GetItem", GET)
+            await asyncio.sleep(0)
+
+    async def both() -> None:
+        await asyncio.gather(use(), use())
+        await connection.asend("GetItem", GET)  # both blocks are closed
+
+    asyncio.run(both())
+    assert block.injected["throttle"] == 2
+    assert seen.count("GetItem") == 1
+
+
 @pytest.mark.parametrize("recorder_outside", [True, False])
 def test_the_recorder_sees_each_call_as_sent_with_its_faults_either_way(
     recorder_outside: bool,

@@ -118,7 +118,6 @@ class Faults(ScopedBlock):
         cancel_reasons: Iterable[str] = ("TransactionConflict",),
         operations: Iterable[str] | None = None,
     ) -> None:
-        super().__init__()
         self.throttle = _share("throttle", throttle)
         self.unprocessed = _share("unprocessed", unprocessed)
         self.server_errors = _share("server_errors", server_errors)

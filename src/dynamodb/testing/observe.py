@@ -72,11 +72,9 @@ class ScopedBlock:
     """A ``with`` block that changes the scope of the running context while it lasts.
 
     Subclasses say how, in :meth:`_scoped`. Entering returns the object itself;
-    leaving, also by an exception, restores the scope before it.
+    leaving, also by an exception, restores the scope before it. What is open is
+    kept per context, so one object may be entered by several tasks at once.
     """
-
-    def __init__(self) -> None:
-        self._exits: list[contextlib.ExitStack] = []
 
     def _scoped(self, scope: Scope) -> Scope:
         raise NotImplementedError
@@ -86,7 +84,7 @@ class ScopedBlock:
         token = _scope.set(self._scoped(_scope.get()))
         stack.callback(_scope.reset, token)
         stack.enter_context(wrapping_transports(Observed))
-        self._exits.append(stack)
+        _open.set((*_open.get(), (self, stack)))
         return self
 
     def __exit__(
@@ -95,7 +93,16 @@ class ScopedBlock:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._exits.pop().close()
+        opened = _open.get()
+        at = max(index for index, (block, _) in enumerate(opened) if block is self)
+        _open.set(opened[:at] + opened[at + 1 :])
+        opened[at][1].close()
+
+
+_open: ContextVar[tuple[tuple[ScopedBlock, contextlib.ExitStack], ...]] = ContextVar(
+    "dynamodb_testing_open_blocks", default=()
+)
+"""The blocks open in this context, with what closes each."""
 
 
 class Observed:

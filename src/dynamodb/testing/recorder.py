@@ -34,7 +34,6 @@ class Recording(ScopedBlock, Sequence[Call]):
     """
 
     def __init__(self) -> None:
-        super().__init__()
         self._calls: list[Call] = []
         self._lock = threading.Lock()
 
