@@ -23,6 +23,7 @@ from dynamodb import (
     TableNotFound,
 )
 from dynamodb.core.flow import call
+from dynamodb.streams import TableCheckpoints
 from tests.integration.helpers import RecordingConnection
 
 NOTES = "prefix_notes"
@@ -46,6 +47,14 @@ class PrefixCounter(Model):
 
     name = CharField(hash_key=True)
     count = IntegerField(default=0)
+
+
+class PrefixFeed(Model):
+    __table_name__ = "prefix_feed"
+    __stream__ = "NEW_AND_OLD_IMAGES"
+
+    key = CharField(hash_key=True)
+    text = CharField()
 
 
 MakeConnection = Callable[[str], RecordingConnection]
@@ -303,3 +312,48 @@ async def test_async_calls_keep_two_sets_of_tables(prefixed: MakeConnection) -> 
     finally:
         await c.aclose()
         await d.aclose()
+
+
+def test_streams_and_their_checkpoints_are_read_under_the_prefix(
+    prefixed: MakeConnection,
+) -> None:
+    a, b = prefixed("itp_sa_"), prefixed("itp_sb_")
+    for conn in (a, b):
+        dynamodb.create_table(PrefixFeed, force=True, connection=conn)
+    PrefixFeed(key="k", text="written through a").save(connection=a)
+    PrefixFeed(key="k", text="written through b").save(connection=b)
+    PrefixFeed(key="k2", text="b again").save(connection=b)
+
+    checkpoints = TableCheckpoints("prefix_feed_checkpoints")
+    seen_a = list(PrefixFeed.stream(stop_after=1.0, checkpoints=checkpoints, connection=a))
+    seen_b = list(PrefixFeed.stream(stop_after=1.0, checkpoints=checkpoints, connection=b))
+    assert [(change.kind, change.new.text) for change in seen_a if change.new] == [
+        ("insert", "written through a")
+    ]
+    assert [(change.kind, change.new.text) for change in seen_b if change.new] == [
+        ("insert", "written through b"),
+        ("insert", "b again"),
+    ]
+    info = Table(PrefixFeed, connection=a).info()
+    assert f"table/itp_sa_{PrefixFeed.__table_name__}/stream/" in info["LatestStreamArn"]
+
+    tables = raw_tables(a)
+    assert "itp_sa_prefix_feed_checkpoints" in tables  # each prefix keeps its own checkpoints
+    assert "itp_sb_prefix_feed_checkpoints" in tables
+    assert "prefix_feed_checkpoints" not in tables
+    # the checkpoints were kept in a's own table: a second reader of a resumes after them
+    assert list(PrefixFeed.stream(stop_after=0.5, checkpoints=checkpoints, connection=a)) == []
+
+
+async def test_an_async_stream_reads_under_the_prefix(prefixed: MakeConnection) -> None:
+    c = prefixed("itp_sc_")
+    try:
+        await dynamodb.acreate_table(PrefixFeed, force=True, connection=c)
+        await PrefixFeed(key="k", text="async c").asave(connection=c)
+        seen = [change async for change in PrefixFeed.astream(stop_after=1, connection=c)]
+        assert [change.keys for change in seen] == [{"key": "k"}]
+        assert sent_tables(c) == {"itp_sc_prefix_feed"}
+        assert "DescribeStream" in c.operations
+        assert "GetRecords" in c.operations
+    finally:
+        await c.aclose()

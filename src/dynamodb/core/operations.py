@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from dynamodb.models.schema import TableSchema
 
 __all__ = [
+    "ITEM_OPERATIONS",
     "WaitPolicy",
     "count_items",
     "create_table",
@@ -32,6 +33,22 @@ __all__ = [
 
 
 # -- items ----------------------------------------------------------------------
+
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+"""The API operations that read or write items (the data plane, PartiQL aside)."""
 
 
 def get_item_request(

@@ -10,6 +10,7 @@ cursor. The sync and async readers only loop over ``page()``.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import queue
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
@@ -656,7 +657,12 @@ def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | N
         finally:
             offer(("done", None))
 
-    threads = [threading.Thread(target=work, args=(pager,), daemon=True) for pager in pagers]
+    # Each thread runs in a copy of the caller's context, as run_many's do, so the
+    # caller's ContextVar-scoped blocks (dynamodb.testing's faults and recorder) reach it.
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(work, pager), daemon=True)
+        for pager in pagers
+    ]
     for thread in threads:
         thread.start()
     merge: _Merge[M] = _Merge(len(pagers), limit)

@@ -1,8 +1,10 @@
 """A walkthrough of the dynamodb-py and dynamix READMEs and the main features, step by step.
 
-``python -m dynamodb demo`` runs it on an in-process mock of DynamoDB (moto's
-``mock_aws``, the ``local`` extra: no server, no port), or on the endpoint in
-``$DYNAMODB_ENDPOINT`` (DynamoDB Local, say) when that is set.
+``python -m dynamodb demo`` runs it on moto's threaded server (the ``local``
+extra: a real HTTP endpoint on a free loopback port, inside this process, with
+no Java), or on the endpoint in ``$DYNAMODB_ENDPOINT`` (DynamoDB Local, say)
+when that is set. Every step runs on either, the async twins included (they
+need the ``async`` extra).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dynamodb import (
     IntegerField,
     ItemAlreadyExists,
     ListField,
+    MissingDependency,
     Model,
     SetField,
     Table,
@@ -38,6 +41,7 @@ from dynamodb import (
     VersionField,
     create_table,
 )
+from dynamodb.testing.servers import MotoServer
 
 __all__ = ["Account", "ForumThread", "Test", "main", "run"]
 
@@ -224,9 +228,9 @@ def _host_and_port(endpoint: str | None) -> tuple[str, str] | None:
 def _dynamix_connection(walk: _Walkthrough) -> Iterator[None]:
     """The README's connection line, as written (the host and port are the server's).
 
-    On a DynamoDB Local endpoint the section runs through the connection it makes;
-    on moto's in-process mock, which serves no port, it is only shown. Either way
-    the connection in effect before is back afterwards.
+    On a server at ``http://host:port`` (DynamoDB Local, moto's threaded server)
+    the section runs through the connection it makes; on anything else it is
+    only shown. Either way the connection in effect before is back afterwards.
     """
     current = dynamodb.get_connection()
     served = _host_and_port(current.endpoint_url)
@@ -245,7 +249,7 @@ def _dynamix_connection(walk: _Walkthrough) -> Iterator[None]:
             "(DynamoDB Local takes only letters and digits)",
         )
         if served is None:
-            walk.show("not used here", "moto serves this demo in-process, on no port")
+            walk.show("not used here", "the demo's server is not at http://host:port")
             with dynamodb.use_connection(current):
                 yield
             return
@@ -291,7 +295,9 @@ def _dynamix_walk(walk: _Walkthrough) -> None:
     if walk.run_async:
         walk.step("await ForumThread.aget(...) (the async twin)", asyncio.run(read_async()))
     else:
-        walk.step("(async twins skipped: moto's in-process mock does not serve aiobotocore)")
+        walk.step(
+            "(async twins skipped: aiobotocore is not installed: pip install 'dynamodb-py[async]')"
+        )
     walk.step("Table(ForumThread).delete()", Table(ForumThread).delete())
 
 
@@ -507,35 +513,46 @@ def run(out: Printer = print, run_async: bool = True) -> None:
 def _backend(out: Printer, endpoint: str | None) -> Iterator[Connection]:
     if endpoint:
         out(f"Using DynamoDB at {endpoint} (DYNAMODB_ENDPOINT).")
-        server = Connection(
-            endpoint_url=endpoint,
-            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
-        )
-        with dynamodb.use_connection(server):
+        with _connected(endpoint) as server:
             yield server
         return
+    moto = MotoServer()
     try:
-        from moto import mock_aws
-    except ImportError:
+        served = moto.start()
+    except MissingDependency:
         raise SystemExit(
-            "The demo runs on moto's in-process DynamoDB: pip install 'dynamodb-py[local]', "
+            "The demo runs on moto's threaded server: pip install 'dynamodb-py[local]', "
             "or set DYNAMODB_ENDPOINT=http://127.0.0.1:8000 for DynamoDB Local."
         ) from None
-    out("Using moto's in-process DynamoDB (set DYNAMODB_ENDPOINT to use a server).")
-    mock = Connection(
-        region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo"
+    try:
+        out(
+            f"Using moto's threaded server at {served}, in this process "
+            "(set DYNAMODB_ENDPOINT to use another server)."
+        )
+        with _connected(served) as server:
+            yield server
+    finally:
+        moto.stop()
+
+
+@contextlib.contextmanager
+def _connected(endpoint: str) -> Iterator[Connection]:
+    """A connection to ``endpoint``, the default for the block, closed after it."""
+    server = Connection(
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
     )
-    with mock_aws(), dynamodb.use_connection(mock):
-        yield mock
+    with server, dynamodb.use_connection(server):
+        yield server
 
 
 def main(out: Printer = print) -> None:
     """Entry point of ``python -m dynamodb demo``."""
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")
     with _backend(out, endpoint):
-        run(out, run_async=bool(endpoint) and _has_aiobotocore())
+        run(out, run_async=_has_aiobotocore())
 
 
 def _has_aiobotocore() -> bool:

@@ -35,6 +35,7 @@ from dynamodb.core.flow import Flow, Invoke, Request, Sleep, Step
 from dynamodb.core.prefix import check_prefix, with_table_prefix
 from dynamodb.core.retries import RetryPolicy, retrying
 from dynamodb.wire.aws import BotocoreTransport
+from dynamodb.wire.intercept import effective
 from dynamodb.wire.transport import Transport
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Connection",
     "aclose",
     "get_connection",
+    "replace_default_connection",
     "set_connection",
     "use_connection",
 ]
@@ -195,13 +197,16 @@ class Connection(WithBlock):
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send one request synchronously; DynamoDB errors come back typed.
 
-        Raw: table names go and come back as given, without :attr:`table_prefix`.
+        Raw: table names go and come back as given, without :attr:`table_prefix`. It
+        goes through the transport, as the running context's
+        :func:`~dynamodb.wire.intercept.wrapping_transports` blocks wrap it.
         """
-        return self._transport.send(operation, params)
+        return effective(self._transport).send(operation, params)
 
     async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request on the running event loop (raw, as :meth:`send`)."""
-        return await self._transport.asend(operation, params)
+        """Send one request on the running event loop (raw, as :meth:`send`; through the
+        wrapped transport too)."""
+        return await effective(self._transport).asend(operation, params)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -487,6 +492,21 @@ def get_connection() -> Connection:
             if _default is None:
                 _default = Connection()
     return _default
+
+
+def replace_default_connection(connection: Connection | None) -> Connection | None:
+    """Make ``connection`` the process-wide default; returns the default it replaces.
+
+    Unlike :func:`set_connection` it takes a connection already made, and it
+    always sets the process-wide default, which every thread and task without a
+    :func:`use_connection` block of its own uses. None means "none yet" (the
+    next :func:`get_connection` makes one from the AWS environment), so giving
+    back what it returned restores the state before.
+    """
+    global _default
+    with _default_lock:
+        previous, _default = _default, connection
+    return previous
 
 
 @contextlib.contextmanager
