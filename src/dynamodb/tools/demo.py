@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import dynamodb
 from dynamodb import (
     CharField,
+    Collection,
     ConcurrentModification,
     ConditionalCheckFailed,
     Connection,
@@ -36,6 +37,8 @@ from dynamodb import (
     Model,
     SetField,
     Table,
+    TTLField,
+    UniqueViolation,
     UpdateConflict,
     VersionConflict,
     VersionField,
@@ -500,12 +503,101 @@ def _beyond_the_seeds(walk: _Walkthrough) -> None:
     walk.step("Table(Account).delete()", Table(Account).delete())
 
 
+class User(Model):
+    """The README's single-table example: users and their orders in one table."""
+
+    __table_name__ = "demo_app"
+    pk = CharField(hash_key=True, template="USER#{user_id}")
+    sk = CharField(range_key=True, template="PROFILE")
+    gsi1pk = CharField(template="EMAIL#{email}")
+    gsi1sk = CharField(template="USER")
+    __secondary_indexes__ = {  # noqa: RUF012
+        "gsi1": {"hash_key": "gsi1pk", "range_key": "gsi1sk", "projections": "ALL"}
+    }
+    user_id = CharField(required=True)
+    email = CharField(required=True, unique=True)
+    name = CharField()
+    joined = DateTimeField(auto_now_add=True)
+
+
+class Order(Model):
+    __table_name__ = "demo_app"
+    pk = CharField(hash_key=True, template="USER#{user_id}")
+    sk = CharField(range_key=True, template="ORDER#{created_at}#{order_id}")
+    gsi1pk = CharField(template="STATUS#{status}")
+    gsi1sk = CharField(template="{created_at}")
+    __secondary_indexes__ = {  # noqa: RUF012
+        "gsi1": {"hash_key": "gsi1pk", "range_key": "gsi1sk", "projections": "ALL"}
+    }
+    user_id = CharField(required=True)
+    order_id = CharField(required=True)
+    created_at = DateTimeField(required=True)
+    status = CharField(required=True)
+    expires = TTLField()
+
+
+def _spelled(request: dict[str, Any]) -> str:
+    """A request's KeyConditionExpression with its names and values written in."""
+    text = str(request["KeyConditionExpression"])
+    names = request.get("ExpressionAttributeNames", {})
+    values = request.get("ExpressionAttributeValues", {})
+    for placeholder in sorted(names, key=len, reverse=True):
+        text = text.replace(placeholder, names[placeholder])
+    for placeholder in sorted(values, key=len, reverse=True):
+        text = text.replace(placeholder, repr(next(iter(values[placeholder].values()))))
+    return text
+
+
+def _single_table(walk: _Walkthrough) -> None:
+    walk.out("\n== Single-table design, unique fields, TTL ==")
+    create_table(User, force=True)
+    walk.step("Table(User).info()['Entities']", Table(User).info()["Entities"])
+    ann = User.create(user_id="u1", email="ann@example.com", name="Ann")
+    walk.step("User.create(user_id='u1', ...): pk, sk, gsi1pk", (ann.pk, ann.sk, ann.gsi1pk))
+    start = dt.datetime(2026, 1, 5, 10, tzinfo=dt.timezone.utc)
+    for day in range(4):
+        Order.create(
+            user_id="u1",
+            order_id=f"o{day}",
+            created_at=start + dt.timedelta(days=day),
+            status="open" if day % 2 else "shipped",
+        )
+    newest = Order.query().where(Order.user_id.eq("u1")).order_by(Order.created_at, asc=False)
+    walk.step("a user's orders, newest first", [order.order_id for order in newest.all()])
+    walk.step("its key condition, built from the parts", _spelled(newest.explain()))
+    by_status = Order.query().where(Order.status.eq("open"))
+    walk.step(
+        "Order.query().where(Order.status.eq('open')) picks its index",
+        (by_status.explain().get("IndexName"), [order.order_id for order in by_status.all()]),
+    )
+    both = Collection(User, Order).query(user_id="u1").all()
+    walk.step("Collection(User, Order).query(user_id='u1'): one Query", both)
+    try:
+        User.create(user_id="u2", email="ann@example.com")
+    except UniqueViolation as error:
+        walk.step(
+            "a second user with Ann's email", f"UniqueViolation: {error.field}={error.value!r}"
+        )
+    Order.create(
+        user_id="u1", order_id="old", created_at=start, status="open", expires=dt.timedelta(0)
+    )
+    walk.step(
+        "an expired order is hidden until DynamoDB deletes it",
+        (
+            Order.get(user_id="u1", created_at=start, order_id="old"),
+            len(Order.query().where(Order.user_id.eq("u1")).include_expired().all()),
+        ),
+    )
+    walk.step("Table(User).delete()", Table(User).delete())
+
+
 def run(out: Printer = print, run_async: bool = True) -> None:
     """Run the walkthrough on the current default connection."""
     walk = _Walkthrough(out, run_async)
     _seed_dynamodb_py(walk)
     _seed_dynamix(walk)
     _beyond_the_seeds(walk)
+    _single_table(walk)
     out(f"\nDone: {walk.count} steps.")
 
 
