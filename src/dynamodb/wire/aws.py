@@ -1,4 +1,4 @@
-"""The default transport: a botocore client (sync) and aiobotocore clients (async).
+"""The botocore transport: a botocore client (sync) and aiobotocore clients (async).
 
 :class:`BotocoreTransport` creates its botocore client on first use, and one
 aiobotocore client per event loop, also on first use. botocore signs and times
@@ -33,6 +33,7 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     HTTPClientError,
+    ReadTimeoutError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
@@ -308,5 +309,6 @@ def _translate(error: Exception, operation: str) -> Exception:
     if isinstance(error, (HTTPClientError, BotocoreConnectionError, OSError, asyncio.TimeoutError)):
         # Only a connection that was never made proves the request did not arrive.
         sent = not isinstance(error, (EndpointConnectionError, ConnectTimeoutError))
-        return TransportError(f"{operation}: {error}", sent=sent)
+        timeout = isinstance(error, (ReadTimeoutError, ConnectTimeoutError, asyncio.TimeoutError))
+        return TransportError(f"{operation}: {error}", sent=sent, timeout=timeout)
     return error

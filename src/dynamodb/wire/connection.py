@@ -1,8 +1,9 @@
 """Where requests go: connections, the drivers that run flows, the default connection.
 
 A :class:`Connection` holds the endpoint, region, credentials, timeouts and retry
-policy, and the :class:`~dynamodb.wire.transport.Transport` that sends its requests
-(botocore and aiobotocore unless told otherwise: :mod:`dynamodb.wire.aws`).
+policy, and the :class:`~dynamodb.wire.transport.Transport` that sends its requests:
+the direct transport (:mod:`dynamodb.wire.direct`) unless told otherwise, or
+botocore and aiobotocore (:mod:`dynamodb.wire.aws`).
 :meth:`Connection.run` and :meth:`Connection.arun` drive a :mod:`dynamodb.core.flow`
 generator: they are the only places that send or sleep.
 
@@ -18,22 +19,23 @@ import asyncio
 import contextlib
 import contextvars
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-from botocore.config import Config
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import DynamoDBError, InvalidValue
 from dynamodb.core.flow import Flow, Request, Sleep, Step
-from dynamodb.core.retries import RetryPolicy, retrying
-from dynamodb.wire.aws import BotocoreTransport
+from dynamodb.core.retries import RetryPolicy, RetryState, retrying
 from dynamodb.wire.transport import Transport
+
+if TYPE_CHECKING:
+    from dynamodb.wire.aws import BotocoreTransport
 
 __all__ = [
     "LOCAL_ENDPOINT",
@@ -45,6 +47,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+TRANSPORTS = ("direct", "botocore")
+"""The transports a connection can be given by name."""
 
 LOCAL_ENDPOINT = "http://127.0.0.1:8000"
 """What ``set_connection(is_local_endpoint=True)`` connects to."""
@@ -64,17 +69,26 @@ class Connection(WithBlock):
     ``connect_timeout`` and ``read_timeout`` are seconds. ``max_attempts`` counts
     every attempt of one request, the first included (1 means no retry); which
     failures are retried depends on what the request does
-    (:mod:`dynamodb.core.retries`), whatever the transport. ``retry_mode`` is
-    passed to botocore: ``"adaptive"`` keeps its client-side rate limiter;
-    ``"standard"`` (the default) and ``"legacy"`` retry the same way here.
-    ``fast_parser`` parses item operations' answers with ``json.loads`` instead
-    of botocore's generic parser (see :mod:`dynamodb.wire.parser`).
-    Anything left as None comes from the standard AWS environment variables and
-    config files, as with boto3.
+    (:mod:`dynamodb.core.retries`), whatever the transport. ``retry_mode`` is AWS's:
+    ``"standard"`` (the default; ``"legacy"`` retries the same way here) backs off
+    with full jitter and spends a retry quota that successes refill;
+    ``"adaptive"`` adds client-side rate limiting once DynamoDB throttles.
+    ``max_pool_connections`` is how many connections are kept alive (and, on an
+    event loop, how many are open at once). ``verify`` checks TLS certificates
+    against the system's (None; ``AWS_CA_BUNDLE`` if set), a CA bundle (a path), or
+    not at all (False). ``fast_parser`` parses item operations' answers with
+    ``json.loads`` (see :mod:`dynamodb.wire.parser`). Anything left as None comes
+    from the standard AWS environment variables and config files, as with boto3.
 
-    ``transport`` sends the requests instead of botocore: a
-    :class:`~dynamodb.MockTransport` for tests, say. The settings above are then
-    only kept for reference; the transport's own matter.
+    ``transport`` picks what sends the requests: ``"direct"`` (the default: json,
+    SigV4 and HTTP/1.1 done here, :mod:`dynamodb.wire.direct`), ``"botocore"``
+    (botocore's and aiobotocore's clients, :mod:`dynamodb.wire.aws`), or a
+    :class:`~dynamodb.wire.transport.Transport` object such as a
+    :class:`~dynamodb.MockTransport` for tests (the settings above are then only
+    kept for reference; the transport's own matter). When no transport is given,
+    the ``DYNAMODB_TRANSPORT`` environment variable may name one. While moto's
+    ``mock_aws`` is active, the direct transport sends through botocore, which
+    moto answers.
     """
 
     def __init__(
@@ -92,11 +106,16 @@ class Connection(WithBlock):
         retry_mode: str = "standard",
         max_pool_connections: int = 50,
         fast_parser: bool = True,
-        transport: Transport | None = None,
+        verify: bool | str | None = None,
+        transport: Transport | str | None = None,
     ) -> None:
         if max_attempts < 1:
             raise InvalidValue(
                 f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"
+            )
+        if retry_mode not in ("standard", "legacy", "adaptive"):
+            raise InvalidValue(
+                f"retry_mode is 'standard', 'legacy' or 'adaptive', not {retry_mode!r}"
             )
         self.endpoint_url = endpoint_url
         self.region_name = region_name
@@ -110,27 +129,63 @@ class Connection(WithBlock):
         self.retry_mode = retry_mode
         self.max_pool_connections = max_pool_connections
         self.fast_parser = fast_parser
-        self._transport: Transport = (
-            transport
-            if transport is not None
-            else BotocoreTransport(
-                profile_name=profile_name, fast_parser=fast_parser, **self._client_arguments()
+        self.verify = verify
+        self._retry_state = RetryState(adaptive=retry_mode == "adaptive")
+        if transport is None:
+            transport = os.environ.get("DYNAMODB_TRANSPORT") or "direct"
+        if isinstance(transport, str):
+            transport = self._named_transport(transport)
+        self._transport: Transport = transport
+
+    def _named_transport(self, name: str) -> Transport:
+        if name == "botocore":
+            return self._botocore_transport()
+        if name == "direct":
+            from dynamodb.wire.direct import DirectTransport
+
+            return DirectTransport(
+                endpoint_url=self.endpoint_url,
+                region_name=self.region_name,
+                aws_access_key_id=self.aws_access_key_id,
+                aws_secret_access_key=self.aws_secret_access_key,
+                aws_session_token=self.aws_session_token,
+                profile_name=self.profile_name,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                max_pool_connections=self.max_pool_connections,
+                fast_parser=self.fast_parser,
+                verify=self.verify,
+                fallback=self._botocore_transport,
             )
+        raise InvalidValue(
+            f"transport is one of {', '.join(map(repr, TRANSPORTS))} or a Transport object, "
+            f"not {name!r}"
+        )
+
+    def _botocore_transport(self) -> BotocoreTransport:
+        """A botocore transport with this connection's settings."""
+        from dynamodb.wire.aws import BotocoreTransport
+
+        return BotocoreTransport(
+            profile_name=self.profile_name, fast_parser=self.fast_parser, **self._client_arguments()
         )
 
     def __repr__(self) -> str:
-        if not isinstance(self._transport, BotocoreTransport):
+        name = type(self._transport).__name__
+        if name not in ("BotocoreTransport", "DirectTransport"):
             return f"<Connection via {self._transport!r}>"
         where = self.endpoint_url or f"region {self.region_name or '(from environment)'}"
         return f"<Connection {where}>"
 
     def _client_arguments(self) -> dict[str, Any]:
+        from botocore.config import Config
+
         config = Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             # botocore resends nothing: every request is retried by what it does
-            # (dynamodb.core.retries), the same on every transport. The mode still
-            # matters for "adaptive", whose client-side rate limiter stays on.
+            # (dynamodb.core.retries), the same on every transport, adaptive mode's
+            # rate limiter included.
             retries={"total_max_attempts": 1, "mode": self.retry_mode},
             max_pool_connections=self.max_pool_connections,
             # Our fields check values before a request is built, and DynamoDB
@@ -144,6 +199,7 @@ class Connection(WithBlock):
             "aws_access_key_id",
             "aws_secret_access_key",
             "aws_session_token",
+            "verify",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -157,20 +213,27 @@ class Connection(WithBlock):
 
     @property
     def client(self) -> Any:
-        """The botocore DynamoDB client (created on first use, thread-safe).
+        """A botocore DynamoDB client with this connection's settings (made on first use).
 
-        Only a connection sending with botocore (the default transport) has one.
+        The botocore transport's own client; with the direct transport, the client of
+        the botocore transport it keeps for moto. A connection through any other
+        transport has none.
         """
-        if not isinstance(self._transport, BotocoreTransport):
+        from dynamodb.wire.aws import BotocoreTransport
+        from dynamodb.wire.direct import DirectTransport
+
+        transport = self._transport
+        if isinstance(transport, DirectTransport):
+            transport = transport.fallback()
+        if not isinstance(transport, BotocoreTransport):
             raise AttributeError(f"{self!r} sends through no botocore client")
-        return self._transport.client
+        return transport.client
 
     @property
     def _async_clients(self) -> dict[asyncio.AbstractEventLoop, Any]:
-        """The default transport's async clients by event loop (to look at, in tests)."""
-        if not isinstance(self._transport, BotocoreTransport):
-            return {}
-        return dict(self._transport._async_clients)
+        """The transport's per-event-loop clients or pools (to look at, in tests)."""
+        found = getattr(self._transport, "_async_clients", None)
+        return dict(found) if found else {}
 
     # -- sending ---------------------------------------------------------------
 
@@ -189,7 +252,7 @@ class Connection(WithBlock):
 
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow to its end, blocking (each request retried by what it does)."""
-        flow = retrying(flow, self.retry_policy)
+        flow = retrying(flow, self.retry_policy, self._retry_state)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
@@ -201,7 +264,7 @@ class Connection(WithBlock):
 
     async def arun(self, flow: Flow[T]) -> T:
         """Drive a flow to its end on the running event loop."""
-        flow = retrying(flow, self.retry_policy)
+        flow = retrying(flow, self.retry_policy, self._retry_state)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
@@ -246,8 +309,8 @@ class Connection(WithBlock):
     def close(self) -> None:
         """Close the transport's clients (new ones are made if the connection is used again).
 
-        The async clients too: each is closed on its own event loop, or dropped if
-        that loop is closed already (see :meth:`dynamodb.wire.aws.BotocoreTransport.close`).
+        The async ones too: each is closed on its own event loop, or dropped if
+        that loop is closed already (see :mod:`dynamodb.wire.loops`).
         """
         self._transport.close()
 

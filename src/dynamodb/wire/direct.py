@@ -1,0 +1,381 @@
+"""The default transport: DynamoDB's JSON API spoken directly, without botocore's client.
+
+:class:`DirectTransport` does, for each call, what botocore's client pipeline
+does, and only that: the request's params (already DynamoDB's JSON, built by the
+codec) are serialized with :mod:`json`, signed with SigV4
+(:mod:`dynamodb.wire.sigv4`, the derived key kept per day), and ``POST``-ed over a
+kept-alive connection (:mod:`dynamodb.wire.exchange`); the answer's
+``x-amz-crc32`` is checked, item operations' answers are parsed with
+``json.loads`` (:mod:`dynamodb.wire.parser`) and errors are raised typed.
+
+- Region, endpoint and credentials come from :class:`~dynamodb.wire.endpoints.AwsSettings`:
+  botocore's configuration, endpoint rules and credential chain, imported only
+  when the connection needs them.
+- When the environment names a proxy for the endpoint (``HTTPS_PROXY``,
+  ``HTTP_PROXY``, ``ALL_PROXY``, minus ``NO_PROXY``), requests go through urllib3
+  (sync) or aiohttp (async), which speak to proxies.
+- Control-plane answers (``DescribeTable``'s dates, say) go through botocore's own
+  parser, so they are exactly what the botocore transport gives.
+- While moto's ``mock_aws`` is active (it answers inside botocore), every call goes
+  through the :class:`~dynamodb.wire.aws.BotocoreTransport` the connection gives,
+  so tests written with moto keep working unchanged.
+
+A call is sent once: what is resent, and when, is decided above, by
+:func:`dynamodb.core.retries.retrying`, the same for every transport. A damaged
+answer (its CRC32 does not match) is a lost answer: ``TransportError(sent=True)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import sys
+import threading
+import zlib
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from dynamodb.core.errors import TransportError, error_from_response
+from dynamodb.wire.endpoints import AwsSettings
+from dynamodb.wire.exchange import AsyncPool, Pool, Response, tls_context
+from dynamodb.wire.loops import PerLoop
+from dynamodb.wire.parser import FAST_OUTPUTS, parse_success
+from dynamodb.wire.sigv4 import TARGET_PREFIX, Signer
+from dynamodb.wire.transport import Transport
+
+__all__ = ["DirectTransport", "moto_active"]
+
+_USER_AGENT = "dynamodb-py/0.1.0 (direct)"
+_FAST = frozenset(name.removesuffix("Output") for name in FAST_OUTPUTS)
+
+
+def moto_active() -> bool:
+    """Whether moto's ``mock_aws`` is active (its stubber answers botocore's requests)."""
+    models = sys.modules.get("moto.core.models")
+    if models is None:
+        return False
+    stubber = getattr(models, "botocore_stubber", None)
+    return bool(getattr(stubber, "enabled", False))
+
+
+def _encode_bytes(value: object) -> str:
+    """``json.dumps``'s ``default``: binary values go as base64 text, as botocore sends them."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(value).decode("ascii")
+    raise TypeError(f"a {type(value).__name__} cannot be sent to DynamoDB: {value!r}")
+
+
+def encode_body(params: dict[str, Any]) -> bytes:
+    """A request's params as the JSON body DynamoDB reads."""
+    return json.dumps(params, separators=(",", ":"), default=_encode_bytes).encode()
+
+
+class _Sender(Protocol):
+    def post(self, headers: dict[str, str], body: bytes) -> Response: ...
+
+    def close(self) -> None: ...
+
+
+class _AsyncSender(Protocol):
+    async def post(self, headers: dict[str, str], body: bytes) -> Response: ...
+
+    async def aclose(self) -> None: ...
+
+
+class _Route:
+    """What every request of a connection shares, once its endpoint is known."""
+
+    __slots__ = ("proxy", "region", "sender", "signer", "url")
+
+    def __init__(self, url: str, region: str, proxy: str | None, sender: _Sender) -> None:
+        self.url = url
+        self.region = region
+        self.proxy = proxy
+        self.signer = Signer(url, region)
+        self.sender = sender
+
+
+class DirectTransport:
+    """Sends DynamoDB requests itself: json, SigV4, kept-alive HTTP/1.1 (sync and asyncio).
+
+    The settings are :class:`~dynamodb.Connection`'s. ``fallback`` makes the
+    botocore transport used while moto's ``mock_aws`` is active (made on first
+    need). Thread-safe: one transport serves every thread and event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        aws_access_key_id: str | None = None,
+        aws_secret_access_key: str | None = None,
+        aws_session_token: str | None = None,
+        profile_name: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 30.0,
+        max_pool_connections: int = 50,
+        fast_parser: bool = True,
+        verify: bool | str | None = None,
+        fallback: Callable[[], Transport] | None = None,
+    ) -> None:
+        self.settings = AwsSettings(
+            endpoint_url=endpoint_url,
+            region_name=region_name,
+            aws_access_key_id=aws_access_key_id,
+            aws_secret_access_key=aws_secret_access_key,
+            aws_session_token=aws_session_token,
+            profile_name=profile_name,
+        )
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_pool_connections = max_pool_connections
+        self.fast_parser = fast_parser
+        self.verify = verify
+        self._fallback_factory = fallback
+        self._fallback: Transport | None = None
+        self._lock = threading.Lock()
+        self._route: _Route | None = None
+        self._async_senders: PerLoop[_AsyncSenderBox] = PerLoop(self._new_async_sender)
+
+    def __repr__(self) -> str:
+        where = self.settings.endpoint_url or (
+            f"region {self.settings.region_name or '(from environment)'}"
+        )
+        return f"<DirectTransport {where}>"
+
+    # -- what every request shares ------------------------------------------------------
+
+    def route(self) -> _Route:
+        """The endpoint, region, signer and sync sender (resolved on first use)."""
+        route = self._route
+        if route is None:
+            with self._lock:
+                route = self._route
+                if route is None:
+                    url, region = self.settings.endpoint()
+                    proxy = _proxy_for(url)
+                    route = self._route = _Route(url, region, proxy, self._new_sender(url, proxy))
+        return route
+
+    def _tls(self, url: str) -> Any:
+        return tls_context(self.verify) if url.startswith("https:") else None
+
+    def _new_sender(self, url: str, proxy: str | None) -> _Sender:
+        if proxy is not None:
+            from dynamodb.wire.proxied import Urllib3Sender
+
+            return Urllib3Sender(
+                url,
+                proxy,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                max_connections=self.max_pool_connections,
+                tls=self._tls(url),
+            )
+        return Pool(
+            url,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_connections=self.max_pool_connections,
+            tls=self._tls(url),
+        )
+
+    def _new_async_sender(self) -> _AsyncSenderBox:
+        route = self.route()
+        sender: _AsyncSender
+        if route.proxy is not None:
+            from dynamodb.wire.proxied import AiohttpSender
+
+            sender = AiohttpSender(
+                route.url,
+                route.proxy,
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                max_connections=self.max_pool_connections,
+                tls=self._tls(route.url),
+            )
+        else:
+            sender = _AsyncPoolSender(
+                AsyncPool(
+                    route.url,
+                    connect_timeout=self.connect_timeout,
+                    read_timeout=self.read_timeout,
+                    max_connections=self.max_pool_connections,
+                    tls=self._tls(route.url),
+                )
+            )
+        return _AsyncSenderBox(sender)
+
+    @property
+    def _async_clients(self) -> dict[asyncio.AbstractEventLoop, Any]:
+        """Each event loop's connection pool (to look at, in tests)."""
+        return {loop: box.sender for loop, box in self._async_senders.items()}
+
+    def fallback(self) -> Transport:
+        """The botocore transport that serves calls while moto's ``mock_aws`` is active."""
+        if self._fallback is None:
+            with self._lock:
+                if self._fallback is None:
+                    if self._fallback_factory is None:
+                        raise TransportError(
+                            "moto's mock_aws is active, and this transport has no botocore "
+                            "transport to send through",
+                            sent=False,
+                        )
+                    self._fallback = self._fallback_factory()
+        return self._fallback
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _signed(self, route: _Route, operation: str, body: bytes) -> dict[str, str]:
+        headers = route.signer.headers(self.settings.credentials(), TARGET_PREFIX + operation, body)
+        headers["User-Agent"] = _USER_AGENT
+        return headers
+
+    def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one request, blocking; the parsed answer, or the typed error."""
+        if moto_active():
+            return self.fallback().send(operation, params)
+        route = self._route or self.route()
+        body = encode_body(params)
+        response = route.sender.post(self._signed(route, operation, body), body)
+        return self._answer(operation, response)
+
+    async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Send one request on the running event loop."""
+        if moto_active():
+            return await self.fallback().asend(operation, params)
+        route = self._route or self.route()
+        sender = self._async_senders.get(asyncio.get_running_loop()).sender
+        body = encode_body(params)
+        response = await sender.post(self._signed(route, operation, body), body)
+        return self._answer(operation, response)
+
+    def _answer(self, operation: str, response: Response) -> dict[str, Any]:
+        status, headers, body = response
+        expected = headers.get("x-amz-crc32")
+        if expected is not None and expected.isdigit() and zlib.crc32(body) != int(expected):
+            raise TransportError(
+                f"{operation}: the answer's x-amz-crc32 does not match its body: "
+                "it was damaged on the way",
+                sent=True,
+            )
+        raw = {"status_code": status, "headers": headers, "body": body}
+        if status >= 300:
+            raise _error(operation, raw)
+        if self.fast_parser and operation in _FAST:
+            return parse_success(raw)
+        return _botocore_parse(operation, raw)
+
+    # -- closing -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the kept-alive connections (every event loop's on its own loop)."""
+        route = self._route
+        if route is not None:
+            route.sender.close()
+        self._async_senders.close()
+        if self._fallback is not None:
+            self._fallback.close()
+
+    async def aclose(self) -> None:
+        """Close the running event loop's connections."""
+        await self._async_senders.aclose()
+        if self._fallback is not None:
+            await self._fallback.aclose()
+
+
+class _AsyncPoolSender:
+    """An :class:`AsyncPool` as an async sender."""
+
+    __slots__ = ("pool",)
+
+    def __init__(self, pool: AsyncPool) -> None:
+        self.pool = pool
+
+    def __repr__(self) -> str:
+        return repr(self.pool)
+
+    async def post(self, headers: dict[str, str], body: bytes) -> Response:
+        return await self.pool.post(headers, body)
+
+    async def aclose(self) -> None:
+        self.pool.close()
+
+
+class _AsyncSenderBox:
+    """One event loop's sender, as :class:`PerLoop` keeps it."""
+
+    __slots__ = ("sender",)
+
+    def __init__(self, sender: _AsyncSender) -> None:
+        self.sender = sender
+
+    async def aclose(self) -> None:
+        await self.sender.aclose()
+
+
+def _proxy_for(url: str) -> str | None:
+    """The proxy the environment names for ``url`` (None: connect directly)."""
+    if not any(name.lower() in _PROXY_VARIABLES for name in os.environ):
+        return None
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    proxies = urllib.request.getproxies_environment()
+    parts = urlsplit(url)
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if bypass(parts.netloc, proxies):
+        return None
+    found = proxies.get(parts.scheme) or proxies.get("all")
+    return found or None
+
+
+_PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy"})
+
+
+def _error(operation: str, raw: dict[str, Any]) -> Exception:
+    """The typed error of an error answer (DynamoDB's JSON error, or any HTTP error)."""
+    status = raw["status_code"]
+    try:
+        parsed = parse_success(raw)
+    except ValueError:  # not JSON: a proxy's or load balancer's page, say
+        parsed = {
+            "ResponseMetadata": {
+                "RequestId": raw["headers"].get("x-amzn-requestid", ""),
+                "HTTPStatusCode": status,
+                "HTTPHeaders": raw["headers"],
+            }
+        }
+    kind = str(parsed.pop("__type", "") or raw["headers"].get("x-amzn-errortype", ""))
+    code = kind.rpartition("#")[2].partition(":")[0] or str(status)
+    message = str(parsed.pop("message", "") or parsed.pop("Message", "") or "")
+    response = {"Error": {"Code": code, "Message": message}, **parsed}
+    return error_from_response(code, message, response, operation)
+
+
+_service_model: Any = None
+_service_lock = threading.Lock()
+
+
+def _botocore_parse(operation: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """A control-plane answer parsed by botocore's own parser (dates as datetimes ...)."""
+    global _service_model
+    if _service_model is None:
+        with _service_lock:
+            if _service_model is None:
+                import botocore.loaders
+                from botocore.model import ServiceModel
+
+                loader = botocore.loaders.create_loader()
+                _service_model = ServiceModel(
+                    loader.load_service_model("dynamodb", "service-2"), "dynamodb"
+                )
+    from botocore.parsers import create_parser
+
+    shape = _service_model.operation_model(operation).output_shape
+    parsed: dict[str, Any] = create_parser("json").parse(raw, shape)
+    return parsed
