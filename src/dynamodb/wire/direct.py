@@ -241,7 +241,10 @@ class DirectTransport:
             return self.fallback().send(operation, params)
         route = self._route or self.route()
         body = encode_body(params)
-        response = route.sender.post(self._signed(route, operation, body), body)
+        try:
+            response = route.sender.post(self._signed(route, operation, body), body)
+        except TransportError as error:
+            raise _named(error, operation) from error.__cause__
         return self._answer(operation, response)
 
     async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -251,7 +254,10 @@ class DirectTransport:
         route = self._route or self.route()
         sender = self._async_senders.get(asyncio.get_running_loop()).sender
         body = encode_body(params)
-        response = await sender.post(self._signed(route, operation, body), body)
+        try:
+            response = await sender.post(self._signed(route, operation, body), body)
+        except TransportError as error:
+            raise _named(error, operation) from error.__cause__
         return self._answer(operation, response)
 
     def _answer(self, operation: str, response: Response) -> dict[str, Any]:
@@ -316,6 +322,11 @@ class _AsyncSenderBox:
 
     async def aclose(self) -> None:
         await self.sender.aclose()
+
+
+def _named(error: TransportError, operation: str) -> TransportError:
+    """``error``, its message starting with the operation (as the botocore transport's do)."""
+    return TransportError(f"{operation}: {error}", sent=error.sent, timeout=error.timeout)
 
 
 def _proxy_for(url: str) -> str | None:

@@ -51,15 +51,13 @@ class AwsSettings:
         self.region_name = region_name
         self.profile_name = profile_name
         self._given: Credentials | None = None
-        if aws_access_key_id is not None or aws_secret_access_key is not None:
-            if not (aws_access_key_id and aws_secret_access_key):
-                from botocore.exceptions import PartialCredentialsError
-
-                missing = "aws_secret_access_key" if aws_access_key_id else "aws_access_key_id"
-                raise PartialCredentialsError(provider="explicit", cred_var=missing)
+        self._partial: str | None = None  # the key missing from keys given half
+        if aws_access_key_id and aws_secret_access_key:
             self._given = Credentials(
                 aws_access_key_id, aws_secret_access_key, aws_session_token or None
             )
+        elif aws_access_key_id or aws_secret_access_key:
+            self._partial = "aws_secret_access_key" if aws_access_key_id else "aws_access_key_id"
         self._lock = threading.Lock()
         self._session: Any = None
         self._source: Any = None  # botocore's credentials object, when the chain found them
@@ -99,6 +97,10 @@ class AwsSettings:
         )
 
     def _find_credentials(self) -> Any:
+        if self._partial is not None:  # refused when used, as botocore's client does
+            from botocore.exceptions import PartialCredentialsError
+
+            raise PartialCredentialsError(provider="explicit", cred_var=self._partial)
         from_environment = self._environment_credentials()
         if from_environment is not None:
             self._static = from_environment

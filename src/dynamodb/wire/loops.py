@@ -62,11 +62,11 @@ class PerLoop(Generic[R]):
             for other in [other for other in self._entries if other.is_closed()]:
                 # A loop closed without shutting down: its resource cannot be closed
                 # any more (that needs its loop); dropping it is all that can be done.
-                del self._entries[other]
+                self._entries.pop(other).guard = None
             entry = self._entries.get(loop)
             if entry is None:
                 entry = self._entries[loop] = _Entry(self._make())
-                guard = _close_at_shutdown(weakref.ref(self), weakref.ref(entry))
+                guard = _close_at_shutdown(weakref.ref(self), entry.resource)
                 # Started once, the generator is known to the loop's async generator
                 # hooks, which close it when the loop shuts down.
                 with contextlib.suppress(StopIteration):
@@ -74,17 +74,24 @@ class PerLoop(Generic[R]):
                 entry.guard = guard
         return entry.resource
 
-    async def _release(
-        self, loop: asyncio.AbstractEventLoop, entry: _Entry[R], by_guard: bool = False
-    ) -> None:
-        """Close ``entry``'s resource (idempotent), and its guard unless the guard calls."""
+    async def _forget(self, loop: asyncio.AbstractEventLoop, resource: R) -> None:
+        """Drop ``loop``'s entry if it still holds ``resource`` (its guard is closing it)."""
+        with self._lock:
+            entry = self._entries.get(loop)
+            if entry is not None and entry.resource is resource:
+                del self._entries[loop]
+                entry.guard = None
+
+    async def _release(self, loop: asyncio.AbstractEventLoop, entry: _Entry[R]) -> None:
+        """Close ``entry``'s resource now (its guard's ``finally`` closes it)."""
         with self._lock:
             if self._entries.get(loop) is entry:
                 del self._entries[loop]
-        await entry.resource.aclose()
         guard, entry.guard = entry.guard, None
-        if guard is not None and not by_guard:
+        if guard is not None:
             await guard.aclose()
+        else:
+            await entry.resource.aclose()
 
     async def aclose(self) -> None:
         """Close the running loop's resource (a new one is made on use)."""
@@ -99,22 +106,27 @@ class PerLoop(Generic[R]):
             entries = list(self._entries.items())
             self._entries.clear()
         for loop, entry in entries:
+            guard, entry.guard = entry.guard, None
             _close_on(loop, entry.resource)
+            del guard  # closed with the resource's aclose: its finally finds nothing to do
 
 
 async def _close_at_shutdown(
-    owner: weakref.ref[PerLoop[R]], entry: weakref.ref[_Entry[R]]
+    owner: weakref.ref[PerLoop[R]], resource: R
 ) -> AsyncGenerator[None, None]:
     """Closes a loop's resource when the loop shuts down, while it can still run it.
 
-    It holds weak references only, so what nobody uses any more is not kept alive.
+    It holds the resource, not its owner: when the owner is dropped unclosed, the
+    loop's async generator finalizer runs this ``finally`` on the loop, so even a
+    connection nobody closed leaves no socket open behind it.
     """
     try:
         yield
     finally:
-        keeper, current = owner(), entry()
-        if keeper is not None and current is not None:
-            await keeper._release(asyncio.get_running_loop(), current, by_guard=True)
+        keeper = owner()
+        if keeper is not None:
+            await keeper._forget(asyncio.get_running_loop(), resource)
+        await resource.aclose()
 
 
 _CLOSING: set[asyncio.Task[None]] = set()  # closing tasks, kept until done
