@@ -15,7 +15,6 @@ process-wide default of :func:`set_connection`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import logging
@@ -23,7 +22,6 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -35,6 +33,8 @@ from dynamodb.core.retries import RetryPolicy, RetryState, retrying
 from dynamodb.wire.transport import Transport
 
 if TYPE_CHECKING:
+    import asyncio
+
     from dynamodb.wire.aws import BotocoreTransport
 
 __all__ = [
@@ -264,6 +264,8 @@ class Connection(WithBlock):
 
     async def arun(self, flow: Flow[T]) -> T:
         """Drive a flow to its end on the running event loop."""
+        import asyncio
+
         flow = retrying(flow, self.retry_policy, self._retry_state)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
@@ -284,6 +286,8 @@ class Connection(WithBlock):
         """
         if concurrency <= 1 or len(flows) <= 1:
             return [_outcome(self.run, flow) for flow in flows]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=min(concurrency, len(flows))) as pool:
             futures = [
                 pool.submit(_outcome_in, contextvars.copy_context(), self.run, flow)
@@ -293,6 +297,8 @@ class Connection(WithBlock):
 
     async def arun_many(self, flows: Sequence[Flow[T]], concurrency: int) -> list[T | Exception]:
         """Async twin of :meth:`run_many` (tasks, at most ``concurrency`` at once)."""
+        import asyncio
+
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(flow: Flow[T]) -> T | Exception:

@@ -27,7 +27,6 @@ answer (its CRC32 does not match) is a lost answer: ``TransportError(sent=True)`
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -35,15 +34,20 @@ import sys
 import threading
 import zlib
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dynamodb.core.errors import TransportError, error_from_response
 from dynamodb.wire.endpoints import AwsSettings
-from dynamodb.wire.exchange import AsyncPool, Pool, Response, tls_context
-from dynamodb.wire.loops import PerLoop
+from dynamodb.wire.exchange import Pool, Response, tls_context
 from dynamodb.wire.parser import FAST_OUTPUTS, parse_success
 from dynamodb.wire.sigv4 import TARGET_PREFIX, Signer
 from dynamodb.wire.transport import Transport
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from dynamodb.wire.aexchange import AsyncPool
+    from dynamodb.wire.loops import PerLoop
 
 __all__ = ["DirectTransport", "moto_active"]
 
@@ -138,7 +142,7 @@ class DirectTransport:
         self._fallback: Transport | None = None
         self._lock = threading.Lock()
         self._route: _Route | None = None
-        self._async_senders: PerLoop[_AsyncSenderBox] = PerLoop(self._new_async_sender)
+        self._async_senders: PerLoop[_AsyncSenderBox] | None = None  # made on first async use
 
     def __repr__(self) -> str:
         where = self.settings.endpoint_url or (
@@ -198,6 +202,8 @@ class DirectTransport:
                 tls=self._tls(route.url),
             )
         else:
+            from dynamodb.wire.aexchange import AsyncPool
+
             sender = _AsyncPoolSender(
                 AsyncPool(
                     route.url,
@@ -212,7 +218,20 @@ class DirectTransport:
     @property
     def _async_clients(self) -> dict[asyncio.AbstractEventLoop, Any]:
         """Each event loop's connection pool (to look at, in tests)."""
+        if self._async_senders is None:
+            return {}
         return {loop: box.sender for loop, box in self._async_senders.items()}
+
+    def _loop_senders(self) -> PerLoop[_AsyncSenderBox]:
+        senders = self._async_senders
+        if senders is None:
+            with self._lock:
+                senders = self._async_senders
+                if senders is None:
+                    from dynamodb.wire.loops import PerLoop
+
+                    senders = self._async_senders = PerLoop(self._new_async_sender)
+        return senders
 
     def fallback(self) -> Transport:
         """The botocore transport that serves calls while moto's ``mock_aws`` is active."""
@@ -252,7 +271,7 @@ class DirectTransport:
         if moto_active():
             return await self.fallback().asend(operation, params)
         route = self._route or self.route()
-        sender = self._async_senders.get(asyncio.get_running_loop()).sender
+        sender = (self._async_senders or self._loop_senders()).get(_running_loop()).sender
         body = encode_body(params)
         try:
             response = await sender.post(self._signed(route, operation, body), body)
@@ -283,13 +302,15 @@ class DirectTransport:
         route = self._route
         if route is not None:
             route.sender.close()
-        self._async_senders.close()
+        if self._async_senders is not None:
+            self._async_senders.close()
         if self._fallback is not None:
             self._fallback.close()
 
     async def aclose(self) -> None:
         """Close the running event loop's connections."""
-        await self._async_senders.aclose()
+        if self._async_senders is not None:
+            await self._async_senders.aclose()
         if self._fallback is not None:
             await self._fallback.aclose()
 
@@ -322,6 +343,12 @@ class _AsyncSenderBox:
 
     async def aclose(self) -> None:
         await self.sender.aclose()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    from asyncio import get_running_loop
+
+    return get_running_loop()
 
 
 def _named(error: TransportError, operation: str) -> TransportError:
