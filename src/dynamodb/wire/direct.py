@@ -32,14 +32,13 @@ import json
 import os
 import sys
 import threading
-import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dynamodb.core.errors import TransportError, error_from_response
 from dynamodb.wire.endpoints import AwsSettings
 from dynamodb.wire.exchange import Pool, Response, tls_context
-from dynamodb.wire.parser import FAST_OUTPUTS, parse_success
+from dynamodb.wire.parser import FAST_OUTPUTS, check_crc32, parse_success
 from dynamodb.wire.sigv4 import TARGET_PREFIX, Signer
 from dynamodb.wire.transport import Transport
 
@@ -281,14 +280,11 @@ class DirectTransport:
 
     def _answer(self, operation: str, response: Response) -> dict[str, Any]:
         status, headers, body = response
-        expected = headers.get("x-amz-crc32")
-        if expected is not None and expected.isdigit() and zlib.crc32(body) != int(expected):
-            raise TransportError(
-                f"{operation}: the answer's x-amz-crc32 does not match its body: "
-                "it was damaged on the way",
-                sent=True,
-            )
         raw = {"status_code": status, "headers": headers, "body": body}
+        try:
+            check_crc32(raw)
+        except TransportError as error:
+            raise _named(error, operation) from None
         if status >= 300:
             raise _error(operation, raw)
         if self.fast_parser and operation in _FAST:
