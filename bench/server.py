@@ -39,11 +39,12 @@ class _Canned(asyncio.Protocol):
             end = buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head = bytes(buffer[:end]).lower()
+            head = bytes(buffer[:end])
             length = 0
             target = b""
             for line in head.split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")
+                name = name.strip().lower()
                 if name == b"content-length":
                     length = int(value)
                 elif name == b"x-amz-target":

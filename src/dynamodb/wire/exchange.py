@@ -113,9 +113,11 @@ def _head(block: bytes) -> tuple[int, dict[str, str], bool]:
             name, colon, value = line.partition(":")
             if not colon:
                 raise _Malformed(f"bad header line: {line[:80]!r}")
-            name = name.strip().lower()
-            value = value.strip()
-            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+            name = name.rstrip().lower()
+            if name in headers:
+                headers[name] = f"{headers[name]}, {value.strip()}"
+            else:
+                headers[name] = value.strip()
     connection = headers.get("connection", "").lower()
     keep = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
     return status, headers, keep

@@ -75,7 +75,16 @@ class Signer:
     cached signing key is replaced as a whole.
     """
 
-    __slots__ = ("_cached", "_head", "_host", "_path", "_region", "_scope_tail", "_service")
+    __slots__ = (
+        "_cached",
+        "_head",
+        "_host",
+        "_path",
+        "_region",
+        "_scope_tail",
+        "_second",
+        "_service",
+    )
 
     def __init__(self, url: str, region: str, service: str = "dynamodb") -> None:
         self._region = region
@@ -86,6 +95,7 @@ class Signer:
         self._head = f"POST\n{self._path}\n\ncontent-type:{JSON_CONTENT_TYPE}\nhost:{self._host}\n"
         # (secret key, day) -> signing key, for the day of the latest request
         self._cached: tuple[str, str, bytes] = ("", "", b"")
+        self._second: tuple[int, str] = (-1, "")  # the latest second signed, as a stamp
 
     @property
     def host(self) -> str:
@@ -119,7 +129,11 @@ class Signer:
 
         ``now`` is the signing time (seconds since the epoch; default: the clock).
         """
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+        second = int(time.time() if now is None else now)
+        cached_second, stamp = self._second
+        if second != cached_second:
+            stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(second))
+            self._second = (second, stamp)
         day = stamp[:8]
         token = credentials.token
         if token:
@@ -136,9 +150,9 @@ class Signer:
         to_sign = (
             f"{_ALGORITHM}\n{stamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
         )
-        signature = hmac.new(
+        signature = hmac.digest(
             self.signing_key(credentials.secret_key, day), to_sign.encode(), "sha256"
-        ).hexdigest()
+        ).hex()
         headers = {
             "Host": self._host,
             "Content-Type": JSON_CONTENT_TYPE,
