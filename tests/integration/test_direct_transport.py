@@ -32,7 +32,13 @@ from dynamodb import (
 )
 from dynamodb.wire.direct import DirectTransport
 from tests.integration.faults import Faults, ProxyFor
+from tests.integration.helpers import TRANSPORT
 from tests.integration.relay import Relay, TestCertificates, make_certificates
+
+# Every test here names its transport: they run once, in the direct run of the suite.
+pytestmark = pytest.mark.skipif(
+    TRANSPORT != "direct", reason="names its transports; runs in the direct run of the suite"
+)
 
 Tables = Callable[..., None]
 
@@ -194,7 +200,7 @@ def test_tls_with_the_ca_bundle_from_the_environment(
 
 
 def test_tls_refuses_a_certificate_it_cannot_check(tls_relay: Relay, rows: list[Row]) -> None:
-    """Against the system's CAs the test CA is unknown: nothing is sent."""
+    """Against the CAs botocore trusts the test CA is unknown: nothing is sent."""
     connection = direct(tls_relay.endpoint, max_attempts=1)
     try:
         with pytest.raises(TransportError, match="CERTIFICATE_VERIFY_FAILED") as caught:

@@ -303,3 +303,13 @@ def test_a_first_sync_call_with_an_endpoint_and_keys_loads_no_botocore() -> None
         "    pass\n"
     )
     assert loaded_after(code) == set()
+
+
+def test_certificates_are_checked_against_what_botocore_trusts(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from botocore.httpsession import get_cert_path
+
+    from dynamodb.wire.exchange import default_ca_bundle
+
+    assert default_ca_bundle() == get_cert_path(True)

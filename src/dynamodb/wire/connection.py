@@ -75,8 +75,8 @@ class Connection(WithBlock):
     ``"adaptive"`` adds client-side rate limiting once DynamoDB throttles.
     ``max_pool_connections`` is how many connections are kept alive (and, on an
     event loop, how many are open at once). ``verify`` checks TLS certificates
-    against the system's (None; ``AWS_CA_BUNDLE`` if set), a CA bundle (a path), or
-    not at all (False). ``fast_parser`` parses item operations' answers with
+    against what botocore trusts (None: ``AWS_CA_BUNDLE`` if set, else certifi's or
+    botocore's bundle), a CA bundle (a path), or not at all (False). ``fast_parser`` parses item operations' answers with
     ``json.loads`` (see :mod:`dynamodb.wire.parser`). Anything left as None comes
     from the standard AWS environment variables and config files, as with boto3.
 

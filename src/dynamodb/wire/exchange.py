@@ -5,7 +5,7 @@ headers, read the status line, the headers and a ``Content-Length`` or chunked
 body, keep the connection for the next request. On top of the bare exchange:
 
 - **TLS** with certificate and host name checks (:func:`tls_context`: the
-  system's certificates, or a bundle: ``verify=`` or ``AWS_CA_BUNDLE``);
+  certificates botocore trusts, or a bundle: ``verify=`` or ``AWS_CA_BUNDLE``);
 - **timeouts**: ``connect_timeout`` for the connection (TLS handshake
   included), ``read_timeout`` for each wait for the answer;
 - **a pool** of idle connections shared by every thread (:class:`Pool`), or by
@@ -54,11 +54,12 @@ class Response(NamedTuple):
 def tls_context(verify: bool | str | None) -> ssl.SSLContext:
     """The TLS settings of a connection: certificates checked unless ``verify`` is False.
 
-    ``verify`` may name a CA bundle (a file, or a directory of certificates); None
-    means ``AWS_CA_BUNDLE`` when that is set, else the system's certificates.
+    ``verify`` may name a CA bundle (a file, or a directory of certificates). None
+    means what botocore trusts: ``AWS_CA_BUNDLE`` when that is set, else certifi's
+    bundle when certifi is installed, else the bundle botocore ships.
     """
     if verify is None:
-        verify = os.environ.get("AWS_CA_BUNDLE") or True
+        verify = os.environ.get("AWS_CA_BUNDLE") or default_ca_bundle() or True
     if verify is False:
         context = ssl.create_default_context()
         context.check_hostname = False
@@ -69,6 +70,19 @@ def tls_context(verify: bool | str | None) -> ssl.SSLContext:
             return ssl.create_default_context(capath=verify)
         return ssl.create_default_context(cafile=verify)
     return ssl.create_default_context()
+
+
+def default_ca_bundle() -> str | None:
+    """The CA bundle botocore uses by default (found without importing botocore)."""
+    import importlib.util
+
+    for package, name in (("certifi", "cacert.pem"), ("botocore", "cacert.pem")):
+        spec = importlib.util.find_spec(package)
+        for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                return path
+    return None
 
 
 class _Target(NamedTuple):
