@@ -17,16 +17,15 @@ from typing import Any
 
 from dynamodb.core.errors import TransportError
 from dynamodb.wire.exchange import (
+    PoolSettings,
     Response,
     _body_length,
     _dechunk,
     _Dropped,
     _find_head,
     _Malformed,
-    _target,
     _transport_error,
     request_head,
-    tls_context,
 )
 
 __all__ = ["AsyncPool"]
@@ -143,7 +142,7 @@ def _time_out(waiter: asyncio.Future[Any]) -> None:
         waiter.set_exception(TimeoutError())
 
 
-class AsyncPool:
+class AsyncPool(PoolSettings):
     """Kept-alive connections to one endpoint for the tasks of one event loop.
 
     At most ``max_connections`` are open at once; a task that finds all of them
@@ -151,28 +150,13 @@ class AsyncPool:
     calls share the pool instead of opening a thousand sockets.
     """
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        connect_timeout: float,
-        read_timeout: float,
-        max_connections: int,
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self.url = url
-        self._target = _target(url)
-        self.connect_timeout = connect_timeout
-        self.read_timeout = read_timeout
-        self.max_connections = max(1, max_connections)
-        self._tls = tls if tls is not None or not self._target.tls else tls_context(None)
+    def _start(self) -> None:
         self._idle: collections.deque[_AsyncConnection] = collections.deque()
         self._waiting: collections.deque[asyncio.Future[_AsyncConnection | None]] = (
             collections.deque()
         )
         self._open_count = 0
         self._all: set[_AsyncConnection] = set()
-        self.opened = 0
 
     def __repr__(self) -> str:
         return f"<AsyncPool {self.url} ({len(self._idle)} idle, {self._open_count} open)>"

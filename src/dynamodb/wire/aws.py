@@ -21,7 +21,6 @@ that was closed without shutting down can only be dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import threading
 import weakref
@@ -38,6 +37,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from dynamodb.core.errors import MissingDependency, TransportError, error_from_response
+from dynamodb.wire.loops import close_on
 from dynamodb.wire.parser import FastParserFactory
 
 __all__ = ["BotocoreTransport"]
@@ -222,31 +222,14 @@ async def _close_at_shutdown(
             await owner._release(asyncio.get_running_loop(), current)
 
 
-_CLOSING: set[asyncio.Task[None]] = set()  # closing tasks, kept until done
-
-
-def _start_closing(entry: _LoopClient) -> None:
-    task = asyncio.get_running_loop().create_task(entry.aclose())
-    _CLOSING.add(task)
-    task.add_done_callback(_CLOSING.discard)
-
-
 def _close_on(loop: asyncio.AbstractEventLoop, entry: _LoopClient) -> None:
-    """Close ``entry``'s client on its own loop, as soon as that loop runs."""
-    if entry.context is None:
-        return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        _start_closing(entry)  # now, so that a loop shutting down next still finishes it
-        return
-    # If the loop is closed (call_soon_threadsafe raises RuntimeError), nothing can close
-    # its client any more: aiohttp may warn "Unclosed client session" when it is
-    # collected. Dropping it is all that can be done.
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(_start_closing, entry)
+    """Close ``entry``'s client on its own loop, as soon as that loop runs.
+
+    If the loop is closed, nothing can close its client any more: aiohttp may warn
+    "Unclosed client session" when it is collected. Dropping it is all that can be done.
+    """
+    if entry.context is not None:
+        close_on(loop, entry)
 
 
 @functools.cache

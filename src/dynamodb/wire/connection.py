@@ -76,9 +76,10 @@ class Connection(WithBlock):
     ``max_pool_connections`` is how many connections are kept alive (and, on an
     event loop, how many are open at once). ``verify`` checks TLS certificates
     against what botocore trusts (None: ``AWS_CA_BUNDLE`` if set, else certifi's or
-    botocore's bundle), a CA bundle (a path), or not at all (False). ``fast_parser`` parses item operations' answers with
-    ``json.loads`` (see :mod:`dynamodb.wire.parser`). Anything left as None comes
-    from the standard AWS environment variables and config files, as with boto3.
+    botocore's bundle), a CA bundle (a path), or not at all (False). ``fast_parser``
+    parses item operations' answers with ``json.loads`` (see :mod:`dynamodb.wire.parser`).
+    Anything left as None comes from the standard AWS environment variables and config
+    files, as with boto3.
 
     ``transport`` picks what sends the requests: ``"direct"`` (the default: json,
     SigV4 and HTTP/1.1 done here, :mod:`dynamodb.wire.direct`), ``"botocore"``
@@ -131,6 +132,7 @@ class Connection(WithBlock):
         self.fast_parser = fast_parser
         self.verify = verify
         self._retry_state = RetryState(adaptive=retry_mode == "adaptive")
+        self._policy: RetryPolicy | None = None  # made from max_attempts when first asked
         if transport is None:
             transport = os.environ.get("DYNAMODB_TRANSPORT") or "direct"
         if isinstance(transport, str):
@@ -142,14 +144,10 @@ class Connection(WithBlock):
             return self._botocore_transport()
         if name == "direct":
             from dynamodb.wire.direct import DirectTransport
+            from dynamodb.wire.endpoints import SETTINGS, AwsSettings
 
             return DirectTransport(
-                endpoint_url=self.endpoint_url,
-                region_name=self.region_name,
-                aws_access_key_id=self.aws_access_key_id,
-                aws_secret_access_key=self.aws_secret_access_key,
-                aws_session_token=self.aws_session_token,
-                profile_name=self.profile_name,
+                AwsSettings(**{setting: getattr(self, setting) for setting in SETTINGS}),
                 connect_timeout=self.connect_timeout,
                 read_timeout=self.read_timeout,
                 max_pool_connections=self.max_pool_connections,
@@ -248,7 +246,10 @@ class Connection(WithBlock):
     @property
     def retry_policy(self) -> RetryPolicy:
         """How each request is retried: ``max_attempts`` sends, full-jitter backoff."""
-        return RetryPolicy(max_attempts=self.max_attempts, base=0.05, cap=20.0)
+        policy = self._policy
+        if policy is None or policy.max_attempts != self.max_attempts:
+            policy = self._policy = RetryPolicy(max_attempts=self.max_attempts, base=0.05, cap=20.0)
+        return policy
 
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow to its end, blocking (each request retried by what it does)."""

@@ -106,20 +106,16 @@ class _Route:
 class DirectTransport:
     """Sends DynamoDB requests itself: json, SigV4, kept-alive HTTP/1.1 (sync and asyncio).
 
-    The settings are :class:`~dynamodb.Connection`'s. ``fallback`` makes the
-    botocore transport used while moto's ``mock_aws`` is active (made on first
-    need). Thread-safe: one transport serves every thread and event loop.
+    ``settings`` says where requests go and who signs them; the other settings are
+    :class:`~dynamodb.Connection`'s. ``fallback`` makes the botocore transport used
+    while moto's ``mock_aws`` is active (made on first need). Thread-safe: one
+    transport serves every thread and event loop.
     """
 
     def __init__(
         self,
+        settings: AwsSettings,
         *,
-        endpoint_url: str | None = None,
-        region_name: str | None = None,
-        aws_access_key_id: str | None = None,
-        aws_secret_access_key: str | None = None,
-        aws_session_token: str | None = None,
-        profile_name: str | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
         max_pool_connections: int = 50,
@@ -127,14 +123,7 @@ class DirectTransport:
         verify: bool | str | None = None,
         fallback: Callable[[], Transport] | None = None,
     ) -> None:
-        self.settings = AwsSettings(
-            endpoint_url=endpoint_url,
-            region_name=region_name,
-            aws_access_key_id=aws_access_key_id,
-            aws_secret_access_key=aws_secret_access_key,
-            aws_session_token=aws_session_token,
-            profile_name=profile_name,
-        )
+        self.settings = settings
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_pool_connections = max_pool_connections
@@ -345,9 +334,15 @@ class _AsyncSenderBox:
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:
-    from asyncio import get_running_loop
+    global _get_running_loop
+    if _get_running_loop is None:
+        from asyncio import get_running_loop
 
-    return get_running_loop()
+        _get_running_loop = get_running_loop
+    return _get_running_loop()
+
+
+_get_running_loop: Callable[[], asyncio.AbstractEventLoop] | None = None  # asyncio's, once used
 
 
 def _named(error: TransportError, operation: str) -> TransportError:

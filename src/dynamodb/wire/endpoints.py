@@ -29,6 +29,16 @@ from dynamodb.wire.sigv4 import Credentials
 
 __all__ = ["AwsSettings"]
 
+SETTINGS = (
+    "endpoint_url",
+    "region_name",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "profile_name",
+)
+"""The keyword arguments of :class:`AwsSettings` (named as :class:`~dynamodb.Connection`'s)."""
+
 _ACCESS_KEY = "AWS_ACCESS_KEY_ID"
 _SECRET_KEY = "AWS_SECRET_ACCESS_KEY"
 _TOKENS = ("AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN")  # botocore's order

@@ -32,12 +32,13 @@ import os
 import select
 import socket
 import ssl
+import weakref
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from dynamodb.core.errors import TransportError
 
-__all__ = ["Pool", "Response", "request_head", "tls_context"]
+__all__ = ["Pool", "PoolSettings", "Response", "request_head", "tls_context"]
 
 _MAX_HEAD = 64 * 1024  # a status line and headers longer than this are refused
 _RECEIVE = 256 * 1024
@@ -284,13 +285,8 @@ def _read_response(sock: socket.socket) -> tuple[Response, bool]:
     return Response(status, headers, bytes(whole)), keep
 
 
-class Pool:
-    """Kept-alive connections to one ``http(s)://host:port``, shared by every thread.
-
-    At most ``max_connections`` idle connections are kept; a thread that finds
-    none idle opens one of its own (as urllib3 does without blocking), and an
-    extra one is closed when it is given back to a full pool.
-    """
+class PoolSettings:
+    """Where a pool connects and how: the URL, timeouts, size, TLS (shared by both pools)."""
 
     def __init__(
         self,
@@ -307,13 +303,30 @@ class Pool:
         self.read_timeout = read_timeout
         self.max_connections = max(1, max_connections)
         self._tls = tls if tls is not None or not self._target.tls else tls_context(None)
-        self._idle: collections.deque[_Connection] = collections.deque()
         self.opened = 0  # connections made so far (to look at, in tests)
+        self._start()
+
+    def _start(self) -> None:
+        """Make what the pool keeps (its idle connections ...)."""
 
     @property
     def path(self) -> str:
         """The request target: the URL's path, ``/`` if it has none."""
         return self._target.path
+
+
+class Pool(PoolSettings):
+    """Kept-alive connections to one ``http(s)://host:port``, shared by every thread.
+
+    At most ``max_connections`` idle connections are kept; a thread that finds
+    none idle opens one of its own (as urllib3 does without blocking), and an
+    extra one is closed when it is given back to a full pool.
+    """
+
+    def _start(self) -> None:
+        self._idle: collections.deque[_Connection] = collections.deque()
+        # A pool dropped unclosed closes its idle sockets (as urllib3's pools do).
+        weakref.finalize(self, _close_all, self._idle)
 
     def __repr__(self) -> str:
         return f"<Pool {self.url} ({len(self._idle)} idle)>"
@@ -389,13 +402,16 @@ class Pool:
 
     def close(self) -> None:
         """Close every idle connection (the pool makes new ones if used again)."""
-        idle = self._idle
-        while True:
-            try:
-                connection = idle.pop()
-            except IndexError:
-                return
-            connection.close()
+        _close_all(self._idle)
+
+
+def _close_all(idle: collections.deque[_Connection]) -> None:
+    while True:
+        try:
+            connection = idle.pop()
+        except IndexError:
+            return
+        connection.close()
 
 
 _CLOSED_WHILE_WRITING = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import AsyncGenerator, Callable
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["LoopResource", "PerLoop"]
+__all__ = ["LoopResource", "PerLoop", "close_on"]
 
 
 class LoopResource(Protocol):
@@ -107,7 +107,7 @@ class PerLoop(Generic[R]):
             self._entries.clear()
         for loop, entry in entries:
             guard, entry.guard = entry.guard, None
-            _close_on(loop, entry.resource)
+            close_on(loop, entry.resource)
             del guard  # closed with the resource's aclose: its finally finds nothing to do
 
 
@@ -138,8 +138,8 @@ def _start_closing(resource: LoopResource) -> None:
     task.add_done_callback(_CLOSING.discard)
 
 
-def _close_on(loop: asyncio.AbstractEventLoop, resource: LoopResource) -> None:
-    """Close ``resource`` on its own loop, as soon as that loop runs."""
+def close_on(loop: asyncio.AbstractEventLoop, resource: LoopResource) -> None:
+    """Close ``resource`` on its own loop, as soon as that loop runs (at once on it)."""
     try:
         running = asyncio.get_running_loop()
     except RuntimeError:

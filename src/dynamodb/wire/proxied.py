@@ -20,8 +20,8 @@ from dynamodb.wire.exchange import Response
 __all__ = ["AiohttpSender", "Urllib3Sender"]
 
 
-class Urllib3Sender:
-    """``POST``s through ``proxy`` with a urllib3 ``ProxyManager`` (thread-safe)."""
+class _ProxiedSender:
+    """What both senders keep: the endpoint, the proxy, timeouts, pool size, TLS."""
 
     def __init__(
         self,
@@ -33,21 +33,35 @@ class Urllib3Sender:
         max_connections: int,
         tls: ssl.SSLContext | None,
     ) -> None:
-        import urllib3
-
         self.url = url
         self.proxy = proxy
-        self._urllib3 = urllib3
-        self._manager = urllib3.ProxyManager(
-            proxy,
-            maxsize=max(1, max_connections),
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            ssl_context=tls,
-            retries=False,
-        )
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.max_connections = max(1, max_connections)
+        self.tls = tls
+        self._start()
+
+    def _start(self) -> None:
+        """Make the client that speaks to the proxy."""
 
     def __repr__(self) -> str:
-        return f"<Urllib3Sender {self.url} via {self.proxy}>"
+        return f"<{type(self).__name__} {self.url} via {self.proxy}>"
+
+
+class Urllib3Sender(_ProxiedSender):
+    """``POST``s through ``proxy`` with a urllib3 ``ProxyManager`` (thread-safe)."""
+
+    def _start(self) -> None:
+        import urllib3
+
+        self._urllib3 = urllib3
+        self._manager = urllib3.ProxyManager(
+            self.proxy,
+            maxsize=self.max_connections,
+            timeout=urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout),
+            ssl_context=self.tls,
+            retries=False,
+        )
 
     def post(self, headers: dict[str, str], body: bytes) -> Response:
         """``POST`` ``body`` through the proxy; the answer whatever its status."""
@@ -79,40 +93,27 @@ class Urllib3Sender:
         self._manager.clear()
 
 
-class AiohttpSender:
+class AiohttpSender(_ProxiedSender):
     """``POST``s through ``proxy`` with one aiohttp session (one event loop's)."""
 
-    def __init__(
-        self,
-        url: str,
-        proxy: str,
-        *,
-        connect_timeout: float,
-        read_timeout: float,
-        max_connections: int,
-        tls: ssl.SSLContext | None,
-    ) -> None:
+    def _start(self) -> None:
         try:
             import aiohttp
         except ImportError:  # pragma: no cover - depends on the install
             raise MissingDependency(
                 "async calls through a proxy need aiohttp: pip install aiohttp"
             ) from None
-        self.url = url
-        self.proxy = proxy
         self._aiohttp = aiohttp
-        self._timeout = aiohttp.ClientTimeout(sock_connect=connect_timeout, sock_read=read_timeout)
-        self._limit = max(1, max_connections)
-        self._tls: ssl.SSLContext | bool = tls if tls is not None else True
+        self._timeout = aiohttp.ClientTimeout(
+            sock_connect=self.connect_timeout, sock_read=self.read_timeout
+        )
         self._session: Any = None
-
-    def __repr__(self) -> str:
-        return f"<AiohttpSender {self.url} via {self.proxy}>"
 
     def _open(self) -> Any:
         if self._session is None or self._session.closed:
             aiohttp = self._aiohttp
-            connector = aiohttp.TCPConnector(limit=self._limit, ssl=self._tls)
+            verify: ssl.SSLContext | bool = self.tls if self.tls is not None else True
+            connector = aiohttp.TCPConnector(limit=self.max_connections, ssl=verify)
             self._session = aiohttp.ClientSession(
                 connector=connector, timeout=self._timeout, auto_decompress=False
             )
