@@ -233,6 +233,7 @@ def _throughput(
             cpu.samples.append((time.process_time() - cpu_started) / handled * 1e6)
         if closing is not None:
             loop.run_until_complete(closing())
+        loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
     return rate, cpu

@@ -39,7 +39,7 @@ from dynamodb.core.errors import TransportError, error_from_response
 from dynamodb.wire.endpoints import AwsSettings
 from dynamodb.wire.exchange import Pool, Response, tls_context
 from dynamodb.wire.parser import FAST_OUTPUTS, check_crc32, parse_success
-from dynamodb.wire.sigv4 import TARGET_PREFIX, Signer
+from dynamodb.wire.sigv4 import TARGET_PREFIX, Credentials, Signer
 from dynamodb.wire.transport import Transport
 
 if TYPE_CHECKING:
@@ -240,8 +240,10 @@ class DirectTransport:
 
     # -- sending -------------------------------------------------------------------------
 
-    def _signed(self, route: _Route, operation: str, body: bytes) -> dict[str, str]:
-        headers = route.signer.headers(self.settings.credentials(), TARGET_PREFIX + operation, body)
+    def _signed(
+        self, route: _Route, operation: str, body: bytes, credentials: Credentials
+    ) -> dict[str, str]:
+        headers = route.signer.headers(credentials, TARGET_PREFIX + operation, body)
         headers["User-Agent"] = _USER_AGENT
         return headers
 
@@ -251,8 +253,9 @@ class DirectTransport:
             return self.fallback().send(operation, params)
         route = self._route or self.route()
         body = encode_body(params)
+        headers = self._signed(route, operation, body, self.settings.credentials())
         try:
-            response = route.sender.post(self._signed(route, operation, body), body)
+            response = route.sender.post(headers, body)
         except TransportError as error:
             raise _named(error, operation) from error.__cause__
         return self._answer(operation, response)
@@ -261,11 +264,18 @@ class DirectTransport:
         """Send one request on the running event loop."""
         if moto_active():
             return await self.fallback().asend(operation, params)
-        route = self._route or self.route()
-        sender = (self._async_senders or self._loop_senders()).get(_running_loop()).sender
+        loop = _running_loop()
+        route = self._route
+        if route is None:  # resolving it may read files or ask botocore: not on the loop
+            route = await loop.run_in_executor(None, self.route)
+        sender = (self._async_senders or self._loop_senders()).get(loop).sender
         body = encode_body(params)
+        credentials = self.settings.ready_credentials()
+        if credentials is None:  # to be found or refreshed (a provider may take a while)
+            credentials = await loop.run_in_executor(None, self.settings.credentials)
+        headers = self._signed(route, operation, body, credentials)
         try:
-            response = await sender.post(self._signed(route, operation, body), body)
+            response = await sender.post(headers, body)
         except TransportError as error:
             raise _named(error, operation) from error.__cause__
         return self._answer(operation, response)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from dynamodb.wire.sigv4 import Credentials
 
@@ -69,6 +70,7 @@ class AwsSettings:
         elif aws_access_key_id or aws_secret_access_key:
             self._partial = "aws_secret_access_key" if aws_access_key_id else "aws_access_key_id"
         self._lock = threading.Lock()
+        self._finding = threading.Lock()  # one thread resolves the credential chain
         self._session: Any = None
         self._source: Any = None  # botocore's credentials object, when the chain found them
         self._static: Credentials | None = self._given
@@ -95,9 +97,11 @@ class AwsSettings:
             return static
         source = self._source
         if source is None:
-            source = self._find_credentials()
-            if isinstance(source, Credentials):
-                return source
+            with self._finding:
+                found = self._static or self._source or self._find_credentials()
+            if isinstance(found, Credentials):
+                return found
+            source = found
         frozen = source.get_frozen_credentials()
         return Credentials(
             frozen.access_key,
@@ -105,6 +109,17 @@ class AwsSettings:
             frozen.token or None,
             getattr(frozen, "account_id", None),
         )
+
+    def ready_credentials(self) -> Credentials | None:
+        """The credentials if they can be had at once; None when they must be found or
+        refreshed first (which may call a provider: an async caller does that off its loop)."""
+        static = self._static
+        if static is not None:
+            return static
+        source = self._source
+        if source is None or source.refresh_needed():
+            return None
+        return self.credentials()
 
     def _find_credentials(self) -> Any:
         if self._partial is not None:  # refused when used, as botocore's client does
@@ -152,7 +167,9 @@ class AwsSettings:
         if resolved is None:
             region = self._region()
             url = self.endpoint_url or self._configured_endpoint() or self._rules_endpoint(region)
-            resolved = self._resolved = (url.rstrip("/") if url.endswith("/") else url, region)
+            if urlsplit(url).path == "/":
+                url = url[:-1]  # "http://host:8000/" is "http://host:8000"
+            resolved = self._resolved = (url, region)
         return resolved
 
     def _region(self) -> str:

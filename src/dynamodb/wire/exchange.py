@@ -241,11 +241,8 @@ class _Connection:
 
 def _read_response(sock: socket.socket) -> tuple[Response, bool]:
     buffer = b""
+    answered = False  # whether any byte of the answer came
     while True:
-        chunk = sock.recv(_RECEIVE)
-        if not chunk:
-            raise _Dropped(bool(buffer))
-        buffer += chunk
         end = buffer.find(b"\r\n\r\n")
         if end >= 0:
             status, headers, keep = _head(buffer[:end])
@@ -255,6 +252,11 @@ def _read_response(sock: socket.socket) -> tuple[Response, bool]:
             break
         if len(buffer) > _MAX_HEAD:
             raise _Malformed("the answer's headers are too long")
+        chunk = sock.recv(_RECEIVE)
+        if not chunk:
+            raise _Dropped(answered)
+        answered = True
+        buffer += chunk
     start = end + 4
     length = _body_length(status, headers)
     if length is None:  # the body runs until the server closes the connection
