@@ -42,11 +42,22 @@ from dynamodb.wire.parser import FAST_OUTPUTS, check_crc32, parse_success
 from dynamodb.wire.sigv4 import TARGET_PREFIX, Credentials, Signer
 from dynamodb.wire.transport import Transport
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (protocols cost a cold start to define, and only annotate here)
     import asyncio
 
     from dynamodb.wire.aexchange import AsyncPool
     from dynamodb.wire.loops import PerLoop
+
+    class _Sender(Protocol):
+        def post(self, headers: dict[str, str], body: bytes) -> Response: ...
+
+        def close(self) -> None: ...
+
+    class _AsyncSender(Protocol):
+        async def post(self, headers: dict[str, str], body: bytes) -> Response: ...
+
+        async def aclose(self) -> None: ...
+
 
 __all__ = ["DirectTransport", "moto_active"]
 
@@ -76,18 +87,6 @@ def encode_body(params: dict[str, Any]) -> bytes:
     return json.dumps(
         params, separators=(",", ":"), default=_encode_bytes, check_circular=False
     ).encode()
-
-
-class _Sender(Protocol):
-    def post(self, headers: dict[str, str], body: bytes) -> Response: ...
-
-    def close(self) -> None: ...
-
-
-class _AsyncSender(Protocol):
-    async def post(self, headers: dict[str, str], body: bytes) -> Response: ...
-
-    async def aclose(self) -> None: ...
 
 
 class _Route:

@@ -31,12 +31,14 @@ import contextlib
 import os
 import select
 import socket
-import ssl
 import weakref
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dynamodb.core.errors import TransportError
+
+if TYPE_CHECKING:
+    import ssl  # imported when a connection speaks TLS
 
 __all__ = ["Pool", "PoolSettings", "Response", "request_head", "tls_context"]
 
@@ -59,6 +61,8 @@ def tls_context(verify: bool | str | None) -> ssl.SSLContext:
     means what botocore trusts: ``AWS_CA_BUNDLE`` when that is set, else certifi's
     bundle when certifi is installed, else the bundle botocore ships.
     """
+    import ssl
+
     if verify is None:
         verify = os.environ.get("AWS_CA_BUNDLE") or default_ca_bundle() or True
     if verify is False:
@@ -306,6 +310,10 @@ class PoolSettings:
         self.max_connections = max(1, max_connections)
         self._tls = tls if tls is not None or not self._target.tls else tls_context(None)
         self.opened = 0  # connections made so far (to look at, in tests)
+        # An ASCII host name goes to getaddrinfo as bytes: a str would be IDNA-encoded,
+        # which imports the idna codec (and unicodedata) on a cold start.
+        host = self._target.host
+        self._address: str | bytes = host.encode() if host.isascii() else host
         self._start()
 
     def _start(self) -> None:
@@ -384,7 +392,8 @@ class Pool(PoolSettings):
     def _open(self) -> _Connection:
         target = self._target
         try:
-            sock = socket.create_connection((target.host, target.port), self.connect_timeout)
+            address: Any = (self._address, target.port)  # bytes work; typeshed says str
+            sock = socket.create_connection(address, self.connect_timeout)
         except OSError as error:
             raise TransportError(
                 f"{self.url}: cannot connect: {error}",
@@ -396,7 +405,7 @@ class Pool(PoolSettings):
             if self._tls is not None:
                 sock = self._tls.wrap_socket(sock, server_hostname=target.host)
             sock.settimeout(self.read_timeout)
-        except (OSError, ssl.SSLError) as error:
+        except OSError as error:  # ssl.SSLError included
             sock.close()
             raise TransportError(f"{self.url}: cannot connect: {error}", sent=False) from error
         self.opened += 1
