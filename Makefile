@@ -9,7 +9,7 @@ LINT_DIRS := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help install-demo install-dev lock dynamodb-local demo lint typecheck test clean distclean bench
+.PHONY: help install-demo install-dev lock dynamodb-local demo lint typecheck test test-user-example clean distclean bench
 
 help:
 	@echo 'Usage: make TARGET [PYTHON=python3] [PYTEST_ARGS="..."]'
@@ -25,6 +25,8 @@ help:
 	@echo '  typecheck       mypy --strict'
 	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS);'
 	@echo '                  the integration tests run twice: direct transport, then botocore'
+	@echo '  test-user-example  the README'"'"'s example test file, in a fresh virtualenv with the wheel'
+	@echo '                  and its [testing] extra: on moto (no java on PATH), on DynamoDB Local, async'
 	@echo '  clean           remove .venv and tool caches (keeps .cache/dynamodb-local)'
 	@echo '  distclean       clean, and also remove .cache/dynamodb-local'
 	@echo '  bench           benchmarks vs PynamoDB, pydynox and boto3 (own venv bench/.venv); ARGS=--quick: smoke check'
@@ -79,6 +81,29 @@ typecheck: $(VENV)/.stamp-dev
 test: $(VENV)/.stamp-dev dynamodb-local lint typecheck
 	DYNAMODB_TRANSPORT=direct $(BIN)/pytest $(PYTEST_ARGS)
 	DYNAMODB_TRANSPORT=botocore $(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+# The README's "Testing your code" example, as a user runs it: the wheel built from this tree,
+# installed with its testing extra into a new virtualenv, the example saved as test_orders.py
+# in a folder of its own (its pytest.ini keeps this repository's pytest settings out), and pytest
+# run there: with only the virtualenv on PATH (no java: moto's threaded server), then with
+# java (DynamoDB Local, from the clone's cache), then with the async extra and the async example.
+EXAMPLE := .cache/user-example
+EXAMPLE_PY := $(abspath $(EXAMPLE))/venv/bin/python
+EXAMPLE_PYTEST := $(EXAMPLE_PY) -m pytest -q -p no:cacheprovider
+
+test-user-example: dynamodb-local
+	rm -rf $(EXAMPLE)
+	$(UV) build --quiet --wheel --out-dir $(EXAMPLE)/dist .
+	$(UV) venv --quiet --python $(PYTHON) $(EXAMPLE)/venv
+	$(UV) pip install --quiet --python $(EXAMPLE_PY) "$$(ls $(EXAMPLE)/dist/*.whl)[testing]"
+	$(BIN)/python -m tests.support.readme_example $(EXAMPLE)/tests
+	printf '[pytest]\n' > $(EXAMPLE)/tests/pytest.ini
+	cd $(EXAMPLE)/tests && env -u DYNAMODB_ENDPOINT PATH=$(dir $(EXAMPLE_PY)) $(EXAMPLE_PYTEST)
+	cd $(EXAMPLE)/tests && env -u DYNAMODB_ENDPOINT \
+		DYNAMODB_LOCAL_CACHE=$(abspath .cache/dynamodb-local) $(EXAMPLE_PYTEST)
+	$(UV) pip install --quiet --python $(EXAMPLE_PY) "$$(ls $(EXAMPLE)/dist/*.whl)[testing,async]"
+	$(BIN)/python -m tests.support.readme_example $(EXAMPLE)/tests --async
+	cd $(EXAMPLE)/tests && env -u DYNAMODB_ENDPOINT PATH=$(dir $(EXAMPLE_PY)) $(EXAMPLE_PYTEST)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis build dist

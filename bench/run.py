@@ -34,7 +34,7 @@ _ENVIRONMENT = {
 
 
 def _dynamodb_local_module() -> ModuleType:
-    """``tests/support/dynamodb_local.py``, loaded by path (it only needs the stdlib)."""
+    """``tests/support/dynamodb_local.py``, loaded by path (it needs only the library)."""
     path = REPO / "tests" / "support" / "dynamodb_local.py"
     spec = importlib.util.spec_from_file_location("bench_dynamodb_local", path)
     if spec is None or spec.loader is None:

@@ -1,19 +1,20 @@
 """Suite-wide fixtures: AWS test credentials and the DynamoDB Local server.
 
-Nothing here knows about the library; ``tests/integration/conftest.py`` builds
-connections from the ``dynamodb_endpoint`` fixture.
+Nothing here makes a connection; ``tests/integration/conftest.py`` builds them
+from the ``dynamodb_endpoint`` fixture, which stands in for the library's own
+pytest plugin fixture of that name (``dynamodb.testing.plugin``): here it is
+always DynamoDB Local, the suite's reference.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
+from dynamodb.testing.support import is_loopback
 from tests.support.dynamodb_local import DynamoDBLocal
 
 _INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
@@ -47,18 +48,6 @@ def aws_test_credentials() -> Iterator[None]:
         yield
 
 
-def _is_loopback(endpoint: str) -> bool:
-    host = urlsplit(endpoint).hostname
-    if host is None:
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def dynamodb_endpoint(aws_test_credentials: None) -> Iterator[str]:
     """URL of a DynamoDB Local server for the whole session.
@@ -69,7 +58,7 @@ def dynamodb_endpoint(aws_test_credentials: None) -> Iterator[str]:
     """
     configured = os.environ.get("DYNAMODB_ENDPOINT")
     if configured:
-        if not _is_loopback(configured):
+        if not is_loopback(configured):
             pytest.fail(
                 f"DYNAMODB_ENDPOINT={configured!r} is not a loopback address; the test "
                 f"suite only talks to DynamoDB Local on 127.0.0.1/localhost",

@@ -15,18 +15,22 @@ Declare a model, create its table, and work with items::
 
 from __future__ import annotations
 
+from dynamodb import signals  # noqa: F401 - so that dynamodb.signals works after import dynamodb
+from dynamodb import streams as streams  # dynamodb.streams.read(...) after `import dynamodb`
 from dynamodb.core import errors as _errors
 from dynamodb.core.cursor import Cursor, set_cursor_secret
 from dynamodb.core.errors import *  # noqa: F403 - every error class is public
 from dynamodb.core.expressions import Condition
 from dynamodb.core.operations import WaitPolicy
 from dynamodb.core.retries import RetryPolicy
+from dynamodb.core.ulid import ulid
 from dynamodb.core.updates import UpdateAction
 from dynamodb.models import fields as _fields
 from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, has_many, has_one
 from dynamodb.models.fields import *  # noqa: F403 - every field type is public
 from dynamodb.models.model import Conditional, MapModel, Model
 from dynamodb.models.query import Query, Scan
+from dynamodb.models.single_table.collection import Collection, CollectionResult
 from dynamodb.models.table import Table, acreate_table, adelete_table, create_table, delete_table
 from dynamodb.models.transaction import (
     Transaction,
@@ -47,6 +51,8 @@ from dynamodb.wire.transport import MockTransport, Transport
 __version__ = "0.1.0"
 
 __all__ = [
+    "Collection",
+    "CollectionResult",
     "Condition",
     "Conditional",
     "Connection",
@@ -79,6 +85,7 @@ __all__ = [
     "set_cursor_secret",
     "transact_get",
     "transaction",
+    "ulid",
     "use_connection",
 ]
 __all__ += _errors.__all__  # every error class, as dynamodb.exceptions lists them

@@ -28,9 +28,11 @@ class Order(Model):
 
 
 class PlainOrder(Model):
-    """The same table, read with the base fields: what is really stored."""
+    """The same table, read with the base fields: what is really stored (the same
+    entity, so the table is not shared)."""
 
     __table_name__ = TABLE
+    __entity__ = "Order"
 
     order_id = CharField(hash_key=True)
     email = CharField()

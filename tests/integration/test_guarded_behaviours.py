@@ -53,9 +53,10 @@ class GuardedReading(Model):
 
 
 class GuardedReadingBefore(Model):
-    """An earlier model of the same table, from when ``count`` held text."""
+    """An earlier model of the same table, from when ``count`` held text (the same entity)."""
 
     __table_name__ = READINGS
+    __entity__ = "GuardedReading"
 
     sensor = CharField(hash_key=True)
     count = CharField()

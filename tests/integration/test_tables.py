@@ -61,12 +61,14 @@ class Lifecycle(Model):
     value = IntegerField()
 
 
-# Several models of one table, as an application's model changes over time.
+# Several models of one table, as an application's model changes over time: versions
+# of one entity (one __entity__), so they need not agree on keys.
 EVOLVING = "test_tables_evolving"
 
 
 class EvolvingV1(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
     ReadCapacityUnits = 2
     WriteCapacityUnits = 2
 
@@ -78,6 +80,7 @@ class EvolvingV1(Model):
 
 class EvolvingMoreCapacity(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
     ReadCapacityUnits = 5
     WriteCapacityUnits = 4
 
@@ -89,6 +92,7 @@ class EvolvingMoreCapacity(Model):
 
 class EvolvingWithIndex(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
     ReadCapacityUnits = 2
     WriteCapacityUnits = 2
     __secondary_indexes__ = {  # noqa: RUF012
@@ -103,6 +107,7 @@ class EvolvingWithIndex(Model):
 
 class EvolvingOnDemand(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
 
     pk = CharField(hash_key=True)
     sk = IntegerField(range_key=True)
@@ -112,6 +117,7 @@ class EvolvingOnDemand(Model):
 
 class EvolvingOnDemandWithIndex(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
     __secondary_indexes__ = {  # noqa: RUF012
         "by_color": {"hash_key": "color", "range_key": "sk", "projections": ["size"]},
     }
@@ -124,6 +130,7 @@ class EvolvingOnDemandWithIndex(Model):
 
 class EvolvingOtherKeys(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
 
     pk = CharField(hash_key=True)  # no range key
     color = CharField()
@@ -131,6 +138,7 @@ class EvolvingOtherKeys(Model):
 
 class EvolvingOtherRangeType(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
     ReadCapacityUnits = 2
     WriteCapacityUnits = 2
 
@@ -140,6 +148,7 @@ class EvolvingOtherRangeType(Model):
 
 class EvolvingWithLocalIndex(Model):
     __table_name__ = EVOLVING
+    __entity__ = "Evolving"
     ReadCapacityUnits = 2
     WriteCapacityUnits = 2
 

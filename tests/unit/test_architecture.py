@@ -15,7 +15,7 @@ import pytest
 
 import dynamodb
 
-LAYERS = ("core", "wire", "models", "tools")
+LAYERS = ("core", "wire", "models", "testing", "tools")
 
 
 @pytest.fixture(scope="module")

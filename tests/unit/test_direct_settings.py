@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +59,26 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> pytest.Monke
     return monkeypatch
 
 
-def botocore_url(settings: dict[str, Any], profile: str | None = None) -> str:
-    """The URL botocore's client sends a GetItem to, with the same settings."""
+def botocore_url(
+    settings: dict[str, Any], profile: str | None = None, service: str = "dynamodb"
+) -> str:
+    """The URL botocore's client sends a call to, with the same settings."""
     session = botocore.session.Session(profile=profile)
-    client = session.create_client("dynamodb", **settings)
+    client = session.create_client(service, **settings)
     seen: list[str] = []
 
     def capture(request: Any, **_: Any) -> Any:
         seen.append(request.url)
         raise _Stop
 
-    client.meta.events.register("before-send.dynamodb", capture)
+    client.meta.events.register("before-send", capture)
+    call: Callable[[], object] = (
+        (lambda: client.get_item(TableName="t", Key={"k": {"S": "v"}}))
+        if service == "dynamodb"
+        else client.list_streams
+    )
     with pytest.raises(_Stop):
-        client.get_item(TableName="t", Key={"k": {"S": "v"}})
+        call()
     client.close()
     return seen[0].rstrip("/")
 
@@ -139,6 +147,32 @@ def test_the_endpoint_is_the_one_botocore_resolves(
     assert url == expected
     assert url == botocore_url(settings)
     assert region == (settings.get("region_name") or os.environ["AWS_DEFAULT_REGION"])
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "https://streams.dynamodb.eu-west-1.amazonaws.com"),
+        (
+            {"AWS_USE_FIPS_ENDPOINT": "true"},
+            "https://streams.dynamodb-fips.eu-west-1.amazonaws.com",
+        ),
+        ({"AWS_ENDPOINT_URL": "http://127.0.0.1:4567"}, "http://127.0.0.1:4567"),
+    ],
+)
+def test_the_streams_endpoint_is_the_one_botocore_resolves(
+    environment: pytest.MonkeyPatch, variables: dict[str, str], expected: str
+) -> None:
+    from dynamodb.core.services import DYNAMODB_STREAMS
+
+    environment.setenv("AWS_ACCESS_KEY_ID", "AKID")
+    environment.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    for name, value in variables.items():
+        environment.setenv(name, value)
+    settings = {"region_name": "eu-west-1"}
+    url, _ = AwsSettings(**settings).endpoint(DYNAMODB_STREAMS)
+    assert url == botocore_url(settings, service="dynamodbstreams")
+    assert url == expected
 
 
 def test_region_and_endpoint_from_a_profile(

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 
 import boto3
 import pytest
 
-from tests.support.dynamodb_local import DYNAMODB_LOCAL_VERSION, DynamoDBLocal, cache_dir, free_port
+from dynamodb.testing.dynamodb_local import cannot_start
+from tests.support.dynamodb_local import DynamoDBLocal, cache_dir, free_port
 
 
 def _skip_reason() -> str | None:
-    if shutil.which("java") is None:
-        return "java is not on PATH (DynamoDB Local needs Java 17+)"
-    installed = any((cache_dir() / DYNAMODB_LOCAL_VERSION).glob("node_modules/*/lib/*/*.jar"))
-    if not installed and shutil.which("npm") is None:
-        return "npm is not on PATH and DynamoDB Local is not installed yet"
-    return None
+    return cannot_start(cache_dir())
 
 
 def _port_is_free(port: int) -> bool:

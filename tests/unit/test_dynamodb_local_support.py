@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from dynamodb import InvalidValue
+from dynamodb.testing import dynamodb_local as launcher
+from dynamodb.testing.servers import start_server
 from tests.support.dynamodb_local import (
     DYNAMODB_LOCAL_VERSION,
     DynamoDBLocal,
@@ -92,3 +95,42 @@ def test_start_without_java_names_java(tmp_path: Path) -> None:
 def test_endpoint_before_start_is_an_error() -> None:
     with pytest.raises(DynamoDBLocalError, match="not started"):
         _ = DynamoDBLocal().endpoint
+
+
+def test_the_librarys_cache_is_the_users_not_the_clones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DYNAMODB_LOCAL_CACHE", str(tmp_path / "here"))
+    assert launcher.cache_dir() == (tmp_path / "here").resolve()
+    monkeypatch.delenv("DYNAMODB_LOCAL_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert launcher.cache_dir() == tmp_path.resolve() / "dynamodb-py" / "dynamodb-local"
+
+
+@pytest.mark.usefixtures("empty_path")
+def test_cannot_start_says_what_is_missing(tmp_path: Path) -> None:
+    assert launcher.cannot_start(tmp_path) == "java is not on PATH"
+    java = tmp_path / "empty-bin" / "java"
+    java.write_text("#!/bin/sh\n")
+    java.chmod(0o755)
+    assert launcher.cannot_start(tmp_path) == (
+        f"npm is not on PATH and DynamoDB Local is not installed in {tmp_path}"
+    )
+    _fake_jar(tmp_path)
+    assert launcher.cannot_start(tmp_path) is None
+
+
+@pytest.mark.usefixtures("empty_path")
+def test_start_server_falls_back_to_moto_only_when_asked_for_auto(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DYNAMODB_LOCAL_CACHE", str(tmp_path))
+    with pytest.raises(InvalidValue, match="the kinds are auto, dynamodb-local, moto"):
+        start_server("java")
+    with pytest.raises(ToolNotFoundError, match="'npm' was not found on PATH"):
+        start_server("dynamodb-local")
+    with start_server() as server:
+        assert server.endpoint.startswith("http://127.0.0.1:")
+        assert server.description == (
+            f"moto's threaded server at {server.endpoint} (not DynamoDB Local: java is not on PATH)"
+        )

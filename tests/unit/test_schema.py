@@ -32,9 +32,10 @@ ForumThread = demo.ForumThread
 
 
 class OnDemandThread(Model):
-    """ForumThread's table on on-demand billing."""
+    """ForumThread's table on on-demand billing (another version of its entity)."""
 
     __table_name__ = "forum_thread"
+    __entity__ = "ForumThread"
     __secondary_indexes__: ClassVar[dict[str, dict[str, Any]]] = {
         "user_threads_index": {
             "hash_key": "user_id",

@@ -21,6 +21,7 @@ __all__ = [
     "DuplicateItem",
     "DynamoDBError",
     "EmptyUpdate",
+    "ExpiredIterator",
     "ExpressionTooLong",
     "FieldValidationError",
     "IdempotentParameterMismatch",
@@ -34,6 +35,7 @@ __all__ = [
     "ItemTooLarge",
     "KeyTooLong",
     "KeyUpdateError",
+    "LeaseLost",
     "LimitExceeded",
     "LimitViolation",
     "MissingDependency",
@@ -51,6 +53,7 @@ __all__ = [
     "ResourceNotFound",
     "SchemaMismatch",
     "ServiceError",
+    "StreamNotEnabled",
     "TableNotFound",
     "ThrottlingError",
     "TransactionCanceled",
@@ -59,6 +62,8 @@ __all__ = [
     "TransactionPayloadTooLarge",
     "TransactionTooLarge",
     "TransportError",
+    "TrimmedDataAccess",
+    "UniqueViolation",
     "UnknownAssociation",
     "UnknownAttribute",
     "UnknownField",
@@ -227,6 +232,20 @@ class ItemAlreadyExists(ConditionalCheckFailed):
         self.keys: list[dict[str, Any]] = []
 
 
+class UniqueViolation(ConditionalCheckFailed):
+    """A value of a ``unique=True`` field is taken by another item: nothing was written.
+
+    ``model`` and ``field`` name the model and field (Python names), ``value`` is
+    the value asked for.
+    """
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message, **details)
+        self.model: str = ""
+        self.field: str = ""
+        self.value: Any = None
+
+
 class VersionConflict(ConditionalCheckFailed):
     """Optimistic locking: the stored item's version is not the one this item was read at.
 
@@ -361,7 +380,26 @@ class InternalServerError(ServiceError, code="InternalServerError"):
     """DynamoDB failed on its side (HTTP 500)."""
 
 
+class ExpiredIterator(ServiceError, code="ExpiredIteratorException"):
+    """A stream's shard iterator is older than 15 minutes; stream readers get a new one."""
+
+
+class TrimmedDataAccess(ServiceError, code="TrimmedDataAccessException"):
+    """A stream position is older than the stream keeps records (24 hours)."""
+
+
 # -- errors raised before anything is sent, or by multi-step operations --
+
+
+class StreamNotEnabled(DynamoDBError):
+    """A table has no stream to read: give its model ``__stream__`` and run ``Table.update()``."""
+
+
+class LeaseLost(DynamoDBError):
+    """Another stream reader holds the shard now: this reader's checkpoint was not written.
+
+    The records since the last checkpoint are delivered again, to the new holder.
+    """
 
 
 class BatchIncomplete(DynamoDBError):

@@ -34,6 +34,7 @@ __all__ = [
     "Placeholders",
     "SizeOf",
     "and_all",
+    "extend_condition",
     "parse_path",
     "require_condition",
 ]
@@ -104,17 +105,20 @@ def parse_path(text: str) -> Path:
 class Placeholders:
     """Allocates ``#nK`` name and ``:vK`` value placeholders for one request."""
 
-    __slots__ = ("_name_index", "names", "values")
+    __slots__ = ("_name_index", "_tag", "names", "values")
 
-    def __init__(self) -> None:
+    def __init__(self, tag: str = "") -> None:
+        """``tag`` goes into every placeholder (``#n<tag>0``), so that placeholders made for
+        a second expression of a request already rendered cannot collide with its own."""
         self.names: dict[str, str] = {}
         self.values: dict[str, AttributeValue] = {}
         self._name_index: dict[str, str] = {}
+        self._tag = tag
 
     def name(self, name: str) -> str:
         placeholder = self._name_index.get(name)
         if placeholder is None:
-            placeholder = f"#n{len(self._name_index)}"
+            placeholder = f"#n{self._tag}{len(self._name_index)}"
             self._name_index[name] = placeholder
             self.names[placeholder] = name
         return placeholder
@@ -135,17 +139,33 @@ class Placeholders:
         )
 
     def value(self, value: AttributeValue) -> str:
-        placeholder = f":v{len(self.values)}"
+        placeholder = f":v{self._tag}{len(self.values)}"
         self.values[placeholder] = value
         return placeholder
 
     def apply(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Add ExpressionAttributeNames/Values to ``request`` when any were used."""
+        """Add ExpressionAttributeNames/Values to ``request`` when any were used (merged
+        with those it holds)."""
         if self.names:
-            request["ExpressionAttributeNames"] = dict(self.names)
+            request["ExpressionAttributeNames"] = {
+                **request.get("ExpressionAttributeNames", {}),
+                **self.names,
+            }
         if self.values:
-            request["ExpressionAttributeValues"] = dict(self.values)
+            request["ExpressionAttributeValues"] = {
+                **request.get("ExpressionAttributeValues", {}),
+                **self.values,
+            }
         return request
+
+
+def extend_condition(request: dict[str, Any], condition: Condition, tag: str = "x") -> None:
+    """AND ``condition`` into a rendered request's ConditionExpression (in place)."""
+    placeholders = Placeholders(tag)
+    text = condition.render(placeholders)
+    existing = request.get("ConditionExpression")
+    request["ConditionExpression"] = f"({existing}) AND ({text})" if existing else text
+    placeholders.apply(request)
 
 
 class Condition:

@@ -2,10 +2,12 @@
 
 A multi-step operation (create a table and wait, page through a scan, retry a
 batch) is written once as a generator. It yields :class:`Request` (send this to
-DynamoDB) or :class:`Sleep` (wait this long), receives the response dict (or has
-the typed error thrown into it), and returns its result. A sync driver and an
-async driver (:meth:`dynamodb.wire.connection.Connection.run` / ``arun``) run it; the
-only code that differs between them is the send and the sleep.
+DynamoDB), :class:`Sleep` (wait this long) or :class:`Invoke` (call user code, such
+as a model's hook: awaited by the async driver when it is a coroutine), receives
+the response dict (or has the typed error thrown into it), and returns its result.
+A sync driver and an async driver (:meth:`dynamodb.wire.connection.Connection.run` /
+``arun``) run it; the only code that differs between them is the send, the sleep and
+the call of user code.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Flow", "Request", "Sleep", "call", "relay", "sleep"]
+__all__ = ["Flow", "Invoke", "Request", "Sleep", "call", "invoke", "relay", "sleep"]
 
 T = TypeVar("T")
 
@@ -40,7 +42,20 @@ class Sleep:
     seconds: float
 
 
-Step = Request | Sleep
+@dataclass(frozen=True, slots=True)
+class Invoke:
+    """Call ``function(*args)`` and send its result back (its error is thrown in).
+
+    The sync driver calls it and refuses an ``async def`` function (naming
+    ``label``); the async driver awaits what it returns when that is awaitable.
+    """
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    label: str = ""
+
+
+Step = Request | Sleep | Invoke
 Flow = Generator[Step, Any, T]
 
 
@@ -50,6 +65,12 @@ def call(
     """One request; ``response = yield from call(...)`` inside a flow."""
     response: dict[str, Any] = yield Request(operation, params, idempotent)
     return response
+
+
+def invoke(function: Callable[..., Any], *args: Any, label: str = "") -> Flow[Any]:
+    """``result = yield from invoke(hook, item)`` inside a flow (see :class:`Invoke`)."""
+    result = yield Invoke(function, args, label)
+    return result
 
 
 def sleep(seconds: float) -> Flow[None]:

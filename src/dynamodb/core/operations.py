@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.codec import Item
-from dynamodb.core.errors import ResourceInUse, ResourceNotFound, WaitTimeout
+from dynamodb.core.errors import ResourceInUse, ResourceNotFound, SchemaMismatch, WaitTimeout
 from dynamodb.core.expressions import Path, Placeholders
 from dynamodb.core.flow import Flow, call, sleep
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from dynamodb.models.schema import TableSchema
 
 __all__ = [
+    "ITEM_OPERATIONS",
     "WaitPolicy",
     "count_items",
     "create_table",
@@ -32,6 +33,22 @@ __all__ = [
 
 
 # -- items ----------------------------------------------------------------------
+
+ITEM_OPERATIONS = frozenset(
+    {
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+"""The API operations that read or write items (the data plane, PartiQL aside)."""
 
 
 def get_item_request(
@@ -139,10 +156,42 @@ def create_table(
 ) -> Flow[dict[str, Any]]:
     """CreateTable, then (by default) wait until it is ACTIVE; the description."""
     response = yield from call("CreateTable", schema.create_table_request())
-    if not wait:
+    if not wait and schema.ttl_attribute is None:
         description: dict[str, Any] = response["TableDescription"]
         return description
-    return (yield from wait_until_active(schema.table_name, policy))
+    description = yield from wait_until_active(schema.table_name, policy)
+    if schema.ttl_attribute is not None:
+        yield from enable_ttl(schema.table_name, schema.ttl_attribute)
+    return description
+
+
+def describe_ttl(table: str) -> Flow[dict[str, Any]]:
+    """DescribeTimeToLive's TimeToLiveDescription (``TimeToLiveStatus``, ``AttributeName``)."""
+    response = yield from call("DescribeTimeToLive", {"TableName": table})
+    description: dict[str, Any] = response.get("TimeToLiveDescription", {})
+    return description
+
+
+def enable_ttl(table: str, attribute: str) -> Flow[None]:
+    """Turn Time to Live on for ``attribute``, unless it is on for it already.
+
+    A table's TTL attribute cannot be switched while TTL is on (AWS also allows one
+    change an hour): SchemaMismatch says so.
+    """
+    current = yield from describe_ttl(table)
+    status = current.get("TimeToLiveStatus", "DISABLED")
+    if status in ("ENABLED", "ENABLING"):
+        if current.get("AttributeName") == attribute:
+            return
+        raise SchemaMismatch(
+            f"table {table}: Time to Live is on for {current.get('AttributeName')!r}, the "
+            f"model's TTLField is {attribute!r}; turn it off first (AWS allows one change "
+            "an hour)"
+        )
+    specification = {"Enabled": True, "AttributeName": attribute}
+    yield from call(
+        "UpdateTimeToLive", {"TableName": table, "TimeToLiveSpecification": specification}
+    )
 
 
 def delete_table(
@@ -180,4 +229,6 @@ def update_table(schema: TableSchema, policy: WaitPolicy | None = None) -> Flow[
     for request in schema.update_table_requests(description):
         yield from call("UpdateTable", request)
         description = yield from wait_until_active(schema.table_name, policy)
+    if schema.ttl_attribute is not None:
+        yield from enable_ttl(schema.table_name, schema.ttl_attribute)
     return description

@@ -165,6 +165,8 @@ def retrying(flow: Flow[T], policy: RetryPolicy, state: RetryState | None = None
         if isinstance(step, Sleep):
             yield step
             return None
+        if not isinstance(step, Request):  # user code (hooks): not a request to resend
+            return (yield step)
         spent = 0
         for attempt in range(1, policy.max_attempts + 1):
             if limiter is not None:

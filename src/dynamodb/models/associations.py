@@ -42,6 +42,7 @@ from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import get_item_request
 from dynamodb.core.updates import UpdatePlan
+from dynamodb.models import lifecycle
 from dynamodb.models.fields import CharField, SetField
 from dynamodb.models.persistence import prepare_changes, prepare_update, run_write
 from dynamodb.models.registry import resolve
@@ -213,6 +214,9 @@ class BelongsTo(Association, Generic[T]):
         self._index_name = index_name
         self.order_by = order_by
         self.projection = projection
+        self.by_parts = False
+        """The foreign key is a part of this model's hash key template: the children
+        live in the owner's partition (single-table design), found by their key."""
 
     @property
     def foreign_key(self) -> str:
@@ -226,6 +230,11 @@ class BelongsTo(Association, Generic[T]):
 
     def contribute(self, fields: dict[str, Any], indexes: dict[str, dict[str, Any]]) -> None:
         owner = self.model.__name__ if self.model else "?"
+        hash_keys = [field for field in fields.values() if field.hash_key]
+        template = hash_keys[0].template if len(hash_keys) == 1 else None
+        if template is not None and self.foreign_key in template.names:
+            self.by_parts = True  # no index: the children are in the owner's partition
+            return
         field = _new_field(fields, self.foreign_key, CharField, f"{owner}.{self.name}")
         if self.foreign_key not in fields:
             assert self.model is not None
@@ -268,9 +277,24 @@ class BelongsTo(Association, Generic[T]):
             raise InvalidArgument(
                 f"{type(obj).__name__}.{self.name} takes a {self.target.__name__}"
             )
-        token = key_token(self.target, value._key())
-        obj._data[self.foreign_key] = token
+        token = self.owner_token(value)
+        if self.by_parts:
+            type(obj)._meta.fields[self.foreign_key].__set__(obj, token)
+        else:
+            obj._data[self.foreign_key] = token
         _cache(obj)[self.name] = (token, value)
+
+    def owner_token(self, owner: Model) -> Any:
+        """What a child holds in its foreign key to point at ``owner``."""
+        if self.by_parts:
+            return owner._data.get(self.foreign_key)
+        return key_token(self.target, owner._key())
+
+    def owner_key(self, token: Any) -> Item:
+        """The owner's wire key from a child's foreign key."""
+        if self.by_parts:
+            return self.target._key_from_values({self.foreign_key: token})
+        return key_from_token(self.target, token)
 
     def load_flow(self, item: Model) -> Flow[T | None]:
         """GetItem of the owner (cached on ``item``)."""
@@ -278,10 +302,13 @@ class BelongsTo(Association, Generic[T]):
         owner: T | None = None
         if token is not None:
             target = cast("type[T]", self.target)
-            request = get_item_request(target._meta.table_name, key_from_token(target, token))
+            request = get_item_request(target._meta.table_name, self.owner_key(token))
             response = yield from call("GetItem", request)
             found = response.get("Item")
-            owner = target._from_wire(found) if found else None
+            owner = target._meta.loader()(found, None) if found else None
+            if owner is not None and owner.expired:
+                owner = None
+            yield from lifecycle.after_load((owner,))
         _cache(item)[self.name] = (token, owner)
         return owner
 
@@ -289,16 +316,19 @@ class BelongsTo(Association, Generic[T]):
         target = self.target
         key_names = [field.name for field in target._meta.key_fields]
         tokens = {self.token_of(item) for item in items} - {None}
-        keys = [key_from_token(target, token) for token in tokens if token is not None]
+        keys = [self.owner_key(token) for token in tokens if token is not None]
         found: dict[Any, Model] = {}
+        load = target._meta.loader()
         for chunk in get_chunks(target._meta.table_name, keys, key_names):
             for raw in (yield from chunk):
-                found[key_identity(raw, key_names)] = target._from_wire(raw)
+                loaded = load(raw, None)
+                if loaded is not None:
+                    found[key_identity(raw, key_names)] = loaded
         for item in items:
             token = self.token_of(item)
             owner = None
             if token is not None:
-                owner = found.get(key_identity(key_from_token(target, token), key_names))
+                owner = found.get(key_identity(self.owner_key(token), key_names))
             _cache(item)[self.name] = (token, owner)
 
 
@@ -322,9 +352,11 @@ class _ChildrenSide(Association):
     def query_for(self, item: Model) -> Query[Any]:
         """The Query reading ``item``'s children through the inverse index."""
         inverse = self.inverse()
-        token = key_token(type(item), item._key())
+        token = inverse.owner_token(item)
         target = self.target
         field = target._meta.fields[inverse.foreign_key]
+        if inverse.by_parts:  # in the owner's partition: the planner finds it by key
+            return target.query().where(field.eq(token))
         return target.query().use_index(inverse.index_name).where(field.eq(token))
 
     def children_flow(self, item: Model) -> Flow[list[Any]]:
@@ -342,6 +374,11 @@ class _ChildrenSide(Association):
         if self.on_delete is None:
             return
         inverse = self.inverse()
+        if inverse.by_parts and self.on_delete == "nullify":
+            raise InvalidArgument(
+                f"{type(item).__name__}.{self.name}: on_delete='nullify' cannot remove "
+                f"{inverse.foreign_key}, a part of {self.target.__name__}'s key"
+            )
         for child in (yield from self.children_flow(item)):
             if self.on_delete == "cascade":
                 # The child's own associations follow (its links, its children).
@@ -469,6 +506,12 @@ class Children(_Related[T, _ChildrenSide]):
             raise InvalidArgument(
                 f"{self.association.name} holds {self.association.target.__name__} items"
             )
+        if inverse.by_parts:
+            raise InvalidArgument(
+                f"{self.association.name} of {type(self.owner).__name__} are linked by their "
+                f"key ({inverse.foreign_key} is a part of it): create them with "
+                f"{inverse.foreign_key}=... instead of adding or removing them"
+            )
         token = key_token(type(self.owner), self.owner._key())
         previous = child._data.get(inverse.foreign_key)
         previous_cache = _cache(child).get(inverse.name)
@@ -560,8 +603,11 @@ class ManyToMany(Association):
         key_names = [field.name for field in target._meta.key_fields]
         keys = [key_from_token(target, token) for token in sorted(self.tokens(item))]
         found: list[Any] = []
+        load = target._meta.loader()
         for chunk in get_chunks(target._meta.table_name, keys, key_names):
-            found.extend(target._from_wire(raw) for raw in (yield from chunk))
+            loaded = (load(raw, None) for raw in (yield from chunk))
+            found.extend(other for other in loaded if other is not None and not other.expired)
+        yield from lifecycle.after_load(found)
         return found
 
     def prefetch_flow(self, items: Sequence[Model]) -> Flow[None]:
@@ -570,10 +616,12 @@ class ManyToMany(Association):
         tokens = set().union(*(self.tokens(item) for item in items)) if items else set()
         keys = [key_from_token(target, token) for token in tokens]
         by_token: dict[str, Any] = {}
+        load = target._meta.loader()
         for chunk in get_chunks(target._meta.table_name, keys, key_names):
             for raw in (yield from chunk):
-                other = target._from_wire(raw)
-                by_token[key_token(target, other._key())] = other
+                other = load(raw, None)
+                if other is not None:
+                    by_token[key_token(target, other._key())] = other
         for item in items:
             _cache(item)[self.name] = [
                 by_token[token] for token in sorted(self.tokens(item)) if token in by_token

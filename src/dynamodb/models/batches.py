@@ -28,13 +28,15 @@ from dynamodb.core.errors import (
     InvalidArgument,
     ItemAlreadyExists,
     ThrottlingError,
+    UniqueViolation,
 )
 from dynamodb.core.flow import Flow, sleep
 from dynamodb.core.progress import ProgressCallback, make_progress
 from dynamodb.core.retries import RetryPolicy
+from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_items, each_within_limits
 from dynamodb.models.options import naming_missing_tables
-from dynamodb.models.persistence import check_whole, prepare_put, run_write
+from dynamodb.models.persistence import check_whole, prepare_delete, prepare_put, run_write
 from dynamodb.models.projection import ProjectionEntry, projection_of, read_with
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ __all__ = [
     "BatchGetOptions",
     "BatchOptions",
     "BatchPlan",
+    "as_instance",
     "plan_batch_delete",
     "plan_batch_get",
     "plan_batch_write",
@@ -80,6 +83,8 @@ class BatchGetOptions(BatchOptions, total=False):
     """Strongly consistent reads (default False)."""
     keep_missing: bool
     """None in place of a missing item (default: missing items are skipped)."""
+    include_expired: bool
+    """Return items past their TTLField's time too (default: they read as missing)."""
 
 
 def _checked(
@@ -161,7 +166,7 @@ def _finish_chunks(
         raise _explained(cls, error, left_key) from None
 
 
-def _as_instance(cls: type[M], entry: Any) -> M:
+def as_instance(cls: type[M], entry: Any) -> M:
     if isinstance(entry, cls):
         return entry
     if isinstance(entry, Mapping):
@@ -183,9 +188,11 @@ def plan_batch_write(
     """Plan writing ``items``; they are all validated before anything is sent."""
     _checked(cls, "batch_write", options, BatchOptions)
     progress, retry = options.get("progress"), options.get("retry")
-    instances = [_as_instance(cls, entry) for entry in items]
+    instances = [as_instance(cls, entry) for entry in items]
+    written_at = lifecycle.now()
     for instance in instances:
         check_whole(instance, "batch_write()")
+        lifecycle.stamp(instance, written_at, created=instance._original is None)
     key_names = _key_names(cls)
     version = cls._meta.version_field
     wires: list[Item] = []
@@ -195,8 +202,8 @@ def plan_batch_write(
             wire[version.name] = {"N": str((instance._data.get(version.attr) or 0) + 1)}
         wires.append(wire)
     check_items(cls, "batch_write()", instances, wires)  # every item, before any chunk
-    if not overwrite:
-        return _plan_conditional_puts(cls, instances, key_names, options)
+    if not overwrite or cls._meta.unique_fields:
+        return _plan_conditional_puts(cls, instances, key_names, options, overwrite)
     by_key = {
         key_identity(wire, key_names): (instance, wire)
         for instance, wire in zip(instances, wires, strict=True)
@@ -223,19 +230,26 @@ def plan_batch_write(
 
 
 def _plan_conditional_puts(
-    cls: type[M], instances: list[M], key_names: Sequence[str], options: BatchOptions
+    cls: type[M],
+    instances: list[M],
+    key_names: Sequence[str],
+    options: BatchOptions,
+    overwrite: bool = False,
 ) -> BatchPlan[list[M]]:
-    """``overwrite=False``: one conditional PutItem per item (BatchWriteItem has no conditions)."""
+    """One write per item, where BatchWriteItem cannot do what is asked: ``overwrite=False``
+    (a conditional PutItem each), or a model with unique fields (each put with its
+    guard items, in one transaction)."""
     progress, retry = options.get("progress"), options.get("retry")
-    seen: set[Any] = set()
+    seen: dict[Any, M] = {}
     for instance in instances:
         identity = key_identity(instance._key(), key_names)
-        if identity in seen:
+        if identity in seen and not overwrite:
             raise DuplicateItem(
                 f"{cls.__name__}.batch_write(overwrite=False): the key "
                 f"{instance.get_primary_key_dict()} is given twice"
             )
-        seen.add(identity)
+        seen[identity] = instance  # overwrite: the last one wins
+    instances = list(seen.values())
     reporter = make_progress(progress, len(instances), f"{cls.__name__}.batch_write")
 
     policy = retry or RetryPolicy()
@@ -247,7 +261,7 @@ def _plan_conditional_puts(
         # outcome still unknown after that is reported as not confirmed.
         for attempt in range(1, policy.max_attempts + 1):
             try:
-                yield from run_write(prepare_put(instance, exists_error=True))
+                yield from run_write(prepare_put(instance, exists_error=not overwrite))
                 break
             except ThrottlingError:
                 if attempt == policy.max_attempts:
@@ -257,6 +271,7 @@ def _plan_conditional_puts(
 
     def finish(outcomes: list[Any]) -> list[M]:
         reporter.close()
+        _raise_violations(cls, instances, outcomes)
         taken = [
             instance.get_primary_key_dict()
             for instance, outcome in zip(instances, outcomes, strict=True)
@@ -290,6 +305,29 @@ def _plan_conditional_puts(
     return _plan(cls, [put(instance) for instance in instances], finish, options)
 
 
+def _raise_violations(cls: type[M], instances: list[M], outcomes: list[Any]) -> None:
+    """The first UniqueViolation among a batch's outcomes, listing every item refused."""
+    refused = [
+        (instance, outcome)
+        for instance, outcome in zip(instances, outcomes, strict=True)
+        if isinstance(outcome, UniqueViolation)
+    ]
+    if not refused:
+        return
+    first = refused[0][1]
+    error = UniqueViolation(
+        f"{cls.__name__}.batch_write: {len(refused)} items were not written because a unique "
+        f"value is taken (the first: {first.field} = {first.value!r}); "
+        f"{len(instances) - len(refused)} other items were written or failed otherwise: "
+        f"{[instance.get_primary_key_dict() for instance, _ in refused]}",
+        code=first.code,
+        response=first.response,
+        operation=first.operation,
+    )
+    error.model, error.field, error.value = first.model, first.field, first.value
+    raise error from first
+
+
 def _wire_key(cls: type[Model], key: Any) -> Item:
     if isinstance(key, cls):
         return key._key()
@@ -307,6 +345,7 @@ def plan_batch_get(
     _checked(cls, "batch_get", options, BatchGetOptions)
     progress, retry = options.get("progress"), options.get("retry")
     keep_missing = options.get("keep_missing", False)
+    include_expired = options.get("include_expired", False)
     key_names = _key_names(cls)
     wire_keys = each_within_limits(cls, "batch_get()", keys, lambda key: _wire_key(cls, key))
     projections = options.get("projections")
@@ -320,7 +359,9 @@ def plan_batch_get(
         wire_keys,
         key_names,
         consistent=options.get("consistent", False),
-        attributes=projection.expression_paths() if projection is not None else None,
+        attributes=cls._meta.with_entity(
+            projection.expression_paths() if projection is not None else None
+        ),
         policy=retry,
         on_chunk=reporter.advance,
     )
@@ -329,12 +370,14 @@ def plan_batch_get(
     def in_order(pages: Iterable[list[Item]]) -> list[Any]:
         found = {key_identity(item, key_names): item for page in pages for item in page}
         results: list[Any] = []
+        load = cls._meta.loader()
         for key in wire_keys:
             item = found.get(key_identity(key, key_names))
-            if item is not None:
-                results.append(cls._from_wire(item, projection))
-            elif keep_missing:
-                results.append(None)
+            loaded = load(item, projection) if item is not None else None
+            if loaded is not None and not include_expired and loaded.expired:
+                loaded = None
+            if loaded is not None or keep_missing:
+                results.append(loaded)
         return results
 
     def finish(outcomes: list[Any]) -> list[Any]:
@@ -362,7 +405,10 @@ def plan_batch_delete(
     _checked(cls, "batch_delete", options, BatchOptions)
     progress, retry = options.get("progress"), options.get("retry")
     key_names = _key_names(cls)
+    keys = list(keys)
     wire_keys = each_within_limits(cls, "batch_delete()", keys, lambda key: _wire_key(cls, key))
+    if cls._meta.unique_fields:
+        return _plan_guarded_deletes(cls, keys, wire_keys, key_names, options)
     requests, _ = unique_writes(({"DeleteRequest": {"Key": key}} for key in wire_keys), key_names)
     reporter = make_progress(progress, len(requests), f"{cls.__name__}.batch_delete")
     flows = write_chunks(cls._meta.table_name, requests, policy=retry, on_chunk=reporter.advance)
@@ -375,3 +421,32 @@ def plan_batch_delete(
         return len(requests)
 
     return _plan(cls, flows, finish, options)
+
+
+def _plan_guarded_deletes(
+    cls: type[Model],
+    keys: list[Any],
+    wire_keys: list[Item],
+    key_names: Sequence[str],
+    options: BatchOptions,
+) -> BatchPlan[int]:
+    """Deletes of a model with unique fields: each with its guard items, in one transaction."""
+    progress = options.get("progress")
+    chosen: dict[Any, Any] = {}
+    for key, wire in zip(keys, wire_keys, strict=True):
+        chosen[key_identity(wire, key_names)] = key
+    reporter = make_progress(progress, len(chosen), f"{cls.__name__}.batch_delete")
+
+    def delete(key: Any) -> Flow[None]:
+        item = key if isinstance(key, cls) else cls._key_instance(key)
+        yield from run_write(prepare_delete(item))
+        reporter.advance(1)
+
+    def finish(outcomes: list[Any]) -> int:
+        reporter.close()
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                raise outcome
+        return len(chosen)
+
+    return _plan(cls, [delete(key) for key in chosen.values()], finish, options)

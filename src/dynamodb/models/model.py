@@ -9,6 +9,7 @@ its instances are items. Every call that talks to DynamoDB builds a flow (see
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
@@ -30,16 +31,18 @@ from dynamodb.core.errors import (
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdateAction, UpdatePlan
+from dynamodb.models import lifecycle
 from dynamodb.models.associations import Association
 from dynamodb.models.batches import (
     BatchGetOptions,
     BatchOptions,
+    as_instance,
     plan_batch_delete,
     plan_batch_get,
     plan_batch_write,
 )
 from dynamodb.models.fields import Field, NestedAttribute
-from dynamodb.models.limit_checks import check_key, size_of
+from dynamodb.models.limit_checks import check_key, each_within_limits, size_of
 from dynamodb.models.options import ModelOptions
 from dynamodb.models.pending import PendingUpdates
 from dynamodb.models.persistence import (
@@ -52,13 +55,20 @@ from dynamodb.models.persistence import (
 )
 from dynamodb.models.projection import Projection, ProjectionEntry, projection_of, read_with
 from dynamodb.models.query import Query, Scan, _Spec
-from dynamodb.models.registry import register
+from dynamodb.models.registry import models_of_table, register
 from dynamodb.models.schema import CAPACITY_SETTINGS, TableSchema, check_capacity
+from dynamodb.models.single_table.entities import check_compatible
+from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
+from dynamodb.models.single_table.unique import check_unique_fields
+from dynamodb.models.streams import ChangeStream, StreamOptions, stream_of
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
 Actions = UpdateAction | Sequence[UpdateAction]
+
+_BASE: list[type[Any]] = []
+"""[Model], once it exists: the class whose empty hooks a model's own hooks replace."""
 
 
 class ModelMeta(type):
@@ -102,6 +112,7 @@ class ModelMeta(type):
         )
         is_abstract = bool(namespace.get("__abstract__", False))
         meta = ModelOptions(cls, fields, associations, is_map=is_map, is_abstract=is_abstract)
+        meta.hooks = lifecycle.defined_hooks(cls, _BASE[0] if _BASE else None)
         cls._meta = meta
         if is_map or is_abstract:
             for field in fields.values():
@@ -112,13 +123,21 @@ class ModelMeta(type):
                     )
         else:
             settings = {
-                "__table_name__": namespace.get("__table_name__"),
+                "__table_name__": namespace.get("__table_name__") or _inherited_table(cls),
                 "ReadCapacityUnits": getattr(cls, "ReadCapacityUnits", None),
                 "WriteCapacityUnits": getattr(cls, "WriteCapacityUnits", None),
                 "__secondary_indexes__": indexes,
                 "__global_indexes__": getattr(cls, "__global_indexes__", None),
+                "__stream__": getattr(cls, "__stream__", None),
             }
             meta.schema = TableSchema.build(name, settings, fields, model=cls)
+            base = _table_base(cls)
+            if base is not None and base._meta.table_name == meta.schema.table_name:
+                # Polymorphism: another entity of its base's table (unless it names the
+                # base's entity: then it is another definition of the same one).
+                meta.declares_entity = meta.declares_entity or base._meta.entity != meta.entity
+            check_compatible(cls, models_of_table(meta.schema.table_name))
+            check_unique_fields(meta)
             register(cls)
         return cls
 
@@ -128,6 +147,22 @@ class ModelMeta(type):
         if name in CAPACITY_SETTINGS:
             check_capacity(cls.__name__, name, value)
         super().__setattr__(name, value)
+
+
+def _table_base(cls: type[Any]) -> Any:
+    """The nearest table model ``cls`` subclasses (None: none)."""
+    for base in cls.__mro__[1:]:
+        meta = getattr(base, "_meta", None)
+        if isinstance(meta, ModelOptions) and meta.schema is not None:
+            return base
+    return None
+
+
+def _inherited_table(cls: type[Any]) -> str | None:
+    """The table of the nearest table model ``cls`` subclasses: a subclass of a table
+    model is another entity of the same table (polymorphism)."""
+    base = _table_base(cls)
+    return base._meta.table_name if base is not None else None
 
 
 def _inherit(cls: type[Any], attr: str, field: Field[Any]) -> Field[Any]:
@@ -179,7 +214,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     (hash_key, range_key), [projected fields])]``). ``__abstract__ = True`` makes
     a base class without a table. ``__connection__`` names the
     :class:`~dynamodb.Connection` this model uses (default: the one from
-    ``set_connection``).
+    ``set_connection``). ``__stream__ = "NEW_AND_OLD_IMAGES"`` (or ``"KEYS_ONLY"``,
+    ``"NEW_IMAGE"``, ``"OLD_IMAGE"``) gives the table a stream, read with
+    :meth:`stream`.
     """
 
     _meta: ClassVar[ModelOptions]
@@ -187,6 +224,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     __table_name__: ClassVar[str]
     __connection__: ClassVar[Connection | None] = None
     __secondary_indexes__: ClassVar[dict[str, dict[str, Any]]] = {}
+    __stream__: ClassVar[str | bool | None] = None
     ReadCapacityUnits: ClassVar[int | None] = None
     WriteCapacityUnits: ClassVar[int | None] = None
 
@@ -212,9 +250,13 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         name = cls.__name__
         for attr, field in fields.items():
             if attr in values:
+                if field.template is not None:
+                    raise field.templated_error(values[attr], name)
                 data[attr] = field.clean(values[attr], name)
             else:
                 data[attr] = field.make_default()
+        if cls._meta.templated:
+            fill_templates(cls._meta.templated, data, name)
         state = self.__dict__  # written directly: no Model.__setattr__ call per attribute
         state["_data"] = data
         state["_original"] = None
@@ -226,6 +268,29 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         if name[:1] != "_" and not hasattr(type(self), name):
             raise _unknown_attribute(self, name)
         _set_attribute(self, name, value)
+
+    # -- lifecycle hooks (override them; see the README's "Hooks and signals") ----------
+
+    def before_save(self) -> Any:
+        """Called before every write of this item (save, create, update, commit_changes,
+        add, batches, transactions); may change the item. Raising sends nothing."""
+        return None
+
+    def after_save(self) -> Any:
+        """Called once this item was written."""
+        return None
+
+    def before_delete(self) -> Any:
+        """Called before this item is deleted; raising sends nothing."""
+        return None
+
+    def after_delete(self) -> Any:
+        """Called once this item was deleted."""
+        return None
+
+    def after_load(self) -> Any:
+        """Called for every instance a read built from a stored item."""
+        return None
 
     # -- plumbing ------------------------------------------------------------------
 
@@ -271,12 +336,19 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     def _to_wire_map(self) -> Item:
         """Every non-empty attribute, encoded; checks required fields and containers."""
         cls = type(self)
+        meta = cls._meta
+        if meta.templated:
+            fill_templates(meta.templated, self._data, cls.__name__)
         try:
-            return cls._meta.encode_item(self._data, lambda field: _missing(cls, field))
+            item = meta.encode_item(self._data, lambda field: _missing(cls, field))
         except FieldValidationError:
             raise
         except (TypeError, ValueError, ArithmeticError):
-            return self._encode_carefully()
+            item = self._encode_carefully()
+        tag = meta.entity_tag
+        if tag is not None:
+            item[tag[0]] = {"S": tag[1]}
+        return item
 
     def _encode_carefully(self) -> Item:
         """The same as ``_to_wire_map``, field by field, to name the one that fails."""
@@ -301,13 +373,15 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """The wire key from ``{python or DynamoDB name: value}``; checks it is whole."""
         schema = cls._meta.require_table()
         key_fields = schema.key_fields
-        allowed = {f.attr for f in key_fields} | {f.name for f in key_fields}
+        allowed = key_part_names(key_fields)
         unknown = set(values) - allowed
         if unknown:
-            expected = ", ".join(f.attr for f in key_fields)
+            expected = ", ".join(_key_description(key_fields))
             raise UnknownField(
                 f"{cls.__name__} key has unknown parts {sorted(unknown)}; its key is {expected}"
             )
+        if cls._meta.templated:
+            values = key_from_parts(cls.__name__, key_fields, values)
         key: Item = {}
         for field in key_fields:
             value = values.get(field.attr, values.get(field.name))
@@ -346,6 +420,20 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             ``item.size``; its size in bytes is then ``Model.size(item)``.
             """
             return size_of(self)
+
+    @property
+    def expired(self) -> bool:
+        """Whether the item is past the time of its TTLField (False without one, or unset)."""
+        field = type(self)._meta.ttl_field
+        when = self._data.get(field.attr) if field is not None else None
+        return when is not None and when <= lifecycle.now()
+
+    @property
+    def expires_in(self) -> dt.timedelta | None:
+        """How long until the item expires (negative once it has), or None without a TTL."""
+        field = type(self)._meta.ttl_field
+        when = self._data.get(field.attr) if field is not None else None
+        return None if when is None else when - lifecycle.now()
 
     def to_son(self) -> dict[str, Any]:
         """The item as data ``json.dumps`` accepts (ISO datetimes, sets as sorted lists)."""
@@ -399,23 +487,30 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     # -- flows ---------------------------------------------------------------------
 
-    def _write_flow(self, write: PreparedWrite | None, idempotent: bool = False) -> Flow[Self]:
+    def _write_flow(
+        self, prepare: Callable[[], PreparedWrite | None], idempotent: bool = False
+    ) -> Flow[Self]:
+        """The hooks around one write: ``before_save``, the write ``prepare`` makes once
+        it ran, then ``after_save``."""
+        yield from lifecycle.before_save((self,))
+        write = prepare()
         if write is not None:
             yield from run_write(write, idempotent=idempotent)
+        yield from lifecycle.after_save((self,))
         return self
 
     @classmethod
     def _create_flow(cls, overwrite: bool, values: dict[str, Any]) -> Flow[Self]:
         item = cls(**values)
-        return item._write_flow(prepare_put(item, exists_error=not overwrite))
+        return item._write_flow(lambda: prepare_put(item, exists_error=not overwrite))
 
     def _save_flow(self, condition: Condition | None, full: bool, idempotent: bool) -> Flow[Self]:
         if condition is not None:
             name = type(self).__name__
             require_condition(condition, f"{name}.save(condition=...)", name)
         if full:
-            return self._write_flow(prepare_put(self, condition), idempotent)
-        return self._write_flow(prepare_changes(self, condition), idempotent)
+            return self._write_flow(lambda: prepare_put(self, condition), idempotent)
+        return self._write_flow(lambda: prepare_changes(self, condition), idempotent)
 
     def _update_flow(
         self,
@@ -426,8 +521,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         must_exist: bool = False,
     ) -> Flow[Self]:
         plan = self._update_plan(actions, values, f"{type(self).__name__}.update()")
-        write = prepare_update(self, plan, condition, must_exist=must_exist)
-        return self._write_flow(write, idempotent)
+        return self._write_flow(
+            lambda: prepare_update(self, plan, condition, must_exist=must_exist), idempotent
+        )
 
     def _update_plan(
         self, actions: Iterable[Actions], values: Mapping[str, Any], where: str
@@ -470,9 +566,11 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         if condition is not None:
             name = type(self).__name__
             require_condition(condition, f"{name}.delete(condition=...)", name)
+        yield from lifecycle.before_delete((self,))
         yield from run_write(prepare_delete(self, condition), idempotent=idempotent)
         for association in type(self)._meta.associations.values():
             yield from association.deleted_flow(self)
+        yield from lifecycle.after_delete((self,))
 
     @classmethod
     def _get_flow(
@@ -480,20 +578,26 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         key: Mapping[str, Any],
         consistent: bool,
         projections: Iterable[ProjectionEntry] | None,
+        include_expired: bool = False,
     ) -> Flow[Self | None]:
         schema = cls._meta.require_table()
         projection = None
         if projections is not None:
             projection = read_with(cls, projection_of(cls, projections, "get"), version=True)
+        meta = cls._meta
         request = operations.get_item_request(
             schema.table_name,
             cls._key_from_values(key),
             consistent,
-            projection.expression_paths() if projection is not None else None,
+            meta.with_entity(projection.expression_paths() if projection is not None else None),
         )
         response = yield from call("GetItem", request)
         found = response.get("Item")
-        return cls._from_wire(found, projection) if found else None
+        loaded: Self | None = meta.loader()(found, projection) if found else None
+        if loaded is not None and not include_expired and loaded.expired:
+            return None
+        yield from lifecycle.after_load((loaded,))
+        return loaded
 
     @classmethod
     def _key_instance(cls, key: Mapping[str, Any]) -> Self:
@@ -502,13 +606,20 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         obj = cls.__new__(cls)
         obj._data = dict.fromkeys(cls._meta.fields)
         obj._original = None
-        for field in cls._meta.key_fields:
-            obj._data[field.attr] = field.clean(key.get(field.attr, key.get(field.name)))
+        key_fields = cls._meta.key_fields
+        for field in key_fields:
+            for part in field.part_fields.values():
+                given = key.get(part.attr, key.get(part.name))
+                if given is not None:
+                    obj._data[part.attr] = part.clean(given, cls.__name__)
+        values = key_from_parts(cls.__name__, key_fields, key) if cls._meta.templated else key
+        for field in key_fields:
+            obj._data[field.attr] = field.clean(values.get(field.attr, values.get(field.name)))
         return obj
 
     @classmethod
     def _add_flow(cls, values: dict[str, Any], idempotent: bool) -> Flow[Self]:
-        key_names = {name for field in cls._meta.key_fields for name in (field.attr, field.name)}
+        key_names = key_part_names(cls._meta.key_fields)
         key = {name: value for name, value in values.items() if name in key_names}
         counters = {name: value for name, value in values.items() if name not in key_names}
         if not counters:
@@ -523,7 +634,7 @@ class Model(PendingUpdates, metaclass=ModelMeta):
                 problem = f"{cls.__name__}.add() got an unknown field {attr!r}"
                 raise UnknownField(cls._meta.unknown_fields(problem, [attr]))
             actions.append(field.add(amount))
-        return item._write_flow(prepare_update(item, UpdatePlan(actions)), idempotent)
+        return item._write_flow(lambda: prepare_update(item, UpdatePlan(actions)), idempotent)
 
     @classmethod
     def _count_flow(cls, exact: bool) -> Flow[int]:
@@ -548,6 +659,22 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         spec = _Spec(projection=_projection_spec(cls, projection, "scan"))
         return Scan(cls, spec).segments(segments)
 
+    @classmethod
+    def stream(cls, **options: Unpack[StreamOptions]) -> ChangeStream[Self]:
+        """The changes of the table's stream: ``for change in Model.stream(...)``.
+
+        Each :class:`~dynamodb.streams.Change` holds the item before and after as
+        instances of this model (in a table several models share, only this
+        model's items are read). Options: :class:`~dynamodb.streams.StreamOptions`
+        (``start``, ``checkpoints``, ``worker``, ``lease_seconds``, ``stop_after`` ...).
+        """
+        return stream_of(cls, options)
+
+    @classmethod
+    def astream(cls, **options: Unpack[StreamOptions]) -> ChangeStream[Self]:
+        """Async twin of :meth:`stream`: ``async for change in Model.astream(...)``."""
+        return stream_of(cls, options)
+
     # -- items: sync and async twins -------------------------------------------------
 
     @classmethod
@@ -570,15 +697,17 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         *,
         consistent: bool = False,
         projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
         connection: Connection | None = None,
         **key: Any,
     ) -> Self | None:
         """The item with this key, or None; ``consistent=True`` reads strongly consistent.
 
         ``projections=[Test.title, Test.doc["a"]]`` reads only those fields and paths
-        (and the key, and the version field): a partial item (see :meth:`save`).
+        (and the key, and the version field): a partial item (see :meth:`save`). An
+        item past its TTLField's time reads as None unless ``include_expired=True``.
         """
-        flow = cls._get_flow(key, consistent, projections)
+        flow = cls._get_flow(key, consistent, projections, include_expired)
         return cls._meta.run(flow, connection)
 
     @classmethod
@@ -587,11 +716,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         *,
         consistent: bool = False,
         projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
         connection: Connection | None = None,
         **key: Any,
     ) -> Self | None:
         """Async twin of :meth:`get`."""
-        flow = cls._get_flow(key, consistent, projections)
+        flow = cls._get_flow(key, consistent, projections, include_expired)
         return await cls._meta.arun(flow, connection)
 
     def save(
@@ -779,7 +909,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         conditional PutItem each) and raises ItemAlreadyExists listing the taken keys.
         ``progress``: True for a bar, or a callable ``(done, total)``.
         """
-        return plan_batch_write(cls, items, overwrite, options).run()
+        instances = [as_instance(cls, entry) for entry in items]
+        connection = cls._meta.connection(options.get("connection"))
+        connection.run(lifecycle.before_save(instances))
+        written = plan_batch_write(cls, instances, overwrite, options).run()
+        connection.run(lifecycle.after_save(written))
+        return written
 
     @classmethod
     async def abatch_write(
@@ -789,7 +924,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         **options: Unpack[BatchOptions],
     ) -> list[Self]:
         """Async twin of :meth:`batch_write`."""
-        return await plan_batch_write(cls, items, overwrite, options).arun()
+        instances = [as_instance(cls, entry) for entry in items]
+        connection = cls._meta.connection(options.get("connection"))
+        await connection.arun(lifecycle.before_save(instances))
+        written = await plan_batch_write(cls, instances, overwrite, options).arun()
+        await connection.arun(lifecycle.after_save(written))
+        return written
 
     @classmethod
     def batch_get(
@@ -803,14 +943,18 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         reads only those fields (and the key); ``consistent=True`` reads strongly
         consistent.
         """
-        return plan_batch_get(cls, keys, options).run()  # type: ignore[return-value]
+        found = plan_batch_get(cls, keys, options).run()
+        cls._meta.connection(options.get("connection")).run(lifecycle.after_load(found))
+        return found  # type: ignore[return-value]
 
     @classmethod
     async def abatch_get(
         cls, *keys: Mapping[str, Any] | Self, **options: Unpack[BatchGetOptions]
     ) -> list[Self]:
         """Async twin of :meth:`batch_get`."""
-        return await plan_batch_get(cls, keys, options).arun()  # type: ignore[return-value]
+        found = await plan_batch_get(cls, keys, options).arun()
+        await cls._meta.connection(options.get("connection")).arun(lifecycle.after_load(found))
+        return found  # type: ignore[return-value]
 
     @classmethod
     def batch_delete(
@@ -821,7 +965,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         **options: Unpack[BatchOptions],
     ) -> int:
         """Delete items by key (``keys=[...]``) or by instance (``items=[...]``); how many."""
-        return plan_batch_delete(cls, _keys_or_items(keys, items), options).run()
+        entries = each_within_limits(
+            cls, "batch_delete()", _keys_or_items(keys, items), lambda key: _deletable(cls, key)
+        )
+        connection = cls._meta.connection(options.get("connection"))
+        connection.run(lifecycle.before_delete(entries))
+        deleted = plan_batch_delete(cls, entries, options).run()
+        connection.run(lifecycle.after_delete(entries))
+        return deleted
 
     @classmethod
     async def abatch_delete(
@@ -832,7 +983,14 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         **options: Unpack[BatchOptions],
     ) -> int:
         """Async twin of :meth:`batch_delete`."""
-        return await plan_batch_delete(cls, _keys_or_items(keys, items), options).arun()
+        entries = each_within_limits(
+            cls, "batch_delete()", _keys_or_items(keys, items), lambda key: _deletable(cls, key)
+        )
+        connection = cls._meta.connection(options.get("connection"))
+        await connection.arun(lifecycle.before_delete(entries))
+        deleted = await plan_batch_delete(cls, entries, options).arun()
+        await connection.arun(lifecycle.after_delete(entries))
+        return deleted
 
     @classmethod
     def item_count(cls, *, exact: bool = False, connection: Connection | None = None) -> int:
@@ -849,6 +1007,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """Async twin of :meth:`item_count`."""
         return await cls._meta.arun(cls._count_flow(exact), connection)
 
+
+_BASE.append(Model)
 
 M = TypeVar("M", bound=Model)
 
@@ -942,7 +1102,35 @@ def _unknown_attribute(item: Model, name: str) -> UnknownAttribute:
 
 
 def _missing(cls: type[Model], field: Field[Any]) -> FieldValidationError:
+    if field.template is not None:
+        parts = ", ".join(field.template.names)
+        return field.invalid(
+            None,
+            f"is required: it is built from {field.template.source!r}, so give {parts}",
+            cls.__name__,
+        )
     return field.invalid(None, "is required", cls.__name__)
+
+
+def _key_description(key_fields: Iterable[Field[Any]]) -> list[str]:
+    described = []
+    for field in key_fields:
+        if field.template is not None and field.template.names:
+            described.append(
+                f"{field.attr} ({field.template.source!r}: {', '.join(field.template.names)})"
+            )
+        else:
+            described.append(field.attr)
+    return described
+
+
+def _deletable(cls: type[Model], entry: Any) -> Model:
+    """An instance for each key of a batch delete (its hooks see the item by its key)."""
+    if isinstance(entry, cls):
+        return entry
+    if isinstance(entry, Mapping):
+        return cls._key_instance(entry)
+    raise InvalidArgument(f"{cls.__name__}: a key is a dict like {{'name': ...}}, not {entry!r}")
 
 
 def _keys_or_items(keys: Iterable[Any] | None, items: Iterable[Any] | None) -> list[Any]:

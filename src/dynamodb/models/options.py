@@ -9,7 +9,7 @@ this object and the instances they are given, so none of them imports
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dynamodb.core.errors import (
@@ -19,11 +19,19 @@ from dynamodb.core.errors import (
     ResourceNotFound,
     TableNotFound,
 )
+from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, Request, Step, relay
-from dynamodb.models.fields import Field, VersionField
+from dynamodb.models.fields import Field, TTLField, VersionField
 from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
-from dynamodb.models.registry import models_of_table
+from dynamodb.models.lifecycle import stamp_fields
+from dynamodb.models.registry import generation, models_of_table
 from dynamodb.models.schema import TableSchema
+from dynamodb.models.single_table.entities import (
+    DEFAULT_ENTITY_ATTRIBUTE,
+    entity_condition,
+    table_entities,
+)
+from dynamodb.models.single_table.templates import bind_templates
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
@@ -45,16 +53,26 @@ class ModelOptions:
     """
 
     __slots__ = (
+        "_entity_cache",
         "associations",
+        "auto_now",
+        "auto_now_add",
+        "declares_entity",
         "decode_item",
         "encode_item",
+        "entity",
+        "entity_attribute",
         "fields",
         "fields_by_name",
+        "hooks",
         "is_abstract",
         "is_map",
         "model",
         "name",
         "schema",
+        "templated",
+        "ttl_field",
+        "unique_fields",
         "version_field",
     )
 
@@ -79,6 +97,106 @@ class ModelOptions:
         self.encode_item: EncodeItem
         self.decode_item, self.encode_item = compile_codec(fields)
         self.schema: TableSchema | None = None
+        self.templated: tuple[Field[Any], ...] = bind_templates(self.name, fields)
+        self.unique_fields: tuple[Field[Any], ...] = tuple(
+            field for field in fields.values() if field.unique
+        )
+        self.auto_now, self.auto_now_add = stamp_fields(fields.values())
+        for field in (*self.auto_now, *self.auto_now_add):
+            if field.is_key or field.index_key or field.template is not None:
+                raise ModelDefinitionError(
+                    f"model {self.name}: field {field.attr} is a key: it cannot be set "
+                    "automatically (auto_now / auto_now_add)"
+                )
+        self.ttl_field: TTLField | None = _ttl_field(self.name, fields)
+        self.hooks: frozenset[str] = frozenset()
+        """The lifecycle hooks the model defines (set by the metaclass)."""
+        namespace = vars(model)
+        entity = namespace.get("__entity__", self.name)
+        if not isinstance(entity, str) or not entity:
+            raise ModelDefinitionError(f"model {self.name}: __entity__ must be a non-empty str")
+        self.entity: str = entity
+        attribute = getattr(model, "__entity_attribute__", None) or DEFAULT_ENTITY_ATTRIBUTE
+        if not isinstance(attribute, str) or not attribute:
+            raise ModelDefinitionError(
+                f"model {self.name}: __entity_attribute__ must be a non-empty str, not "
+                f"{attribute!r}"
+            )
+        self.entity_attribute: str = attribute
+        self.declares_entity: bool = bool(self.templated)
+        """Whether this model makes its table shared by itself (key templates, or a
+        subclass of a model stored in the same table: set once the schema is known)."""
+        self._entity_cache: tuple[int, _EntityView] | None = None
+
+    # -- entities (single-table design) ----------------------------------------
+
+    def _view(self) -> _EntityView:
+        current = generation()
+        cached = self._entity_cache
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        view = _EntityView.of(self)
+        self._entity_cache = (current, view)
+        return view
+
+    @property
+    def entity_tag(self) -> tuple[str, str] | None:
+        """(attribute, entity name) written on this model's items; None: not a shared table."""
+        return self._view().tag
+
+    @property
+    def readable_entities(self) -> tuple[str, ...]:
+        """The entities this model's reads return: its own and its subclasses'."""
+        return self._view().readable
+
+    def class_for(self, item: Mapping[str, Any]) -> type[Any] | None:
+        """The class a read of this model builds ``item`` as: this model, or a subclass
+        for its entity; None for an item of another entity (skipped)."""
+        view = self._view()
+        if view.tag is None:
+            return self.model
+        tag = item.get(view.tag[0])
+        entity = tag.get("S") if isinstance(tag, dict) else None
+        return view.classes.get(entity) if isinstance(entity, str) else None
+
+    def loader_class(self, entity: str) -> type[Any] | None:
+        """The class this model's reads build an item of ``entity`` as (None: not read)."""
+        return self._view().classes.get(entity)
+
+    def loader(self) -> Callable[[Mapping[str, Any], Any], Any]:
+        """``load(item, partial) -> instance or None``: how this model's reads build instances.
+
+        In a shared table an item becomes the class of its entity (this model, or a
+        subclass); an item of another entity gives None and is skipped.
+        """
+        view = self._view()
+        from_wire: Callable[[Mapping[str, Any], Any], Any] = self.model._from_wire
+        if view.tag is None:
+            return from_wire
+        attribute = view.tag[0]
+        classes = view.classes
+
+        def load(item: Mapping[str, Any], partial: Any = None) -> Any:
+            tag = item.get(attribute)
+            entity = tag.get("S") if isinstance(tag, dict) else None
+            cls = classes.get(entity) if isinstance(entity, str) else None
+            return cls._from_wire(item, partial) if cls is not None else None
+
+        return load
+
+    def entity_filter(self) -> Condition | None:
+        """The condition that keeps a read to this model's entities (None: not shared)."""
+        view = self._view()
+        if view.tag is None:
+            return None
+        return entity_condition(view.tag[0], view.readable)
+
+    def with_entity(self, attributes: list[Any] | None) -> list[Any] | None:
+        """A projection's attributes, with the entity attribute a shared table needs."""
+        tag = self.entity_tag
+        if attributes is None or tag is None or tag[0] in attributes:
+            return attributes
+        return [*attributes, tag[0]]
 
     def require_table(self) -> TableSchema:
         """The table schema; TypeError for abstract and map models, which have none."""
@@ -136,6 +254,33 @@ class ModelOptions:
         return f"<ModelOptions {self.name}>"
 
 
+class _EntityView:
+    """What a model's calls need to know of its table's entities (cached per generation)."""
+
+    __slots__ = ("classes", "readable", "tag")
+
+    def __init__(
+        self, tag: tuple[str, str] | None, readable: tuple[str, ...], classes: dict[str, type[Any]]
+    ) -> None:
+        self.tag = tag
+        self.readable = readable
+        self.classes = classes
+
+    @classmethod
+    def of(cls, meta: ModelOptions) -> _EntityView:
+        schema = meta.schema
+        if schema is None:
+            return cls(None, (), {})
+        table = table_entities(schema.table_name)
+        if not table.shared:
+            return cls(None, (meta.entity,), {meta.entity: meta.model})
+        classes = {meta.entity: meta.model}
+        for entity, model in table.classes.items():
+            if entity != meta.entity and issubclass(model, meta.model):
+                classes[entity] = model
+        return cls((table.attribute, meta.entity), tuple(classes), classes)
+
+
 def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Field[Any]]:
     by_name: dict[str, Field[Any]] = {}
     for field in fields.values():
@@ -147,6 +292,16 @@ def _index_by_name(model: str, fields: Mapping[str, Field[Any]]) -> dict[str, Fi
             )
         by_name[field.name] = field
     return by_name
+
+
+def _ttl_field(model: str, fields: Mapping[str, Field[Any]]) -> TTLField | None:
+    found = [field for field in fields.values() if isinstance(field, TTLField)]
+    if len(found) > 1:
+        named = ", ".join(field.attr for field in found)
+        raise ModelDefinitionError(f"model {model}: at most one TTLField (found: {named})")
+    if found and (found[0].is_key or found[0].template is not None):
+        raise ModelDefinitionError(f"model {model}: the TTLField {found[0].attr} cannot be a key")
+    return found[0] if found else None
 
 
 def _version_field(model: str, fields: Mapping[str, Field[Any]]) -> VersionField | None:

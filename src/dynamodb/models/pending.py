@@ -34,6 +34,7 @@ from dynamodb.core.errors import (
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow
 from dynamodb.core.updates import SequencePlan, UpdateAction, plan_sequence
+from dynamodb.models import lifecycle
 from dynamodb.models.persistence import prepare_update, run_write
 
 if TYPE_CHECKING:
@@ -166,12 +167,14 @@ class PendingUpdates:
         if not sequence:
             return
         model = cast("Model", self)
+        yield from lifecycle.before_save((model,))
         resolved = self._resolve(sequence)
         write = prepare_update(model, resolved.plan, and_all([*conditions, *resolved.guards()]))
         if resolved.read:
             write.explain = _stale_read(model, write.explain, resolved.read)
         yield from run_write(write, idempotent=idempotent)
         self.discard_changes()
+        yield from lifecycle.after_save((model,))
 
     def commit_changes(
         self, *, idempotent: bool = False, connection: Connection | None = None

@@ -38,14 +38,18 @@ from dynamodb.core.expressions import (
     AttributeExists,
     AttributeNotExists,
     Condition,
+    Path,
     Placeholders,
     and_all,
 )
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.retries import is_idempotent
 from dynamodb.core.updates import UpdateAction, UpdatePlan
+from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_delete, check_put, check_update
 from dynamodb.models.projection import nested_changes
+from dynamodb.models.single_table.templates import template_actions
+from dynamodb.models.single_table.unique import UniqueChange, refuse_unknowable, run_guarded
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -83,6 +87,8 @@ class PreparedWrite:
     key: Item
     idempotent: bool | None = None
     applied: Callable[[Item | None], bool] | None = None
+    unique: UniqueChange | None = None
+    """What the write does to unique values (None: the model has no unique field)."""
 
 
 TRANSACT_KINDS = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
@@ -110,6 +116,8 @@ def run_write(write: PreparedWrite, *, idempotent: bool = False) -> Flow[dict[st
     Otherwise a conditional put or delete whose answer was lost is confirmed by
     a consistent read, and resent once if what is stored is not this write.
     """
+    if write.unique is not None:
+        return (yield from _run_guarded(write))
     if idempotent:
         return (yield from _run_at_most_once(write))
     try:
@@ -141,6 +149,23 @@ def _confirm_or_resend(write: PreparedWrite) -> Flow[dict[str, Any]]:
         raise write.explain(error) from error
 
 
+def _run_guarded(write: PreparedWrite) -> Flow[dict[str, Any]]:
+    """A write with unique values: one transaction with its guard items."""
+    assert write.unique is not None
+    yield from run_guarded(write.operation, write.params, write.unique, write.explain)
+    return (yield from _after_transaction(write))
+
+
+def _after_transaction(write: PreparedWrite) -> Flow[dict[str, Any]]:
+    response: dict[str, Any] = {}
+    if write.operation == "UpdateItem":  # no ALL_NEW in a transaction: read it back
+        stored = yield from _read_consistently(write)
+        if stored is not None:
+            response["Attributes"] = stored
+    write.on_success(response)
+    return response
+
+
 def _run_at_most_once(write: PreparedWrite) -> Flow[dict[str, Any]]:
     request = {
         "TransactItems": [transact_action(write)],
@@ -153,13 +178,7 @@ def _run_at_most_once(write: PreparedWrite) -> Flow[dict[str, Any]]:
         if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
             raise write.explain(cancelled_condition(reasons[0])) from error
         raise
-    response: dict[str, Any] = {}
-    if write.operation == "UpdateItem":  # no ALL_NEW in a transaction: read it back
-        stored = yield from _read_consistently(write)
-        if stored is not None:
-            response["Attributes"] = stored
-    write.on_success(response)
-    return response
+    return (yield from _after_transaction(write))
 
 
 def _render(
@@ -275,6 +294,8 @@ def prepare_put(
     cls = type(item)
     schema = cls._meta.require_table()
     check_whole(item, "a put (save(full=True), a changed key, or a put in a transaction)")
+    if cls._meta.auto_now or cls._meta.auto_now_add:
+        lifecycle.stamp(item, lifecycle.now(), created=item._original is None)
     wire = item._to_wire_map()
     guard, expected, next_version = _version_guard(item)
     parts = [part for part in (condition, guard) if part is not None]
@@ -297,7 +318,22 @@ def prepare_put(
         return stored is not None and _same_item(stored, wire)
 
     explain = _explainer(item, expected, exists_error)
-    return PreparedWrite("PutItem", request, on_success, explain, item._key(), applied=applied)
+    write = PreparedWrite("PutItem", request, on_success, explain, item._key(), applied=applied)
+    if cls._meta.unique_fields:
+        new = {field.name: wire.get(field.name) for field in cls._meta.unique_fields}
+        old = None if not exists_error else dict.fromkeys(new)
+        write.unique = UniqueChange(
+            cls._meta, write.key, new, _stored_unique(item, old), not exists_error
+        )
+    return write
+
+
+def _stored_unique(item: Model, fallback: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The unique values as stored, when the item was read (else ``fallback``)."""
+    original = item._original
+    if original is None:
+        return fallback
+    return {field.name: original.get(field.name) for field in type(item)._meta.unique_fields}
 
 
 def _same_item(stored: Item, written: Item) -> bool:
@@ -379,11 +415,25 @@ def prepare_update(
     require_exists = require_exists or must_exist
     key_names = {field.name for field in schema.key_fields}
     touched = plan.attributes() & key_names
-    if touched:
+    key_parts = {
+        part.name: key.attr for key in schema.key_fields for part in key.part_fields.values()
+    }
+    touched_parts = sorted(plan.attributes() & key_parts.keys())
+    if touched or touched_parts:
+        named = [
+            *sorted(touched),
+            *(f"{name} (a part of {key_parts[name]})" for name in touched_parts),
+        ]
         raise KeyUpdateError(
-            f"{cls.__name__}: key attributes {sorted(touched)} cannot be updated; "
+            f"{cls.__name__}: key attributes {named} cannot be updated; "
             "create an item with the new key instead"
         )
+    meta = cls._meta
+    extra = _implied_actions(item, plan)
+    if extra:
+        plan = UpdatePlan(plan)  # a copy: the caller's plan (pending changes) stays as it was
+        for action in extra:
+            plan.add(action)
     parts: list[Condition] = []
     if require_exists:
         parts.append(AttributeExists(schema.hash_key.path))
@@ -425,9 +475,59 @@ def prepare_update(
     explain = _explainer(
         item, expected, checked=item._original is not None, missing_error=must_exist
     )
-    return PreparedWrite(
+    write = PreparedWrite(
         "UpdateItem", request, on_success, explain, request["Key"], idempotent=idempotent
     )
+    if meta.unique_fields:
+        write.unique = _unique_update(item, plan, write.key)
+    return write
+
+
+def _implied_actions(item: Model, plan: UpdatePlan) -> list[UpdateAction]:
+    """What an update sets besides its own actions: the attributes built from the parts
+    it changes (key templates), and the entity of a shared table (an upsert writes it)."""
+    meta = type(item)._meta
+    actions: list[UpdateAction] = []
+    if meta.templated:
+        actions.extend(
+            template_actions(
+                meta.name,
+                meta.templated,
+                item._data,
+                plan,
+                meta.fields_by_name,
+                read=item._original is not None,
+            )
+        )
+    tag = meta.entity_tag
+    planned = plan.attributes()
+    if tag is not None and tag[0] not in planned:
+        actions.append(UpdateAction(Path.of(tag[0]), "set", {"S": tag[1]}))
+    if meta.auto_now or meta.auto_now_add:
+        when = lifecycle.now()
+        for field in meta.auto_now:
+            if field.name not in planned:
+                actions.append(UpdateAction(field.path, "set", field.to_wire(when)))
+        for field in meta.auto_now_add:
+            if field.name not in planned:
+                actions.append(UpdateAction(field.path, "set_if_not_exists", field.to_wire(when)))
+    return actions
+
+
+def _unique_update(item: Model, plan: UpdatePlan, key: Item) -> UniqueChange | None:
+    meta = type(item)._meta
+    unique = {field.name for field in meta.unique_fields}
+    new: dict[str, Any] = {}
+    for action in plan:
+        name = action.path.attribute
+        if name not in unique:
+            continue
+        if len(action.path.elements) != 1 or action.kind not in ("set", "remove"):
+            raise refuse_unknowable(meta, name, action.kind)
+        new[name] = action.value if action.kind == "set" else None
+    if not new:
+        return None
+    return UniqueChange(meta, key, new, _stored_unique(item, None))
 
 
 def _unconditional(request: dict[str, Any]) -> dict[str, Any]:
@@ -437,6 +537,9 @@ def _unconditional(request: dict[str, Any]) -> dict[str, Any]:
 def prepare_changes(item: Model, condition: Condition | None = None) -> PreparedWrite | None:
     """The dirty save: an UpdateItem of the changes, a PutItem for a new item, or
     None when nothing changed and there is no condition to check."""
+    meta = type(item)._meta
+    if meta.auto_now and item._original is not None:
+        lifecycle.stamp(item, lifecycle.now(), created=False)
     plan = changes_of(item)
     if plan is None:
         return prepare_put(item, condition)
@@ -464,6 +567,9 @@ def prepare_delete(item: Model, condition: Condition | None = None) -> PreparedW
         return stored is None  # the item is gone: this delete (or one like it) happened
 
     explain = _explainer(item, expected, checked=item._original is not None)
-    return PreparedWrite(
+    write = PreparedWrite(
         "DeleteItem", request, on_success, explain, request["Key"], applied=applied
     )
+    if cls._meta.unique_fields:
+        write.unique = UniqueChange(cls._meta, write.key, None, _stored_unique(item, None))
+    return write

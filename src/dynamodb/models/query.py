@@ -9,6 +9,7 @@ cursor. The sync and async readers only loop over ``page()``.
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
@@ -22,8 +23,10 @@ from dynamodb.core.errors import InvalidArgument, InvalidValue, QueryError, Unkn
 from dynamodb.core.expressions import Condition, Placeholders, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.planner import QueryPlan, Target, find_target, plan_query
+from dynamodb.models import lifecycle
 from dynamodb.models.associations import prefetch_flow
 from dynamodb.models.fields import Field
+from dynamodb.models.lifecycle import unexpired
 from dynamodb.models.limit_checks import check_expressions, check_key_condition
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.projection import Projection, read_with
@@ -56,6 +59,7 @@ class _Spec:
     segments: int = 1
     connection: Connection | None = None
     prefetch: tuple[str, ...] = ()
+    include_expired: bool = False
 
 
 class Pager(Generic[M]):
@@ -75,6 +79,7 @@ class Pager(Generic[M]):
         requery: bool,
         scope: str,
         prefetch: tuple[str, ...] = (),
+        load: Any = None,
     ) -> None:
         """``projection``: what the items hold when they are partial (None: whole items);
         ``scope``: what the cursors are bound to (:func:`~dynamodb.core.cursor.query_scope`)."""
@@ -89,6 +94,9 @@ class Pager(Generic[M]):
         self.requery = requery
         self.scope = scope
         self.prefetch = prefetch
+        self.load = load
+        """``load(item, partial)``: builds each item (None: the model's loader); an item it
+        gives None for (an entity no model claims) is skipped."""
         self.done = False
         self.cursor: Cursor | None = None
         schema = model._meta.require_table()
@@ -130,12 +138,15 @@ class Pager(Generic[M]):
             self.cursor = Cursor.from_key(last, self.scope) if last else None
         if self.requery and raw:
             raw = yield from self._requery(raw)
-        decode = self.model._from_wire
+        decode = self.load or self.model._meta.loader()
         projection = self.projection
         with gc_paused():  # a page is many small acyclic objects (see fastpath.py)
             items = [decode(item, projection) for item in raw]
+        if self.load is not None or self.model._meta.entity_tag is not None:
+            items = [item for item in items if item is not None]  # entities no model claims
         if self.prefetch and items:
             yield from prefetch_flow(self.model, self.prefetch, items)
+        yield from lifecycle.after_load(items)
         return items
 
     def _cursor_at(self, item: Item) -> Cursor:
@@ -275,6 +286,24 @@ class _Reader(Generic[M]):
         """Put the conditions into ``request``; True when there is a filter."""
         raise NotImplementedError
 
+    def _loader(self) -> Any:
+        """How items are built (None: the model's own loader)."""
+        return None
+
+    def _entity_filter(self) -> Condition | None:
+        """What every read of the model adds to its filter: its entities (in a shared
+        table), and items not past their TTLField's time (unless ``include_expired()``)."""
+        meta = self._model._meta
+        parts = [meta.entity_filter()]
+        if not self._spec.include_expired:
+            parts.append(unexpired(meta))
+        return and_all([part for part in parts if part is not None])
+
+    def include_expired(self, flag: bool = True) -> Self:
+        """Also return items past their TTLField's time (DynamoDB deletes them up to days
+        later; by default reads leave them out)."""
+        return self._with(include_expired=flag)
+
     def _read_projection(self, target: Target) -> Projection | None:
         """What the items read from ``target`` hold, when they are partial.
 
@@ -302,6 +331,9 @@ class _Reader(Generic[M]):
             projection = self._read_projection(target)
             assert projection is not None
             request["ProjectionExpression"] = projection.render(placeholders)
+            tag = self._model._meta.entity_tag
+            if tag is not None:
+                request["ProjectionExpression"] += ", " + placeholders.name(tag[0])
         if spec.consistent:
             request["ConsistentRead"] = True
         placeholders.apply(request)
@@ -334,6 +366,7 @@ class _Reader(Generic[M]):
             requery=spec.requery if requery is None else requery,
             scope=query_scope(request),
             prefetch=spec.prefetch,
+            load=self._loader(),
         )
         if spec.start is not None:
             decode_cursor(spec.start, pager.scope)  # check it before any request
@@ -488,8 +521,10 @@ class Query(_Reader[M]):
         request["KeyConditionExpression"] = plan.key_condition.render(placeholders)
         if not self._spec.ascending:
             request["ScanIndexForward"] = False
-        if plan.filter is not None:
-            request["FilterExpression"] = plan.filter.render(placeholders)
+        entity = self._entity_filter()
+        condition = and_all([part for part in (plan.filter, entity) if part is not None])
+        if condition is not None:
+            request["FilterExpression"] = condition.render(placeholders)
             return True
         return False
 
@@ -521,7 +556,8 @@ class Scan(_Reader[M]):
         return "Scan"
 
     def _conditions(self, placeholders: Placeholders, request: dict[str, Any]) -> bool:
-        condition = and_all(self._spec.conditions)
+        entity = self._entity_filter()
+        condition = and_all([*self._spec.conditions, *([entity] if entity is not None else [])])
         if condition is None:
             return False
         request["FilterExpression"] = condition.render(placeholders)
@@ -622,7 +658,12 @@ def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | N
         finally:
             offer(("done", None))
 
-    threads = [threading.Thread(target=work, args=(pager,), daemon=True) for pager in pagers]
+    # Each thread runs in a copy of the caller's context, as run_many's do, so the
+    # caller's ContextVar-scoped blocks (dynamodb.testing's faults and recorder) reach it.
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(work, pager), daemon=True)
+        for pager in pagers
+    ]
     for thread in threads:
         thread.start()
     merge: _Merge[M] = _Merge(len(pagers), limit)

@@ -14,14 +14,25 @@ from typing import Any
 
 from dynamodb.core.errors import ModelDefinitionError
 
-__all__ = ["models_of_table", "register", "resolve"]
+__all__ = ["generation", "models_of_table", "register", "resolve"]
 
 _MODELS: dict[tuple[str, str], weakref.ref[type[Any]]] = {}
+_GENERATION = [0]
 
 
 def register(model: type[Any]) -> None:
     """Record a table model (the latest definition of a name in a module wins)."""
-    _MODELS[(model.__module__, model.__qualname__)] = weakref.ref(model)
+    _MODELS[(model.__module__, model.__qualname__)] = weakref.ref(model, _forget)
+    _GENERATION[0] += 1
+
+
+def _forget(_: object) -> None:
+    _GENERATION[0] += 1
+
+
+def generation() -> int:
+    """A number that changes whenever a model is registered or collected (for caches)."""
+    return _GENERATION[0]
 
 
 def _live(module: str | None, name: str) -> list[type[Any]]:

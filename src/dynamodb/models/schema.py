@@ -16,6 +16,11 @@ Index projections follow the dynamix rule: an index projects the keys only
 (``KEYS_ONLY``) unless ``projections=[...]`` lists attributes (``INCLUDE``);
 ``projections="ALL"`` projects everything. Keys-only indexes are the cheapest to
 write and store; ``get_items(requery_for_all_projections=True)`` fetches the rest.
+
+``__stream__ = "NEW_AND_OLD_IMAGES"`` (or ``"KEYS_ONLY"``, ``"NEW_IMAGE"``,
+``"OLD_IMAGE"``; True means ``"NEW_AND_OLD_IMAGES"``) turns the table's stream
+on; ``__stream__ = False`` turns it off at the next update; absent (None), an
+update leaves the stream as it is.
 """
 
 from __future__ import annotations
@@ -25,13 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dynamodb.core.errors import ModelDefinitionError, SchemaMismatch
-from dynamodb.models.fields import Field
+from dynamodb.models.fields import Field, TTLField
 
 __all__ = ["CAPACITY_SETTINGS", "IndexSpec", "TableSchema", "check_capacity"]
 
 _MAX_LOCAL_INDEXES = 5
 _MAX_GLOBAL_INDEXES = 20
 _GLOBAL_INDEX_OPTIONS = {"hash_key", "range_key", "read_capacity", "write_capacity", "projections"}
+_STREAM_VIEWS = ("NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY")
 
 CAPACITY_SETTINGS = ("ReadCapacityUnits", "WriteCapacityUnits")
 """The class attributes that set a table's provisioned capacity."""
@@ -107,9 +113,14 @@ class TableSchema:
     read_capacity: int | None
     write_capacity: int | None
     indexes: dict[str, IndexSpec] = field(default_factory=dict)
+    ttl_attribute: str | None = None
+    """The attribute DynamoDB's Time to Live reads (a TTLField), if any."""
     model: Any = field(default=None, repr=False, compare=False)
     """The model class, whose ReadCapacityUnits/WriteCapacityUnits payloads read (None:
     the capacity given here stays)."""
+    stream: str | bool | None = None
+    """The stream's view type (``"NEW_AND_OLD_IMAGES"`` ...); False: no stream; None:
+    whatever the table has."""
 
     @property
     def on_demand(self) -> bool:
@@ -161,7 +172,17 @@ class TableSchema:
         if not isinstance(table_name, str) or not 3 <= len(table_name) <= 255:
             raise fail(f"__table_name__ must be a string of 3 to 255 characters: {table_name!r}")
         read, write = cls._capacity(fail, namespace)
-        schema = cls(model_name, table_name, hash_key, range_key, read, write, model=model)
+        ttl = [f for f in fields.values() if isinstance(f, TTLField)]
+        schema = cls(
+            model_name,
+            table_name,
+            hash_key,
+            range_key,
+            read,
+            write,
+            ttl_attribute=ttl[0].name if ttl else None,
+            model=model,
+        )
         schema._add_local_indexes(fail, fields)
         declared = namespace.get("__secondary_indexes__") or {}
         if not isinstance(declared, Mapping):
@@ -174,6 +195,7 @@ class TableSchema:
                 "__global_indexes__; declare each index once"
             )
         schema._add_global_indexes(fail, {**declared, **legacy}, fields)
+        schema.stream = _stream_setting(fail, namespace.get("__stream__"))
         return schema
 
     @staticmethod
@@ -397,6 +419,8 @@ class TableSchema:
             request["LocalSecondaryIndexes"] = local
         if global_:
             request["GlobalSecondaryIndexes"] = global_
+        if isinstance(self.stream, str):
+            request["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": self.stream}
         return request
 
     def update_table_requests(self, description: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -437,6 +461,34 @@ class TableSchema:
             if name not in existing:
                 definition = spec.definition(self._index_throughput(spec))
                 requests.append(self._index_update({"Create": definition}, create=True))
+        requests.extend(self._stream_updates(description))
+        return requests
+
+    def _stream_updates(self, description: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """UpdateTable requests for the stream: on, off, or another view (off, then on).
+
+        A stream's view cannot change in place: the old stream is disabled (its
+        records stay readable for 24 hours) and a new one, with a new ARN, begins.
+        """
+        if self.stream is None:
+            return []
+        current = description.get("StreamSpecification") or {}
+        view = current.get("StreamViewType") if current.get("StreamEnabled") else None
+        wanted = self.stream if isinstance(self.stream, str) else None
+        if view == wanted:
+            return []
+        requests = []
+        if view is not None:
+            requests.append(
+                {"TableName": self.table_name, "StreamSpecification": {"StreamEnabled": False}}
+            )
+        if wanted is not None:
+            requests.append(
+                {
+                    "TableName": self.table_name,
+                    "StreamSpecification": {"StreamEnabled": True, "StreamViewType": wanted},
+                }
+            )
         return requests
 
     def _check_fixed_parts(self, description: Mapping[str, Any]) -> None:
@@ -520,6 +572,20 @@ class TableSchema:
         if all(current.get(name) == value for name, value in throughput.items()):
             return None
         return {"Update": {"IndexName": spec.name, "ProvisionedThroughput": throughput}}
+
+
+def _stream_setting(fail: Any, value: Any) -> str | bool | None:
+    """``__stream__``: a view type, False (no stream) or None (leave it as it is)."""
+    if value is None or value is False:
+        return value
+    if value is True:
+        return "NEW_AND_OLD_IMAGES"
+    if isinstance(value, str) and value.upper() in _STREAM_VIEWS:
+        return value.upper()
+    raise fail(
+        f"__stream__ must be one of {', '.join(repr(view) for view in _STREAM_VIEWS)} "
+        f"(or False: no stream), not {value!r}"
+    )
 
 
 def _find_field(fields: Mapping[str, Field[Any]], reference: Any) -> Field[Any] | None:

@@ -13,6 +13,7 @@ from dynamodb.core.flow import Flow
 from dynamodb.core.operations import WaitPolicy
 from dynamodb.models.model import Model
 from dynamodb.models.schema import TableSchema
+from dynamodb.models.single_table.entities import shared_schema, table_entities
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Table", "acreate_table", "adelete_table", "create_table", "delete_table"]
@@ -29,14 +30,16 @@ class Table:
         wait: WaitPolicy | None = None,
     ) -> None:
         self.model: type[Model] = model if isinstance(model, type) else type(model)
-        self.schema: TableSchema = self.model._meta.require_table()
+        self.schema: TableSchema = shared_schema(self.model)
+        """The table's schema: the model's keys and capacity, and, for a table that several
+        models share, every index they declare."""
         self.connection = self.model._meta.connection(connection)
         self.wait = wait
 
     @property
     def name(self) -> str:
-        """The table's name in DynamoDB."""
-        return self.schema.table_name
+        """The table's name in DynamoDB: its connection's ``table_prefix``, then the model's."""
+        return self.connection.table_prefix + self.schema.table_name
 
     def __repr__(self) -> str:
         return f"<Table {self.name} of {self.model.__name__}>"
@@ -73,7 +76,7 @@ class Table:
 
     def _delete(self, wait: bool, missing_ok: bool) -> Flow[bool]:
         return operations.delete_table(
-            self.name, wait=wait, missing_ok=missing_ok, policy=self.wait
+            self.schema.table_name, wait=wait, missing_ok=missing_ok, policy=self.wait
         )
 
     def delete(self, *, wait: bool = True, missing_ok: bool = False) -> bool:
@@ -84,13 +87,25 @@ class Table:
         """Async twin of :meth:`delete`."""
         return await self.connection.arun(self._delete(wait, missing_ok))
 
+    def _info(self) -> Flow[dict[str, Any]]:
+        description = yield from operations.describe_table(self.schema.table_name)
+        ttl = yield from operations.describe_ttl(self.schema.table_name)
+        entities = table_entities(self.schema.table_name)
+        return {
+            **description,
+            "TimeToLive": ttl,
+            "Entities": sorted(entities.classes) if entities.shared else [],
+        }
+
     def info(self) -> dict[str, Any]:
-        """DescribeTable's description of the table (status, keys, indexes, counts)."""
-        return self.connection.run(operations.describe_table(self.name))
+        """DescribeTable's description of the table (status, keys, indexes, counts), with
+        ``"TimeToLive"`` (DescribeTimeToLive's ``TimeToLiveStatus`` and ``AttributeName``) and
+        ``"Entities"``: the entities of the models sharing it (empty when one model owns it)."""
+        return self.connection.run(self._info())
 
     async def ainfo(self) -> dict[str, Any]:
         """Async twin of :meth:`info`."""
-        return await self.connection.arun(operations.describe_table(self.name))
+        return await self.connection.arun(self._info())
 
 
 def _ensure(table: Table, force: bool) -> Flow[dict[str, Any]]:

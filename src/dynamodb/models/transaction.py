@@ -26,11 +26,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.batch import key_identity
 from dynamodb.core.blocks import WithBlock
+from dynamodb.core.codec import AttributeValue
 from dynamodb.core.errors import (
     DuplicateItem,
     DynamoDBError,
@@ -39,10 +40,12 @@ from dynamodb.core.errors import (
     TransactionCanceled,
     TransactionCommitted,
     TransactionTooLarge,
+    UniqueViolation,
 )
-from dynamodb.core.expressions import Condition, Placeholders, require_condition
+from dynamodb.core.expressions import Condition, Placeholders, extend_condition, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.limits import MAX_TRANSACTION_ACTIONS
+from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_expressions, transaction_size
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import (
@@ -54,9 +57,11 @@ from dynamodb.models.persistence import (
     prepare_update,
     transact_action,
 )
+from dynamodb.models.single_table.unique import UniqueChange, guard_actions, read_stored, violation
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
+    from dynamodb.models.fields import Field
     from dynamodb.models.model import Actions, Model
 
 __all__ = [
@@ -79,6 +84,8 @@ class _Action:
     item: Model | None
     write: PreparedWrite | None
     label: str
+    guard: tuple[UniqueChange, tuple[Field[Any], AttributeValue] | None] | None = None
+    """For a guard item's action: the write's unique change, and the value it takes."""
 
 
 def _label(kind: str, model: type[Model], key: Mapping[str, Any]) -> str:
@@ -116,6 +123,14 @@ class Transaction(WithBlock):
 
     # -- collecting ------------------------------------------------------------------
 
+    def _before(self, hook: Any, item: Model) -> None:
+        """Run a ``before_`` hook now, while the block builds the transaction (a sync call:
+        an ``async def`` hook is refused)."""
+        self._connection_for_hooks().run(hook((item,)))
+
+    def _connection_for_hooks(self) -> Connection:
+        return self.connection or get_connection()
+
     def _add(self, write: PreparedWrite, item: Model) -> None:
         ((kind, params),) = transact_action(write).items()
         key = item.get_primary_key_dict()
@@ -146,13 +161,14 @@ class Transaction(WithBlock):
     ) -> None:
         """Put the whole item (``overwrite=False``: only if its key is free)."""
         condition = self._condition(condition, "tx.put(condition=...)", type(item))
+        self._before(lifecycle.before_save, item)
         self._add(prepare_put(item, condition, exists_error=not overwrite), item)
 
     def save(self, item: Model, *, condition: Condition | None = None) -> None:
         """Like ``item.save()``: its changes as an update, or a put for a new item."""
-        write = prepare_changes(
-            item, self._condition(condition, "tx.save(condition=...)", type(item))
-        )
+        condition = self._condition(condition, "tx.save(condition=...)", type(item))
+        self._before(lifecycle.before_save, item)
+        write = prepare_changes(item, condition)
         if write is not None:
             self._add(write, item)
 
@@ -171,11 +187,13 @@ class Transaction(WithBlock):
         """
         condition = self._condition(condition, "tx.update(condition=...)", type(item))
         plan = item._update_plan(actions, values, f"tx.update() of {type(item).__name__}")
+        self._before(lifecycle.before_save, item)
         self._add(prepare_update(item, plan, condition, must_exist=must_exist), item)
 
     def delete(self, item: Model, *, condition: Condition | None = None) -> None:
         """Delete the item (checking its version when it has one)."""
         condition = self._condition(condition, "tx.delete(condition=...)", type(item))
+        self._before(lifecycle.before_delete, item)
         self._add(prepare_delete(item, condition), item)
 
     def check(self, model: type[Model], key: Mapping[str, Any], condition: Condition) -> None:
@@ -200,11 +218,43 @@ class Transaction(WithBlock):
     # -- sending -----------------------------------------------------------------------
 
     def request(self) -> dict[str, Any]:
-        """The TransactWriteItems request (for logging; :meth:`commit` sends it)."""
+        """The TransactWriteItems request (for logging; :meth:`commit` sends it).
+
+        Writes of models with unique fields add their guard items when the
+        transaction is sent (after reading what they free, when not known).
+        """
         return {
             "TransactItems": [{action.kind: action.params} for action in self._actions],
             "ClientRequestToken": self.client_request_token,
         }
+
+    def _guarded(self) -> Flow[list[_Action]]:
+        """The actions to send: each write with the guard items of its unique values."""
+        sent: list[_Action] = []
+        for action in self._actions:
+            unique = action.write.unique if action.write is not None else None
+            if unique is None:
+                sent.append(action)
+                continue
+            yield from read_stored(unique)
+            assert unique.old is not None
+            guards, taken, holds = guard_actions(unique, unique.old)
+            params = dict(action.params)
+            if holds is not None:
+                extend_condition(params, holds, "u")
+            sent.append(replace(action, params=params))
+            values = iter(taken)
+            for guard in guards:
+                ((kind, body),) = guard.items()
+                label = f"{kind.lower()} the unique guard of {action.label}"
+                owner = next(values) if kind == "Put" else None
+                sent.append(_Action(kind, body, None, None, label, (unique, owner)))
+        if len(sent) > MAX_ACTIONS:
+            raise TransactionTooLarge(
+                f"a transaction takes at most {MAX_ACTIONS} actions; with the guard items of "
+                f"unique fields this one has {len(sent)}"
+            )
+        return sent
 
     def _flow(self) -> Flow[None]:
         if self.committed:
@@ -212,10 +262,15 @@ class Transaction(WithBlock):
         if not self._actions:
             self.committed = True
             return
+        sent = yield from self._guarded()
+        request = {
+            "TransactItems": [{action.kind: action.params} for action in sent],
+            "ClientRequestToken": self.client_request_token,
+        }
         try:
-            yield from call("TransactWriteItems", self.request())
+            yield from call("TransactWriteItems", request)
         except TransactionCanceled as error:
-            raise self._explain(error) from error
+            raise self._explain(error, sent) from error
         self.committed = True
         stale: list[Model] = []
         for action in self._actions:
@@ -224,28 +279,47 @@ class Transaction(WithBlock):
                 if action.kind == "Update" and action.item is not None:
                     stale.append(action.item)
         if stale:
-            try:
-                fresh = yield from _get_flow(stale)
-            except DynamoDBError as error:
-                # The writes are committed; a failed read-back must not report them as failed.
-                self.refresh_error = error
-                _log.warning(
-                    "transaction %s committed, but reading back its %d updated items failed: %s",
-                    self.client_request_token,
-                    len(stale),
-                    error,
-                )
-                return
-            for item, stored in zip(stale, fresh, strict=True):
-                if stored is not None:
-                    item._data, item._original = stored._data, stored._original
+            yield from self._refresh(stale)
+        yield from self._after()
 
-    def _explain(self, error: TransactionCanceled) -> TransactionCanceled:
+    def _refresh(self, stale: list[Model]) -> Flow[None]:
+        """Read the updated items back, so they hold what DynamoDB holds."""
+        try:
+            fresh = yield from _get_flow(stale, hooks=False)
+        except DynamoDBError as error:
+            # The writes are committed; a failed read-back must not report them as failed.
+            self.refresh_error = error
+            _log.warning(
+                "transaction %s committed, but reading back its %d updated items failed: %s",
+                self.client_request_token,
+                len(stale),
+                error,
+            )
+            return
+        for item, stored in zip(stale, fresh, strict=True):
+            if stored is not None:
+                item._data, item._original = stored._data, stored._original
+
+    def _after(self) -> Flow[None]:
+        """The ``after_`` hooks of the committed writes."""
+        for action in self._actions:
+            if action.item is None:
+                continue
+            hook = lifecycle.after_delete if action.kind == "Delete" else lifecycle.after_save
+            yield from hook((action.item,))
+
+    def _explain(
+        self, error: TransactionCanceled, sent: list[_Action]
+    ) -> TransactionCanceled | UniqueViolation:
         failures: list[str] = []
-        for action, reason in zip(self._actions, error.reasons, strict=False):
+        for action, reason in zip(sent, error.reasons, strict=False):
             code = reason.get("Code", "None")
             if code in ("None", None):
                 continue
+            if code == "ConditionalCheckFailed" and action.guard is not None:
+                change, taken = action.guard
+                if taken is not None:
+                    return violation(change.meta, taken[0], taken[1], reason, error)
             explained = reason.get("Message") or code
             if code == "ConditionalCheckFailed" and action.write is not None:
                 detail = action.write.explain(cancelled_condition(reason))
@@ -319,7 +393,7 @@ def _targets(requests: Iterable[Any]) -> list[tuple[type[Model], dict[str, Any]]
     return targets
 
 
-def _get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
+def _get_flow(requests: Sequence[Any], *, hooks: bool = True) -> Flow[list[Any]]:
     targets = _targets(requests)
     if not targets:
         return []
@@ -332,7 +406,9 @@ def _get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
     results: list[Any] = []
     for (model, _), entry in zip(targets, response.get("Responses", []), strict=True):
         item = entry.get("Item")
-        results.append(model._from_wire(item) if item else None)
+        results.append(model._meta.loader()(item, None) if item else None)
+    if hooks:
+        yield from lifecycle.after_load(results)
     return results
 
 

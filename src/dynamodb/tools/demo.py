@@ -1,8 +1,10 @@
 """A walkthrough of the dynamodb-py and dynamix READMEs and the main features, step by step.
 
-``python -m dynamodb demo`` runs it on an in-process mock of DynamoDB (moto's
-``mock_aws``, the ``local`` extra: no server, no port), or on the endpoint in
-``$DYNAMODB_ENDPOINT`` (DynamoDB Local, say) when that is set.
+``python -m dynamodb demo`` runs it on moto's threaded server (the ``local``
+extra: a real HTTP endpoint on a free loopback port, inside this process, with
+no Java), or on the endpoint in ``$DYNAMODB_ENDPOINT`` (DynamoDB Local, say)
+when that is set. Every step runs on either, the async twins included (they
+need the ``async`` extra).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import urlsplit
 import dynamodb
 from dynamodb import (
     CharField,
+    Collection,
     ConcurrentModification,
     ConditionalCheckFailed,
     Connection,
@@ -30,14 +33,18 @@ from dynamodb import (
     IntegerField,
     ItemAlreadyExists,
     ListField,
+    MissingDependency,
     Model,
     SetField,
     Table,
+    TTLField,
+    UniqueViolation,
     UpdateConflict,
     VersionConflict,
     VersionField,
     create_table,
 )
+from dynamodb.testing.servers import MotoServer
 
 __all__ = ["Account", "ForumThread", "Test", "main", "run"]
 
@@ -224,9 +231,9 @@ def _host_and_port(endpoint: str | None) -> tuple[str, str] | None:
 def _dynamix_connection(walk: _Walkthrough) -> Iterator[None]:
     """The README's connection line, as written (the host and port are the server's).
 
-    On a DynamoDB Local endpoint the section runs through the connection it makes;
-    on moto's in-process mock, which serves no port, it is only shown. Either way
-    the connection in effect before is back afterwards.
+    On a server at ``http://host:port`` (DynamoDB Local, moto's threaded server)
+    the section runs through the connection it makes; on anything else it is
+    only shown. Either way the connection in effect before is back afterwards.
     """
     current = dynamodb.get_connection()
     served = _host_and_port(current.endpoint_url)
@@ -245,7 +252,7 @@ def _dynamix_connection(walk: _Walkthrough) -> Iterator[None]:
             "(DynamoDB Local takes only letters and digits)",
         )
         if served is None:
-            walk.show("not used here", "moto serves this demo in-process, on no port")
+            walk.show("not used here", "the demo's server is not at http://host:port")
             with dynamodb.use_connection(current):
                 yield
             return
@@ -291,7 +298,9 @@ def _dynamix_walk(walk: _Walkthrough) -> None:
     if walk.run_async:
         walk.step("await ForumThread.aget(...) (the async twin)", asyncio.run(read_async()))
     else:
-        walk.step("(async twins skipped: moto's in-process mock does not serve aiobotocore)")
+        walk.step(
+            "(async twins skipped: aiobotocore is not installed: pip install 'dynamodb-py[async]')"
+        )
     walk.step("Table(ForumThread).delete()", Table(ForumThread).delete())
 
 
@@ -494,12 +503,101 @@ def _beyond_the_seeds(walk: _Walkthrough) -> None:
     walk.step("Table(Account).delete()", Table(Account).delete())
 
 
+class User(Model):
+    """The README's single-table example: users and their orders in one table."""
+
+    __table_name__ = "demo_app"
+    pk = CharField(hash_key=True, template="USER#{user_id}")
+    sk = CharField(range_key=True, template="PROFILE")
+    gsi1pk = CharField(template="EMAIL#{email}")
+    gsi1sk = CharField(template="USER")
+    __secondary_indexes__ = {  # noqa: RUF012
+        "gsi1": {"hash_key": "gsi1pk", "range_key": "gsi1sk", "projections": "ALL"}
+    }
+    user_id = CharField(required=True)
+    email = CharField(required=True, unique=True)
+    name = CharField()
+    joined = DateTimeField(auto_now_add=True)
+
+
+class Order(Model):
+    __table_name__ = "demo_app"
+    pk = CharField(hash_key=True, template="USER#{user_id}")
+    sk = CharField(range_key=True, template="ORDER#{created_at}#{order_id}")
+    gsi1pk = CharField(template="STATUS#{status}")
+    gsi1sk = CharField(template="{created_at}")
+    __secondary_indexes__ = {  # noqa: RUF012
+        "gsi1": {"hash_key": "gsi1pk", "range_key": "gsi1sk", "projections": "ALL"}
+    }
+    user_id = CharField(required=True)
+    order_id = CharField(required=True)
+    created_at = DateTimeField(required=True)
+    status = CharField(required=True)
+    expires = TTLField()
+
+
+def _spelled(request: dict[str, Any]) -> str:
+    """A request's KeyConditionExpression with its names and values written in."""
+    text = str(request["KeyConditionExpression"])
+    names = request.get("ExpressionAttributeNames", {})
+    values = request.get("ExpressionAttributeValues", {})
+    for placeholder in sorted(names, key=len, reverse=True):
+        text = text.replace(placeholder, names[placeholder])
+    for placeholder in sorted(values, key=len, reverse=True):
+        text = text.replace(placeholder, repr(next(iter(values[placeholder].values()))))
+    return text
+
+
+def _single_table(walk: _Walkthrough) -> None:
+    walk.out("\n== Single-table design, unique fields, TTL ==")
+    create_table(User, force=True)
+    walk.step("Table(User).info()['Entities']", Table(User).info()["Entities"])
+    ann = User.create(user_id="u1", email="ann@example.com", name="Ann")
+    walk.step("User.create(user_id='u1', ...): pk, sk, gsi1pk", (ann.pk, ann.sk, ann.gsi1pk))
+    start = dt.datetime(2026, 1, 5, 10, tzinfo=dt.timezone.utc)
+    for day in range(4):
+        Order.create(
+            user_id="u1",
+            order_id=f"o{day}",
+            created_at=start + dt.timedelta(days=day),
+            status="open" if day % 2 else "shipped",
+        )
+    newest = Order.query().where(Order.user_id.eq("u1")).order_by(Order.created_at, asc=False)
+    walk.step("a user's orders, newest first", [order.order_id for order in newest.all()])
+    walk.step("its key condition, built from the parts", _spelled(newest.explain()))
+    by_status = Order.query().where(Order.status.eq("open"))
+    walk.step(
+        "Order.query().where(Order.status.eq('open')) picks its index",
+        (by_status.explain().get("IndexName"), [order.order_id for order in by_status.all()]),
+    )
+    both = Collection(User, Order).query(user_id="u1").all()
+    walk.step("Collection(User, Order).query(user_id='u1'): one Query", both)
+    try:
+        User.create(user_id="u2", email="ann@example.com")
+    except UniqueViolation as error:
+        walk.step(
+            "a second user with Ann's email", f"UniqueViolation: {error.field}={error.value!r}"
+        )
+    Order.create(
+        user_id="u1", order_id="old", created_at=start, status="open", expires=dt.timedelta(0)
+    )
+    walk.step(
+        "an expired order is hidden until DynamoDB deletes it",
+        (
+            Order.get(user_id="u1", created_at=start, order_id="old"),
+            len(Order.query().where(Order.user_id.eq("u1")).include_expired().all()),
+        ),
+    )
+    walk.step("Table(User).delete()", Table(User).delete())
+
+
 def run(out: Printer = print, run_async: bool = True) -> None:
     """Run the walkthrough on the current default connection."""
     walk = _Walkthrough(out, run_async)
     _seed_dynamodb_py(walk)
     _seed_dynamix(walk)
     _beyond_the_seeds(walk)
+    _single_table(walk)
     out(f"\nDone: {walk.count} steps.")
 
 
@@ -507,35 +605,46 @@ def run(out: Printer = print, run_async: bool = True) -> None:
 def _backend(out: Printer, endpoint: str | None) -> Iterator[Connection]:
     if endpoint:
         out(f"Using DynamoDB at {endpoint} (DYNAMODB_ENDPOINT).")
-        server = Connection(
-            endpoint_url=endpoint,
-            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
-        )
-        with dynamodb.use_connection(server):
+        with _connected(endpoint) as server:
             yield server
         return
+    moto = MotoServer()
     try:
-        from moto import mock_aws
-    except ImportError:
+        served = moto.start()
+    except MissingDependency:
         raise SystemExit(
-            "The demo runs on moto's in-process DynamoDB: pip install 'dynamodb-py[local]', "
+            "The demo runs on moto's threaded server: pip install 'dynamodb-py[local]', "
             "or set DYNAMODB_ENDPOINT=http://127.0.0.1:8000 for DynamoDB Local."
         ) from None
-    out("Using moto's in-process DynamoDB (set DYNAMODB_ENDPOINT to use a server).")
-    mock = Connection(
-        region_name="us-east-1", aws_access_key_id="demo", aws_secret_access_key="demo"
+    try:
+        out(
+            f"Using moto's threaded server at {served}, in this process "
+            "(set DYNAMODB_ENDPOINT to use another server)."
+        )
+        with _connected(served) as server:
+            yield server
+    finally:
+        moto.stop()
+
+
+@contextlib.contextmanager
+def _connected(endpoint: str) -> Iterator[Connection]:
+    """A connection to ``endpoint``, the default for the block, closed after it."""
+    server = Connection(
+        endpoint_url=endpoint,
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "local"),
+        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
     )
-    with mock_aws(), dynamodb.use_connection(mock):
-        yield mock
+    with server, dynamodb.use_connection(server):
+        yield server
 
 
 def main(out: Printer = print) -> None:
     """Entry point of ``python -m dynamodb demo``."""
     endpoint = os.environ.get("DYNAMODB_ENDPOINT")
     with _backend(out, endpoint):
-        run(out, run_async=bool(endpoint) and _has_aiobotocore())
+        run(out, run_async=_has_aiobotocore())
 
 
 def _has_aiobotocore() -> bool:

@@ -9,6 +9,12 @@ dynamodb-py's typed errors. The clients come from the transport's own botocore
 sessions, so moto's ``mock_aws`` (which answers below the parser)
 works with it.
 
+The four operations of the DynamoDB Streams API go to a second client, for the
+``dynamodbstreams`` service (:func:`dynamodb.core.services.service_of` says
+which operation goes where), made from the same session and settings on first
+use: on AWS it reaches the streams endpoint of the region, and with an
+``endpoint_url`` (DynamoDB Local) the same URL as the DynamoDB client.
+
 An aiobotocore client belongs to the event loop it was made on: closing it
 means awaiting its ``__aexit__`` on that loop. So each loop's client is closed
 by :meth:`BotocoreTransport.aclose` on that loop, or when the loop shuts down
@@ -37,6 +43,7 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from dynamodb.core.errors import MissingDependency, TransportError, error_from_response
+from dynamodb.core.services import DYNAMODB, Service, service_of
 from dynamodb.wire.loops import close_on
 from dynamodb.wire.parser import FastParserFactory
 
@@ -59,8 +66,9 @@ class BotocoreTransport:
         self.profile_name = profile_name
         self.fast_parser = fast_parser
         self.client_arguments = client_arguments
-        self._client: Any = None
-        self._lock = threading.Lock()  # guards _client and the _async_clients dict
+        self._session: Any = None  # the botocore session of the sync clients
+        self._clients: dict[str, Any] = {}  # sync clients by service name
+        self._lock = threading.Lock()  # guards the sync clients and the _async_clients dict
         # One entry per event loop that used this transport. (Weak keys would not let
         # entries go: the client's aiohttp session, the lock and the loop's async
         # generator hooks all refer to the loop. Entries go when the loop shuts down,
@@ -78,27 +86,38 @@ class BotocoreTransport:
     @property
     def client(self) -> Any:
         """The botocore DynamoDB client (created on first use, thread-safe)."""
-        if self._client is None:
+        return self.client_for(DYNAMODB)
+
+    def client_for(self, service: Service) -> Any:
+        """The botocore client of ``service`` (created on first use, thread-safe)."""
+        client = self._clients.get(service.name)
+        if client is None:
             with self._lock:
-                if self._client is None:
-                    import botocore.session
+                client = self._clients.get(service.name)
+                if client is None:
+                    if self._session is None:
+                        import botocore.session
 
-                    session = botocore.session.Session(profile=self.profile_name)
-                    client = self._create(session, is_async=False)
+                        self._session = self._prepared(
+                            botocore.session.Session(profile=self.profile_name), is_async=False
+                        )
+                    client = self._session.create_client(service.name, **self.client_arguments)
                     _cache_user_agent(client)
-                    self._client = client
-        return self._client
+                    self._clients[service.name] = client
+        return client
 
-    async def _async_client(self) -> Any:
+    async def _async_client(self, service: Service) -> Any:
         loop = asyncio.get_running_loop()
         entry = self._async_clients.get(loop) or self._entry(loop)
-        if entry.client is None:
+        client = entry.clients.get(service.name)
+        if client is None:
             # Making a client can wait (credential_process, SSO, IMDS ...): tasks that
             # start meanwhile wait for it instead of each making (and leaking) one.
             async with entry.lock:
-                if entry.client is None:
-                    await self._open(entry)
-        return entry.client
+                client = entry.clients.get(service.name)
+                if client is None:
+                    client = await self._open(entry, service)
+        return client
 
     def _entry(self, loop: asyncio.AbstractEventLoop) -> _LoopClient:
         with self._lock:
@@ -108,32 +127,38 @@ class BotocoreTransport:
                 del self._async_clients[other]
             return self._async_clients.setdefault(loop, _LoopClient())
 
-    async def _open(self, entry: _LoopClient) -> None:
+    async def _open(self, entry: _LoopClient, service: Service) -> Any:
         try:
             from aiobotocore.session import AioSession
         except ImportError:  # pragma: no cover - depends on the install
             raise MissingDependency(
                 "the async API needs aiobotocore: pip install 'dynamodb-py[async]'"
             ) from None
-        context = self._create(AioSession(profile=self.profile_name), is_async=True)
+        if entry.session is None:
+            entry.session = self._prepared(AioSession(profile=self.profile_name), is_async=True)
+        context = entry.session.create_client(service.name, **self.client_arguments)
         client = await context.__aenter__()
         _cache_user_agent(client)
-        entry.context, entry.client = context, client
-        guard = _close_at_shutdown(weakref.ref(self), weakref.ref(entry))
-        await guard.__anext__()  # registers it with the loop's async generator hooks
-        entry.guard = guard
+        entry.contexts.append(context)
+        entry.clients[service.name] = client
+        if entry.guard is None:
+            guard = _close_at_shutdown(weakref.ref(self), weakref.ref(entry))
+            await guard.__anext__()  # registers it with the loop's async generator hooks
+            entry.guard = guard
+        return client
 
-    def _create(self, session: Any, is_async: bool) -> Any:
-        """``session.create_client("dynamodb", ...)``, with the fast parser if wanted.
+    def _prepared(self, session: Any, is_async: bool) -> Any:
+        """``session``, with the fast parser registered if wanted (once per session).
 
-        For an aiobotocore session, that is an async context manager giving the client.
+        An aiobotocore session's ``create_client`` gives an async context manager
+        giving the client.
         """
         if self.fast_parser:
             fallback = session.get_component("response_parser_factory")
             session.register_component(
                 "response_parser_factory", FastParserFactory(fallback, is_async=is_async)
             )
-        return session.create_client("dynamodb", **self.client_arguments)
+        return session
 
     async def _release(self, loop: asyncio.AbstractEventLoop, entry: _LoopClient) -> None:
         with self._lock:
@@ -145,7 +170,7 @@ class BotocoreTransport:
 
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send one request with the botocore client; errors come back typed."""
-        method = getattr(self.client, _snake(operation))
+        method = getattr(self.client_for(service_of(operation)), _snake(operation))
         try:
             response: dict[str, Any] = method(**params)
         except Exception as error:
@@ -154,7 +179,7 @@ class BotocoreTransport:
 
     async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
         """Send one request with the running event loop's aiobotocore client."""
-        method = getattr(await self._async_client(), _snake(operation))
+        method = getattr(await self._async_client(service_of(operation)), _snake(operation))
         try:
             response: dict[str, Any] = await method(**params)
         except Exception as error:
@@ -171,10 +196,11 @@ class BotocoreTransport:
         its loop is closed already. A new client is made if the transport is used again.
         """
         with self._lock:
-            client, self._client = self._client, None
+            clients = list(self._clients.values())
+            self._clients.clear()
             entries = list(self._async_clients.items())
             self._async_clients.clear()
-        if client is not None:
+        for client in clients:
             client.close()
         for loop, entry in entries:
             _close_on(loop, entry)
@@ -188,19 +214,25 @@ class BotocoreTransport:
 
 
 class _LoopClient:
-    """One event loop's aiobotocore client; made on first use, under ``lock``."""
+    """One event loop's aiobotocore clients (one per service); made on first use, under ``lock``."""
 
-    __slots__ = ("__weakref__", "client", "context", "guard", "lock")
+    __slots__ = ("__weakref__", "clients", "contexts", "guard", "lock", "session")
 
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.context: Any = None  # what create_client returned: an async context manager
-        self.client: Any = None
+        self.session: Any = None  # the AioSession the clients come from
+        self.contexts: list[Any] = []  # what create_client returned: async context managers
+        self.clients: dict[str, Any] = {}  # by service name
         self.guard: AsyncGenerator[None, None] | None = None
 
+    @property
+    def client(self) -> Any:
+        """The DynamoDB client (None until made)."""
+        return self.clients.get(DYNAMODB.name)
+
     async def aclose(self) -> None:
-        context, self.context, self.client = self.context, None, None
-        if context is not None:
+        contexts, self.contexts, self.clients = self.contexts, [], {}
+        for context in reversed(contexts):
             await context.__aexit__(None, None, None)
 
 
@@ -228,7 +260,7 @@ def _close_on(loop: asyncio.AbstractEventLoop, entry: _LoopClient) -> None:
     If the loop is closed, nothing can close its client any more: aiohttp may warn
     "Unclosed client session" when it is collected. Dropping it is all that can be done.
     """
-    if entry.context is not None:
+    if entry.contexts:
         close_on(loop, entry)
 
 

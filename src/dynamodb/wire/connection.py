@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import inspect
 import logging
 import os
 import threading
@@ -27,9 +28,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dynamodb.core.blocks import WithBlock
-from dynamodb.core.errors import DynamoDBError, InvalidValue
-from dynamodb.core.flow import Flow, Request, Sleep, Step
+from dynamodb.core.errors import DynamoDBError, InvalidArgument, InvalidValue
+from dynamodb.core.flow import Flow, Invoke, Request, Sleep, Step
+from dynamodb.core.prefix import check_prefix, with_table_prefix
 from dynamodb.core.retries import RetryPolicy, RetryState, retrying
+from dynamodb.wire.intercept import effective
 from dynamodb.wire.transport import Transport
 
 if TYPE_CHECKING:
@@ -42,6 +45,7 @@ __all__ = [
     "Connection",
     "aclose",
     "get_connection",
+    "replace_default_connection",
     "set_connection",
     "use_connection",
 ]
@@ -90,6 +94,13 @@ class Connection(WithBlock):
     the ``DYNAMODB_TRANSPORT`` environment variable may name one. While moto's
     ``mock_aws`` is active, the direct transport sends through botocore, which
     moto answers.
+
+    ``table_prefix`` (``"dev_"``) is put before every table name this connection's
+    calls send, and taken off the names they read (:mod:`dynamodb.core.prefix`):
+    model ``Test`` lives in table ``dev_Test``, and connections with different
+    prefixes share an account without seeing each other's tables. It is letters,
+    digits, ``_``, ``-`` and ``.``, as table names are. :meth:`send`, :meth:`asend`
+    and :attr:`client` are raw: they take and give the names as DynamoDB has them.
     """
 
     def __init__(
@@ -109,7 +120,9 @@ class Connection(WithBlock):
         fast_parser: bool = True,
         verify: bool | str | None = None,
         transport: Transport | str | None = None,
+        table_prefix: str = "",
     ) -> None:
+        self._table_prefix = check_prefix(table_prefix)
         if max_attempts < 1:
             raise InvalidValue(
                 f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"
@@ -169,11 +182,12 @@ class Connection(WithBlock):
         )
 
     def __repr__(self) -> str:
+        prefixed = f" prefix {self._table_prefix!r}" if self._table_prefix else ""
         name = type(self._transport).__name__
         if name not in ("BotocoreTransport", "DirectTransport"):
-            return f"<Connection via {self._transport!r}>"
+            return f"<Connection via {self._transport!r}{prefixed}>"
         where = self.endpoint_url or f"region {self.region_name or '(from environment)'}"
-        return f"<Connection {where}>"
+        return f"<Connection {where}{prefixed}>"
 
     def _client_arguments(self) -> dict[str, Any]:
         from botocore.config import Config
@@ -210,12 +224,17 @@ class Connection(WithBlock):
         return self._transport
 
     @property
+    def table_prefix(self) -> str:
+        """What this connection puts before every table name it sends (``""``: nothing)."""
+        return self._table_prefix
+
+    @property
     def client(self) -> Any:
         """A botocore DynamoDB client with this connection's settings (made on first use).
 
         The botocore transport's own client; with the direct transport, the client of
         the botocore transport it keeps for moto. A connection through any other
-        transport has none.
+        transport has none. It is raw: it does not add the connection's :attr:`table_prefix`.
         """
         from dynamodb.wire.aws import BotocoreTransport
         from dynamodb.wire.direct import DirectTransport
@@ -236,12 +255,18 @@ class Connection(WithBlock):
     # -- sending ---------------------------------------------------------------
 
     def send(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request synchronously; DynamoDB errors come back typed."""
-        return self._transport.send(operation, params)
+        """Send one request synchronously; DynamoDB errors come back typed.
+
+        Raw: table names go and come back as given, without :attr:`table_prefix`. It
+        goes through the transport, as the running context's
+        :func:`~dynamodb.wire.intercept.wrapping_transports` blocks wrap it.
+        """
+        return effective(self._transport).send(operation, params)
 
     async def asend(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-        """Send one request on the running event loop."""
-        return await self._transport.asend(operation, params)
+        """Send one request on the running event loop (raw, as :meth:`send`; through the
+        wrapped transport too)."""
+        return await effective(self._transport).asend(operation, params)
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -252,27 +277,39 @@ class Connection(WithBlock):
         return policy
 
     def run(self, flow: Flow[T]) -> T:
-        """Drive a flow to its end, blocking (each request retried by what it does)."""
-        flow = retrying(flow, self.retry_policy, self._retry_state)
+        """Drive a flow to its end, blocking (each request retried by what it does).
+
+        The flow's table names get :attr:`table_prefix` as they are sent, and lose it
+        in the answers; the flow sees only its own names.
+        """
+        flow = with_table_prefix(
+            retrying(flow, self.retry_policy, self._retry_state), self._table_prefix
+        )
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
                 time.sleep(step.seconds)
                 step = _resume(flow, None)
+            elif isinstance(step, Invoke):
+                step = _resume(flow, _invoked(step))
             else:
                 step = _resume(flow, _answer(self.send, step))
         return step.value
 
     async def arun(self, flow: Flow[T]) -> T:
-        """Drive a flow to its end on the running event loop."""
+        """Drive a flow to its end on the running event loop (async twin of :meth:`run`)."""
         import asyncio
 
-        flow = retrying(flow, self.retry_policy, self._retry_state)
+        flow = with_table_prefix(
+            retrying(flow, self.retry_policy, self._retry_state), self._table_prefix
+        )
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
                 await asyncio.sleep(step.seconds)
                 step = _resume(flow, None)
+            elif isinstance(step, Invoke):
+                step = _resume(flow, await _ainvoked(step))
             else:
                 step = _resume(flow, await _aanswer(self.asend, step))
         return step.value
@@ -343,10 +380,57 @@ class _Finished(Generic[T]):
     value: T
 
 
-def _resume(flow: Flow[T], outcome: Answer | None) -> Step | _Finished[T]:
-    """Give a step's outcome to the flow: the answer (None after a sleep) is sent in,
-    a typed error thrown in. Returns the flow's next step, or its end."""
+class _Raised:
+    """What an :class:`Invoke` step raised, to throw into its flow."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _invoked(step: Invoke) -> Any:
+    """Call a flow's user code in the sync driver (an async function is refused)."""
+    if inspect.iscoroutinefunction(step.function):
+        return _Raised(_async_in_sync(step))
     try:
+        result = step.function(*step.args)
+    except Exception as error:
+        return _Raised(error)
+    if inspect.isawaitable(result):
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()  # never awaited: no "coroutine was never awaited" warning
+        return _Raised(_async_in_sync(step))
+    return result
+
+
+async def _ainvoked(step: Invoke) -> Any:
+    """Call a flow's user code in the async driver, awaiting what it returns if awaitable."""
+    try:
+        result = step.function(*step.args)
+        if inspect.isawaitable(result):
+            result = await result
+    except Exception as error:
+        return _Raised(error)
+    return result
+
+
+def _async_in_sync(step: Invoke) -> InvalidArgument:
+    name = step.label or getattr(step.function, "__qualname__", repr(step.function))
+    return InvalidArgument(
+        f"{name} is an async function: a sync call cannot await it; use the async call "
+        "(the a-prefixed twin) or make it a plain def"
+    )
+
+
+def _resume(flow: Flow[T], outcome: Any) -> Step | _Finished[T]:
+    """Give a step's outcome to the flow: the answer (None after a sleep) is sent in,
+    a typed error (or what user code raised) thrown in. Returns the flow's next step,
+    or its end."""
+    try:
+        if isinstance(outcome, _Raised):
+            return flow.throw(outcome.error)
         if isinstance(outcome, DynamoDBError):
             return flow.throw(outcome)
         return flow.send(outcome)
@@ -406,7 +490,8 @@ def set_connection(
     letters and digits, so not the dynamix README's ``"*"``) is replaced by
     ``"local"``, which is said once per key id through the ``dynamodb.connection``
     logger (INFO). Keys given for any other endpoint are used as given.
-    Other keyword arguments go to :class:`Connection` (timeouts, retries ...).
+    Other keyword arguments go to :class:`Connection` (timeouts, retries,
+    ``table_prefix="dev_"`` ...).
 
     Outside any :func:`use_connection` block it is the process-wide default, which
     every thread and task without a block of its own uses. Inside a block it
@@ -480,6 +565,21 @@ def get_connection() -> Connection:
             if _default is None:
                 _default = Connection()
     return _default
+
+
+def replace_default_connection(connection: Connection | None) -> Connection | None:
+    """Make ``connection`` the process-wide default; returns the default it replaces.
+
+    Unlike :func:`set_connection` it takes a connection already made, and it
+    always sets the process-wide default, which every thread and task without a
+    :func:`use_connection` block of its own uses. None means "none yet" (the
+    next :func:`get_connection` makes one from the AWS environment), so giving
+    back what it returned restores the state before.
+    """
+    global _default
+    with _default_lock:
+        previous, _default = _default, connection
+    return previous
 
 
 @contextlib.contextmanager

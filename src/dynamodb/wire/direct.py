@@ -36,10 +36,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dynamodb.core.errors import TransportError, error_from_response
+from dynamodb.core.services import DYNAMODB, Service, service_of
 from dynamodb.wire.endpoints import AwsSettings
 from dynamodb.wire.exchange import Pool, Response, tls_context
 from dynamodb.wire.parser import FAST_OUTPUTS, check_crc32, parse_success
-from dynamodb.wire.sigv4 import TARGET_PREFIX, Credentials, Signer
+from dynamodb.wire.sigv4 import Credentials, Signer
 from dynamodb.wire.transport import Transport
 
 if TYPE_CHECKING:  # (protocols cost a cold start to define, and only annotate here)
@@ -131,8 +132,8 @@ class DirectTransport:
         self._fallback_factory = fallback
         self._fallback: Transport | None = None
         self._lock = threading.Lock()
-        self._route: _Route | None = None
-        self._async_senders: PerLoop[_AsyncSenderBox] | None = None  # made on first async use
+        self._routes: dict[str, _Route] = {}  # by service name, made on first use
+        self._async_senders: PerLoop[_AsyncSenders] | None = None  # made on first async use
 
     def __repr__(self) -> str:
         where = self.settings.endpoint_url or (
@@ -142,16 +143,22 @@ class DirectTransport:
 
     # -- what every request shares ------------------------------------------------------
 
-    def route(self) -> _Route:
-        """The endpoint, region, signer and sync sender (resolved on first use)."""
-        route = self._route
+    @property
+    def _route(self) -> _Route | None:
+        """DynamoDB's route, once resolved (None before the first call)."""
+        return self._routes.get(DYNAMODB.name)
+
+    def route(self, service: Service = DYNAMODB) -> _Route:
+        """The endpoint, region, signer and sync sender of ``service`` (resolved on first use)."""
+        route = self._routes.get(service.name)
         if route is None:
             with self._lock:
-                route = self._route
+                route = self._routes.get(service.name)
                 if route is None:
-                    url, region = self.settings.endpoint()
+                    url, region = self.settings.endpoint(service)
                     proxy = _proxy_for(url)
-                    route = self._route = _Route(url, region, proxy, self._new_sender(url, proxy))
+                    route = _Route(url, region, proxy, self._new_sender(url, proxy))
+                    self._routes[service.name] = route
         return route
 
     def _tls(self, url: str) -> Any:
@@ -177,8 +184,8 @@ class DirectTransport:
             tls=self._tls(url),
         )
 
-    def _new_async_sender(self) -> _AsyncSenderBox:
-        route = self.route()
+    def _new_async_sender(self, service: Service) -> _AsyncSender:
+        route = self.route(service)
         sender: _AsyncSender
         if route.proxy is not None:
             from dynamodb.wire.proxied import AiohttpSender
@@ -203,16 +210,20 @@ class DirectTransport:
                     tls=self._tls(route.url),
                 )
             )
-        return _AsyncSenderBox(sender)
+        return sender
 
     @property
     def _async_clients(self) -> dict[asyncio.AbstractEventLoop, Any]:
         """Each event loop's connection pool (to look at, in tests)."""
         if self._async_senders is None:
             return {}
-        return {loop: box.sender for loop, box in self._async_senders.items()}
+        return {
+            loop: senders.by_service[DYNAMODB.name]
+            for loop, senders in self._async_senders.items()
+            if DYNAMODB.name in senders.by_service
+        }
 
-    def _loop_senders(self) -> PerLoop[_AsyncSenderBox]:
+    def _loop_senders(self) -> PerLoop[_AsyncSenders]:
         senders = self._async_senders
         if senders is None:
             with self._lock:
@@ -220,7 +231,9 @@ class DirectTransport:
                 if senders is None:
                     from dynamodb.wire.loops import PerLoop
 
-                    senders = self._async_senders = PerLoop(self._new_async_sender)
+                    senders = self._async_senders = PerLoop(
+                        lambda: _AsyncSenders(self._new_async_sender)
+                    )
         return senders
 
     def fallback(self) -> Transport:
@@ -240,9 +253,9 @@ class DirectTransport:
     # -- sending -------------------------------------------------------------------------
 
     def _signed(
-        self, route: _Route, operation: str, body: bytes, credentials: Credentials
+        self, route: _Route, target: str, body: bytes, credentials: Credentials
     ) -> dict[str, str]:
-        headers = route.signer.headers(credentials, TARGET_PREFIX + operation, body)
+        headers = route.signer.headers(credentials, target, body)
         headers["User-Agent"] = _USER_AGENT
         return headers
 
@@ -250,9 +263,11 @@ class DirectTransport:
         """Send one request, blocking; the parsed answer, or the typed error."""
         if moto_active():
             return self.fallback().send(operation, params)
-        route = self._route or self.route()
+        service = service_of(operation)
+        route = self._routes.get(service.name) or self.route(service)
         body = encode_body(params)
-        headers = self._signed(route, operation, body, self.settings.credentials())
+        target = f"{service.target_prefix}.{operation}"
+        headers = self._signed(route, target, body, self.settings.credentials())
         try:
             response = route.sender.post(headers, body)
         except TransportError as error:
@@ -264,15 +279,16 @@ class DirectTransport:
         if moto_active():
             return await self.fallback().asend(operation, params)
         loop = _running_loop()
-        route = self._route
+        service = service_of(operation)
+        route = self._routes.get(service.name)
         if route is None:  # resolving it may read files or ask botocore: not on the loop
-            route = await loop.run_in_executor(None, self.route)
-        sender = (self._async_senders or self._loop_senders()).get(loop).sender
+            route = await loop.run_in_executor(None, self.route, service)
+        sender = (self._async_senders or self._loop_senders()).get(loop).sender(service)
         body = encode_body(params)
         credentials = self.settings.ready_credentials()
         if credentials is None:  # to be found or refreshed (a provider may take a while)
             credentials = await loop.run_in_executor(None, self.settings.credentials)
-        headers = self._signed(route, operation, body, credentials)
+        headers = self._signed(route, f"{service.target_prefix}.{operation}", body, credentials)
         try:
             response = await sender.post(headers, body)
         except TransportError as error:
@@ -290,14 +306,13 @@ class DirectTransport:
             raise _error(operation, raw)
         if self.fast_parser and operation in _FAST:
             return parse_success(raw)
-        return _botocore_parse(operation, raw)
+        return _botocore_parse(service_of(operation), operation, raw)
 
     # -- closing -------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close the kept-alive connections (every event loop's on its own loop)."""
-        route = self._route
-        if route is not None:
+        for route in list(self._routes.values()):
             route.sender.close()
         if self._async_senders is not None:
             self._async_senders.close()
@@ -330,16 +345,25 @@ class _AsyncPoolSender:
         self.pool.close()
 
 
-class _AsyncSenderBox:
-    """One event loop's sender, as :class:`PerLoop` keeps it."""
+class _AsyncSenders:
+    """One event loop's senders, one per service, as :class:`PerLoop` keeps them."""
 
-    __slots__ = ("sender",)
+    __slots__ = ("_make", "by_service")
 
-    def __init__(self, sender: _AsyncSender) -> None:
-        self.sender = sender
+    def __init__(self, make: Callable[[Service], _AsyncSender]) -> None:
+        self._make = make
+        self.by_service: dict[str, _AsyncSender] = {}
+
+    def sender(self, service: Service) -> _AsyncSender:
+        found = self.by_service.get(service.name)
+        if found is None:
+            found = self.by_service[service.name] = self._make(service)
+        return found
 
     async def aclose(self) -> None:
-        await self.sender.aclose()
+        senders, self.by_service = list(self.by_service.values()), {}
+        for sender in senders:
+            await sender.aclose()
 
 
 def _running_loop() -> asyncio.AbstractEventLoop:
@@ -398,25 +422,26 @@ def _error(operation: str, raw: dict[str, Any]) -> Exception:
     return error_from_response(code, message, response, operation)
 
 
-_service_model: Any = None
+_service_models: dict[str, Any] = {}  # botocore's service models, by service name
 _service_lock = threading.Lock()
 
 
-def _botocore_parse(operation: str, raw: dict[str, Any]) -> dict[str, Any]:
+def _botocore_parse(service: Service, operation: str, raw: dict[str, Any]) -> dict[str, Any]:
     """A control-plane answer parsed by botocore's own parser (dates as datetimes ...)."""
-    global _service_model
-    if _service_model is None:
+    model = _service_models.get(service.name)
+    if model is None:
         with _service_lock:
-            if _service_model is None:
+            model = _service_models.get(service.name)
+            if model is None:
                 import botocore.loaders
                 from botocore.model import ServiceModel
 
                 loader = botocore.loaders.create_loader()
-                _service_model = ServiceModel(
-                    loader.load_service_model("dynamodb", "service-2"), "dynamodb"
+                model = _service_models[service.name] = ServiceModel(
+                    loader.load_service_model(service.name, "service-2"), service.name
                 )
     from botocore.parsers import create_parser
 
-    shape = _service_model.operation_model(operation).output_shape
+    shape = model.operation_model(operation).output_shape
     parsed: dict[str, Any] = create_parser("json").parse(raw, shape)
     return parsed

@@ -26,6 +26,7 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+from dynamodb.core.services import DYNAMODB, Service
 from dynamodb.wire.sigv4 import Credentials
 
 __all__ = ["AwsSettings"]
@@ -74,7 +75,7 @@ class AwsSettings:
         self._session: Any = None
         self._source: Any = None  # botocore's credentials object, when the chain found them
         self._static: Credentials | None = self._given
-        self._resolved: tuple[str, str] | None = None
+        self._resolved: dict[str, tuple[str, str]] = {}  # by service name
 
     # -- botocore, when needed -----------------------------------------------------------
 
@@ -161,15 +162,20 @@ class AwsSettings:
 
     # -- region and endpoint ---------------------------------------------------------------
 
-    def endpoint(self) -> tuple[str, str]:
-        """``(url, region)``: where requests go and the region they are signed for."""
-        resolved = self._resolved
+    def endpoint(self, service: Service = DYNAMODB) -> tuple[str, str]:
+        """``(url, region)``: where ``service``'s requests go and the region they are signed
+        for. With ``endpoint_url`` every service goes there (DynamoDB Local answers both)."""
+        resolved = self._resolved.get(service.name)
         if resolved is None:
             region = self._region()
-            url = self.endpoint_url or self._configured_endpoint() or self._rules_endpoint(region)
+            url = (
+                self.endpoint_url
+                or self._configured_endpoint(service)
+                or self._rules_endpoint(service, region)
+            )
             if urlsplit(url).path == "/":
                 url = url[:-1]  # "http://host:8000/" is "http://host:8000"
-            resolved = self._resolved = (url, region)
+            resolved = self._resolved[service.name] = (url, region)
         return resolved
 
     def _region(self) -> str:
@@ -182,7 +188,7 @@ class AwsSettings:
             raise NoRegionError()
         return str(region)
 
-    def _configured_endpoint(self) -> str | None:
+    def _configured_endpoint(self, service: Service) -> str | None:
         """An endpoint configured for the SDKs (environment, config file), as botocore finds it."""
         session = self.session()
         if session.get_config_variable("ignore_configured_endpoint_urls"):
@@ -194,18 +200,18 @@ class AwsSettings:
         provider = ConfiguredEndpointProvider(
             full_config=session.full_config,
             scoped_config=session.get_scoped_config(),
-            client_name="dynamodb",
+            client_name=service.name,
         )
         found = provider.provide()
         return str(found) if found else None
 
-    def _rules_endpoint(self, region: str) -> str:
-        """botocore's endpoint rules for DynamoDB in ``region`` (FIPS, dual-stack, account)."""
+    def _rules_endpoint(self, service: Service, region: str) -> str:
+        """botocore's endpoint rules for ``service`` in ``region`` (FIPS, dual-stack, account)."""
         from botocore.endpoint_provider import EndpointProvider
 
         session = self.session()
         loader = session.get_component("data_loader")
-        rules = loader.load_service_model("dynamodb", "endpoint-rule-set-1")
+        rules = loader.load_service_model(service.name, "endpoint-rule-set-1")
         provider = EndpointProvider(rules, loader.load_data("partitions"))
         parameters: dict[str, Any] = {
             "Region": region,

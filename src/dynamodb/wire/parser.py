@@ -28,25 +28,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from dynamodb.core.errors import TransportError
+from dynamodb.core.operations import ITEM_OPERATIONS
 
 __all__ = ["FAST_OUTPUTS", "FastParserFactory", "check_crc32", "gc_paused", "parse_success"]
 
-FAST_OUTPUTS = frozenset(
-    f"{operation}Output"
-    for operation in (
-        "GetItem",
-        "PutItem",
-        "UpdateItem",
-        "DeleteItem",
-        "Query",
-        "Scan",
-        "BatchGetItem",
-        "BatchWriteItem",
-        "TransactGetItems",
-        "TransactWriteItems",
-    )
-)
-"""Output shapes of the operations parsed fast."""
+FAST_OUTPUTS = frozenset(f"{operation}Output" for operation in (*ITEM_OPERATIONS, "GetRecords"))
+"""Output shapes of the operations parsed fast (DynamoDB Streams' GetRecords too: its records
+hold items, and its times stay epoch seconds)."""
 
 
 def _binary(value: dict[str, Any]) -> dict[str, Any]:

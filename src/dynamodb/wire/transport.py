@@ -9,6 +9,11 @@ The default transport is :class:`dynamodb.wire.aws.BotocoreTransport`
 (botocore, and aiobotocore for the async API). :class:`MockTransport` answers
 with a function instead, for tests. A transport that speaks HTTP itself would
 implement the same four methods.
+
+The four operations of the DynamoDB Streams API (``GetRecords`` ...) belong to
+another service, with its own endpoint on AWS and its own ``X-Amz-Target``
+prefix: :func:`dynamodb.core.services.service_of` says which service an
+operation goes to, for every transport.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from dynamodb.models.fields.scalars import (
     UUIDField,
 )
 from dynamodb.models.fields.special import EnumField, JSONField
-from dynamodb.models.fields.temporal import DateField, DateTimeField, TimeDeltaField
+from dynamodb.models.fields.temporal import DateField, DateTimeField, TimeDeltaField, TTLField
 from dynamodb.models.fields.version import VersionField
 
 __all__ = [
@@ -44,6 +44,7 @@ __all__ = [
     "MapField",
     "NestedAttribute",
     "SetField",
+    "TTLField",
     "TimeDeltaField",
     "UUIDField",
     "VersionField",

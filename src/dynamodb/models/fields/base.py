@@ -22,6 +22,7 @@ from dynamodb.core.errors import (
     UnknownField,
 )
 from dynamodb.core.expressions import Path
+from dynamodb.core.templates import BoundTemplate, KeyTemplate
 from dynamodb.models.fields.paths import NestedAttribute, UpdateBuilder
 
 T = TypeVar("T")
@@ -114,6 +115,8 @@ class Field(UpdateBuilder, Generic[T]):
         projections: Iterable[str] | str | None = None,
         index_name: str | None = None,
         doc: str | None = None,
+        template: str | None = None,
+        unique: bool = False,
     ) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise ModelDefinitionError(f"a field's name must be a non-empty string, not {name!r}")
@@ -129,6 +132,16 @@ class Field(UpdateBuilder, Generic[T]):
         self.projections = projections
         self.index_name = index_name
         self.index_key = False  # set by the schema when an index uses this field as a key
+        self.template: KeyTemplate | None = (
+            KeyTemplate.parse(template, f"field {name or '?'}") if template is not None else None
+        )
+        self.bound_template: BoundTemplate | None = None
+        """The template bound to the model's part fields (set by the model's metaclass)."""
+        self.part_fields: dict[str, Field[Any]] = {}
+        """A templated field's parts by name (set by the model's metaclass)."""
+        self.dependents: tuple[Field[Any], ...] = ()
+        """Templated fields of the model that this field is a part of."""
+        self.unique = bool(unique)
         self.origin: Field[Any] = self
         """The declaration this field is (a subclass holds copies of inherited fields)."""
         if doc is not None:
@@ -154,7 +167,44 @@ class Field(UpdateBuilder, Generic[T]):
         return cast(T, obj._data.get(self.attr))  # type: ignore[attr-defined]
 
     def __set__(self, obj: object, value: T | None) -> None:
-        obj._data[self.attr] = self.clean(value, type(obj).__name__)  # type: ignore[attr-defined]
+        if self.template is not None:
+            raise self.templated_error(value, type(obj).__name__)
+        data = obj._data  # type: ignore[attr-defined]
+        data[self.attr] = self.clean(value, type(obj).__name__)
+        for dependent in self.dependents:
+            data[dependent.attr] = dependent.render(data, type(obj).__name__)
+
+    def templated_error(self, value: Any, model_name: str | None = None) -> FieldValidationError:
+        """The error for assigning a templated field by hand."""
+        assert self.template is not None
+        parts = ", ".join(self.template.names) or "nothing: it is a constant"
+        return self.invalid(
+            value,
+            f"is built from its template {self.template.source!r}; set its parts ({parts}) instead",
+            model_name,
+        )
+
+    def render(self, data: Mapping[str, Any], model_name: str | None = None) -> Any:
+        """This templated field's value from the parts in ``data`` (None while a part is None)."""
+        bound = self.bound_template
+        assert bound is not None
+        texts: dict[str, str] = {}
+        for name, part in self.part_fields.items():
+            value = data.get(name)
+            if value is None:
+                return None
+            encoded = part.to_wire(value)
+            if encoded is None:
+                return None
+            try:
+                texts[name] = bound.text(name, encoded)
+            except (TypeError, ValueError) as error:
+                raise part.invalid(
+                    value,
+                    f"cannot fill {self.attr}'s template {bound.template.source!r}: {error}",
+                    model_name,
+                ) from None
+        return bound.template.render(texts)
 
     # -- validation -----------------------------------------------------------
 

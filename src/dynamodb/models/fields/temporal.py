@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from dynamodb.core.codec import AttributeValue
-from dynamodb.models.fields.base import Decoder, Encoder, _RangedField, _type_error
+from dynamodb.models.fields.base import Decoder, Encoder, Field, _RangedField, _type_error
 
 
 def _parse_datetime(text: str) -> dt.datetime:
@@ -37,6 +37,20 @@ class DateTimeField(_RangedField[dt.datetime]):
 
     key_type = "S"
     type_label = "a datetime"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        auto_now: bool = False,
+        auto_now_add: bool = False,
+        **options: Any,
+    ) -> None:
+        """``auto_now=True``: set to the current time on every write; ``auto_now_add=True``:
+        set once, when the item is created (Django's names)."""
+        super().__init__(name, **options)
+        self.auto_now = bool(auto_now)
+        self.auto_now_add = bool(auto_now_add)
 
     def convert(self, value: Any) -> dt.datetime:
         if not isinstance(value, dt.datetime):
@@ -132,3 +146,41 @@ class TimeDeltaField(_RangedField[dt.timedelta]):
             seconds = Decimal(repr(data)) if isinstance(data, float) else Decimal(data)
             return dt.timedelta(microseconds=int((seconds * _MICROSECONDS).to_integral_value()))
         return self.convert(data)
+
+
+class TTLField(Field[dt.datetime]):
+    """When an item expires, for DynamoDB's Time to Live: an aware datetime, stored as epoch
+    seconds (``N``), the form TTL reads.
+
+    A ``timedelta`` means "from now" (``item.expires = timedelta(days=7)``); a naive datetime
+    is taken as UTC. At most one per table; ``create_table`` and ``Table.update()`` turn TTL on
+    for it. Reads hide expired items until DynamoDB deletes them (up to days later):
+    ``include_expired=True`` on ``get`` and ``batch_get``, ``.include_expired()`` on queries
+    and scans, show them.
+    """
+
+    key_type = None
+    type_label = "a datetime or a timedelta"
+
+    def convert(self, value: Any) -> dt.datetime:
+        if isinstance(value, dt.timedelta):
+            value = dt.datetime.now(dt.timezone.utc) + value
+        if not isinstance(value, dt.datetime):
+            raise _type_error(self, value)
+        when: dt.datetime = value
+        if when.tzinfo is None or when.utcoffset() is None:
+            when = when.replace(tzinfo=dt.timezone.utc)
+        return when.astimezone(dt.timezone.utc).replace(microsecond=0)
+
+    def to_wire(self, value: dt.datetime) -> AttributeValue:
+        return {"N": str(int(value.timestamp()))}
+
+    def decode(self, attribute: AttributeValue) -> dt.datetime:
+        return dt.datetime.fromtimestamp(int(Decimal(attribute["N"])), dt.timezone.utc)
+
+    def to_son(self, value: dt.datetime) -> Any:
+        return value.isoformat()
+
+    def from_son(self, data: Any) -> dt.datetime:
+        """ISO 8601 text (what ``to_son`` writes) to the expiry time."""
+        return self.convert(_parse_datetime(data) if isinstance(data, str) else data)
