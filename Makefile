@@ -77,10 +77,18 @@ typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict src tests
 
 # The whole suite runs on the default (direct) transport; the integration tests run
-# again on the botocore transport (DYNAMODB_TRANSPORT names the connections' default).
+# again, at the same time (each run has its own DynamoDB Local), on the botocore
+# transport (DYNAMODB_TRANSPORT names the connections' default). The second run's
+# output is shown when both have ended; either failing fails the target.
 test: $(VENV)/.stamp-dev dynamodb-local lint typecheck
-	DYNAMODB_TRANSPORT=direct $(BIN)/pytest $(PYTEST_ARGS)
-	DYNAMODB_TRANSPORT=botocore $(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	@mkdir -p .cache
+	@DYNAMODB_TRANSPORT=botocore $(BIN)/pytest tests/integration $(PYTEST_ARGS) \
+		> .cache/test-botocore.log 2>&1 & other=$$!; \
+	DYNAMODB_TRANSPORT=direct $(BIN)/pytest $(PYTEST_ARGS); direct=$$?; \
+	wait $$other; botocore=$$?; \
+	echo; echo '--- the integration tests on the botocore transport ---'; \
+	cat .cache/test-botocore.log; \
+	test $$direct -eq 0 && test $$botocore -eq 0
 
 # The README's "Testing your code" example, as a user runs it: the wheel built from this tree,
 # installed with its testing extra into a new virtualenv, the example saved as test_orders.py

@@ -60,6 +60,8 @@ class _Handler(BaseHTTPRequestHandler):
         relay.count("requests")
         if self.path.startswith("http://"):
             relay.count("proxied")
+        with relay.lock:
+            relay.proxy_authorizations.append(self.headers.get("Proxy-Authorization"))
         authorization = self.headers.get("Authorization", "")
         key = authorization.partition("Credential=")[2].partition("/")[0]
         with relay.lock:
@@ -109,6 +111,7 @@ class Relay(LoopbackService):
         self.lock = threading.Lock()
         self.counts: dict[str, int] = {"requests": 0, "connections": 0, "proxied": 0}
         self.access_keys: list[str] = []
+        self.proxy_authorizations: list[str | None] = []
         super().__init__(lifetime)
 
     def count(self, what: str) -> None:

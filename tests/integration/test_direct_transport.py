@@ -10,6 +10,7 @@ each is checked by what a caller sees, against DynamoDB Local.
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import json
 import ssl
@@ -251,8 +252,11 @@ async def test_async_tls(tls_relay: Relay, certificates: TestCertificates, rows:
 
 
 @pytest.fixture
-def forward_proxy(dynamodb_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Relay]:
-    """A forward proxy named by HTTP_PROXY (NO_PROXY cleared)."""
+def forward_proxy(
+    dynamodb_endpoint: str, rows: list[Row], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Relay]:
+    """A forward proxy named by HTTP_PROXY (NO_PROXY cleared), set after the session's
+    connection made the tables (a connection reads the proxy variables when it first sends)."""
     with Relay(dynamodb_endpoint) as proxy:
         for name in ("NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
             monkeypatch.delenv(name, raising=False)
@@ -286,6 +290,39 @@ async def test_async_requests_go_through_the_proxy(
         await connection.aclose()
     assert Row.get(pk="p", sk=98, consistent=True) is not None
     assert forward_proxy.counts["proxied"] == 2
+
+
+def test_a_proxy_urls_credentials_go_as_proxy_authorization(
+    forward_proxy: Relay,
+    dynamodb_endpoint: str,
+    rows: list[Row],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "HTTP_PROXY", forward_proxy.endpoint.replace("http://", "http://proxy%20user:s%3Acret@")
+    )
+    connection = direct(dynamodb_endpoint)
+    try:
+        assert Row.get(pk="p", sk=5, connection=connection) == rows[5]
+    finally:
+        connection.close()
+    expected = "Basic " + base64.b64encode(b"proxy user:s:cret").decode()
+    assert forward_proxy.proxy_authorizations == [expected]
+
+
+async def test_async_a_proxy_urls_credentials_go_as_proxy_authorization(
+    forward_proxy: Relay,
+    dynamodb_endpoint: str,
+    rows: list[Row],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", forward_proxy.endpoint.replace("http://", "http://u:p@"))
+    connection = direct(dynamodb_endpoint)
+    try:
+        assert await Row.aget(pk="p", sk=5, connection=connection) == rows[5]
+    finally:
+        await connection.aclose()
+    assert forward_proxy.proxy_authorizations == ["Basic " + base64.b64encode(b"u:p").decode()]
 
 
 def test_no_proxy_is_respected(

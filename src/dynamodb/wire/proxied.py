@@ -55,8 +55,10 @@ class Urllib3Sender(_ProxiedSender):
         import urllib3
 
         self._urllib3 = urllib3
+        proxy, proxy_headers = _without_credentials(self.proxy)
         self._manager = urllib3.ProxyManager(
-            self.proxy,
+            proxy,
+            proxy_headers=proxy_headers,
             maxsize=self.max_connections,
             timeout=urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout),
             ssl_context=self.tls,
@@ -91,6 +93,24 @@ class Urllib3Sender(_ProxiedSender):
     def close(self) -> None:
         """Close the proxy's kept-alive connections."""
         self._manager.clear()
+
+
+def _without_credentials(proxy: str) -> tuple[str, dict[str, str]]:
+    """The proxy URL without its ``user:password@``, and the header that sends them instead
+    (``Proxy-Authorization: Basic ...``, as botocore sends a proxy URL's credentials)."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(proxy)
+    if parts.username is None:
+        return proxy, {}
+    import base64
+
+    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    plain = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    token = base64.b64encode(pair.encode()).decode("ascii")
+    return plain, {"Proxy-Authorization": f"Basic {token}"}
 
 
 class AiohttpSender(_ProxiedSender):
