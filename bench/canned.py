@@ -1,77 +1,47 @@
-"""Section 2: client CPU per operation, the server taken out.
+"""Section 2: client CPU per operation, canned answers over real loopback sockets.
 
-Every request is answered at botocore's HTTP layer: a ``before-send.dynamodb``
-handler on the client's event system returns a botocore ``AWSResponse`` made of
-canned bytes, so nothing is sent, while everything above the socket runs
-(parameter handling, serialisation, signing, retries' bookkeeping, the
-response parser and each library's own work). All three clients get the very
-same bytes.
+A server in another process (:mod:`bench.server`) answers each DynamoDB
+operation with fixed bytes (the same bytes for every client), over kept-alive
+HTTP/1.1. Everything a client does runs and is measured in this process:
+request building, serialization, signing, the HTTP exchange on a real socket,
+the response parser and each library's own work; the server's work is not.
+
+Clients: ours on the direct transport (``ours``) and on botocore
+(``ours botocore``), the raw boto3 client with wire-format data prepared in
+advance (the floor of what a boto3 caller does), PynamoDB, and pydynox (Rust
+core; its CPU is the whole process's, its threads included).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-import zlib
-from collections.abc import Callable, Iterator
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
-
-from .models import floor_to_wire, many_values, ours_model, pynamodb_model, wire_key
+from .models import (
+    floor_to_wire,
+    many_values,
+    ours_model,
+    pydynox_model,
+    pynamodb_model,
+    wire_key,
+)
 from .report import Report, Row
-from .timing import Settings, cpu_per_call
+from .server import canned_server
+from .timing import Measure, Settings, cpu_per_call
 
 TABLE = "bench_canned"
-ENDPOINT = "http://127.0.0.1:9"  # never contacted: every request is answered in-process
 REGION = "us-east-1"
-PAGE = 1_000  # items in the canned Query page
+PAGE = 1_000  # items in the canned Query and Scan pages
 BATCH_WRITE = 25
 BATCH_GET = 100
+GATHERED = 2_000  # async gets gathered at once
 PK = "bench#q"
 
-
-class _Body:
-    """The ``raw`` of an AWSResponse: botocore only calls ``stream()``."""
-
-    __slots__ = ("_body",)
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-class CannedHTTP:
-    """A ``before-send`` handler answering each DynamoDB operation with fixed bytes."""
-
-    def __init__(self, bodies: dict[str, bytes]) -> None:
-        self.bodies = bodies
-        self.headers = {
-            operation: {
-                "content-type": "application/x-amz-json-1.0",
-                "content-length": str(len(body)),
-                "x-amz-crc32": str(zlib.crc32(body) & 0xFFFFFFFF),
-                "x-amzn-requestid": "BENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCHBENCH",
-                "connection": "keep-alive",
-            }
-            for operation, body in bodies.items()
-        }
-        self.sent: dict[str, int] = dict.fromkeys(bodies, 0)
-
-    def __call__(self, request: Any, event_name: str, **_: Any) -> AWSResponse:
-        operation = event_name.rpartition(".")[2]
-        self.sent[operation] += 1
-        return AWSResponse(request.url, 200, self.headers[operation], _Body(self.bodies[operation]))
-
-    def install(self, client: Any) -> None:
-        """Answer every DynamoDB request of this botocore client."""
-        client.meta.events.register("before-send.dynamodb", self)
-
-    def requests_made(self, call: Callable[[], object]) -> int:
-        before = sum(self.sent.values())
-        call()
-        return sum(self.sent.values()) - before
+Calls = dict[str, Callable[[], object]]
 
 
 def canned_bodies() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
@@ -82,83 +52,72 @@ def canned_bodies() -> tuple[dict[str, bytes], list[dict[str, Any]]]:
         "GetItem": {"Item": wires[0]},
         "PutItem": {},
         "UpdateItem": {"Attributes": wires[0]},
+        "DeleteItem": {},
         "BatchWriteItem": {"UnprocessedItems": {}},
         "BatchGetItem": {"Responses": {TABLE: wires[:BATCH_GET]}, "UnprocessedKeys": {}},
         "Query": {"Items": wires, "Count": PAGE, "ScannedCount": PAGE},
+        "Scan": {"Items": wires, "Count": PAGE, "ScannedCount": PAGE},
     }
     return {op: json.dumps(answer).encode() for op, answer in answers.items()}, values
 
 
-OPERATIONS = ("get", "put", "update", "batch_write", "batch_get", "query")
+OPERATIONS = ("get", "put", "update", "delete", "batch_write", "batch_get", "query", "scan")
 LABELS = {
     "get": ("get", "us/op"),
     "put": ("put", "us/op"),
     "update": ("update (ALL_NEW)", "us/op"),
+    "delete": ("delete", "us/op"),
     "batch_write": (f"batch write, {BATCH_WRITE} items", "us/op"),
     "batch_get": (f"batch get, {BATCH_GET} keys", "us/op"),
     "query": (f"query page of {PAGE:,}", "us/item"),
+    "scan": (f"scan page of {PAGE:,}", "us/item"),
 }
+PER_ITEM = {"query", "scan"}
 
 
-def _ours(canned: CannedHTTP, values: list[dict[str, Any]]) -> dict[str, Callable[[], object]]:
+def _ours(endpoint: str, values: list[dict[str, Any]], transport: str) -> tuple[Calls, Any]:
     import dynamodb
 
     model = ours_model(TABLE)
     connection = dynamodb.Connection(
-        endpoint_url=ENDPOINT,
+        endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
+        transport=transport,
+        max_pool_connections=50,
     )
-    canned.install(connection.client)
     item = model(**values[0])
     batch = [model(**v) for v in values[:BATCH_WRITE]]
     keys = [{"pk": v["pk"], "sk": v["sk"]} for v in values[:BATCH_GET]]
     query = model.query().where(model.pk.eq(PK)).page_size(PAGE).using(connection)
+    scan = model.scan().page_size(PAGE).using(connection)
 
-    def get() -> object:
-        return model.get(pk=PK, sk=0, connection=connection)
-
-    def put() -> object:
-        return item.save(full=True, connection=connection)
-
-    def update() -> object:
-        return item.update(model.views.add(1), status="active", connection=connection)
-
-    def batch_write() -> object:
-        return model.batch_write(batch, connection=connection)
-
-    def batch_get() -> object:
-        return model.batch_get(*keys, connection=connection)
-
-    def query_page() -> object:
-        return query.get_items()
-
-    return {
-        "get": get,
-        "put": put,
-        "update": update,
-        "batch_write": batch_write,
-        "batch_get": batch_get,
-        "query": query_page,
+    calls: Calls = {
+        "get": lambda: model.get(pk=PK, sk=0, connection=connection),
+        "put": lambda: item.save(full=True, connection=connection),
+        "update": lambda: item.update(model.views.add(1), status="active", connection=connection),
+        "delete": lambda: item.delete(connection=connection),
+        "batch_write": lambda: model.batch_write(batch, connection=connection),
+        "batch_get": lambda: model.batch_get(*keys, connection=connection),
+        "query": lambda: query.get_items(),
+        "scan": lambda: scan.get_items(),
     }
 
+    async def gathered() -> int:
+        found = await asyncio.gather(
+            *(model.aget(pk=PK, sk=0, connection=connection) for _ in range(GATHERED))
+        )
+        return sum(item is not None for item in found)
 
-def _pynamodb(canned: CannedHTTP, values: list[dict[str, Any]]) -> dict[str, Callable[[], object]]:
-    model = pynamodb_model(TABLE, ENDPOINT, REGION)
-    canned.install(model._get_connection().connection.client)
+    return calls, (gathered, connection)
+
+
+def _pynamodb(endpoint: str, values: list[dict[str, Any]]) -> Calls:
+    model = pynamodb_model(TABLE, endpoint, REGION)
     item = model(**values[0])
     batch = [model(**v) for v in values[:BATCH_WRITE]]
     keys = [(v["pk"], v["sk"]) for v in values[:BATCH_GET]]
-
-    def get() -> object:
-        return model.get(PK, 0)
-
-    def put() -> object:
-        return item.save()
-
-    def update() -> object:
-        return item.update(actions=[model.views.add(1), model.status.set("active")])
 
     def batch_write() -> object:
         with model.batch_write() as writer:
@@ -166,114 +125,197 @@ def _pynamodb(canned: CannedHTTP, values: list[dict[str, Any]]) -> dict[str, Cal
                 writer.save(member)
         return None
 
-    def batch_get() -> object:
-        return list(model.batch_get(keys))
-
-    def query_page() -> object:
-        return list(model.query(PK, page_size=PAGE))
-
     return {
-        "get": get,
-        "put": put,
-        "update": update,
+        "get": lambda: model.get(PK, 0),
+        "put": lambda: item.save(),
+        "update": lambda: item.update(actions=[model.views.add(1), model.status.set("active")]),
+        "delete": lambda: item.delete(),
         "batch_write": batch_write,
-        "batch_get": batch_get,
-        "query": query_page,
+        "batch_get": lambda: list(model.batch_get(keys)),
+        "query": lambda: list(model.query(PK, page_size=PAGE, limit=PAGE)),
+        "scan": lambda: list(model.scan(page_size=PAGE, limit=PAGE)),
     }
 
 
-def _boto3(canned: CannedHTTP, values: list[dict[str, Any]]) -> dict[str, Callable[[], object]]:
+def _boto3(endpoint: str, values: list[dict[str, Any]]) -> Calls:
     """The raw client with wire-format data prepared in advance (no conversion at all)."""
     import boto3
 
     client = boto3.client(
         "dynamodb",
-        endpoint_url=ENDPOINT,
+        endpoint_url=endpoint,
         region_name=REGION,
         aws_access_key_id="bench",
         aws_secret_access_key="bench",
     )
-    canned.install(client)
     wire = floor_to_wire(values[0])
     key = wire_key(values[0])
     batch = [{"PutRequest": {"Item": floor_to_wire(v)}} for v in values[:BATCH_WRITE]]
     keys = [wire_key(v) for v in values[:BATCH_GET]]
 
-    def get() -> object:
-        return client.get_item(TableName=TABLE, Key=key)
-
-    def put() -> object:
-        return client.put_item(TableName=TABLE, Item=wire)
-
-    def update() -> object:
-        return client.update_item(
+    return {
+        "get": lambda: client.get_item(TableName=TABLE, Key=key),
+        "put": lambda: client.put_item(TableName=TABLE, Item=wire),
+        "update": lambda: client.update_item(
             TableName=TABLE,
             Key=key,
             UpdateExpression="SET #s = :s ADD #v :one",
             ExpressionAttributeNames={"#s": "status", "#v": "views"},
             ExpressionAttributeValues={":s": {"S": "active"}, ":one": {"N": "1"}},
             ReturnValues="ALL_NEW",
-        )
-
-    def batch_write() -> object:
-        return client.batch_write_item(RequestItems={TABLE: batch})
-
-    def batch_get() -> object:
-        return client.batch_get_item(RequestItems={TABLE: {"Keys": keys}})
-
-    def query_page() -> object:
-        return client.query(
+        ),
+        "delete": lambda: client.delete_item(TableName=TABLE, Key=key),
+        "batch_write": lambda: client.batch_write_item(RequestItems={TABLE: batch}),
+        "batch_get": lambda: client.batch_get_item(RequestItems={TABLE: {"Keys": keys}}),
+        "query": lambda: client.query(
             TableName=TABLE,
             KeyConditionExpression="#pk = :pk",
             ExpressionAttributeNames={"#pk": "pk"},
             ExpressionAttributeValues={":pk": {"S": PK}},
             Limit=PAGE,
-        )
+        ),
+        "scan": lambda: client.scan(TableName=TABLE, Limit=PAGE),
+    }
 
-    return {
-        "get": get,
-        "put": put,
-        "update": update,
+
+def _pydynox(endpoint: str, values: list[dict[str, Any]]) -> tuple[Calls, Any] | None:
+    try:
+        model = pydynox_model(TABLE, endpoint, REGION)
+        from pydynox import SyncBatchWriter
+    except ImportError:
+        return None
+    logging.getLogger("pydynox").setLevel(logging.ERROR)  # its "slow operation" warnings
+    item = model(**values[0])
+    batch = [model(**v).to_dict() for v in values[:BATCH_WRITE]]
+    keys = [{"pk": v["pk"], "sk": v["sk"]} for v in values[:BATCH_GET]]
+    client = model.model_config.client
+
+    def batch_write() -> object:
+        with SyncBatchWriter(client, TABLE) as writer:
+            for member in batch:
+                writer.put(member)
+        return None
+
+    calls: Calls = {
+        "get": lambda: model.sync_get(pk=PK, sk=0),
+        "put": lambda: item.sync_save(),
+        "update": lambda: item.sync_update(atomic=[model.views.add(1)], status="active"),
+        "delete": lambda: item.sync_delete(),
         "batch_write": batch_write,
-        "batch_get": batch_get,
-        "query": query_page,
+        "batch_get": lambda: model.sync_batch_get(keys),
+        "query": lambda: list(model.sync_query(partition_key=PK, page_size=PAGE, limit=PAGE)),
+        "scan": lambda: list(model.sync_scan(page_size=PAGE, limit=PAGE)),
     }
 
+    async def gathered() -> int:
+        found = await asyncio.gather(*(model.get(pk=PK, sk=0) for _ in range(GATHERED)))
+        return sum(item is not None for item in found)
 
-def build() -> tuple[dict[str, CannedHTTP], dict[str, dict[str, Callable[[], object]]]]:
-    """Per library: its canned-answer handler and ``{operation: call}``, all on the same bytes."""
-    bodies, values = canned_bodies()
-    handlers = {library: CannedHTTP(bodies) for library in ("ours", "PynamoDB", "boto3")}
-    calls = {
-        "ours": _ours(handlers["ours"], values),
-        "PynamoDB": _pynamodb(handlers["PynamoDB"], values),
-        "boto3": _boto3(handlers["boto3"], values),
-    }
-    return handlers, calls
+    return calls, gathered
+
+
+def _throughput(
+    gathered: Callable[[], Any], runs: int, closing: Callable[[], Any] | None = None
+) -> tuple[Measure, Measure]:
+    """(gets per second, client CPU us per get) of ``GATHERED`` gathered gets, per run.
+
+    ``closing()`` closes what the client holds on the loop, before the loop closes.
+    """
+    rate, cpu = Measure(), Measure()
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(gathered())  # warm: connections, clients
+        for _ in range(runs):
+            started, cpu_started = time.perf_counter(), time.process_time()
+            handled = loop.run_until_complete(gathered())
+            wall = time.perf_counter() - started
+            rate.samples.append(handled / wall)
+            cpu.samples.append((time.process_time() - cpu_started) / handled * 1e6)
+        if closing is not None:
+            loop.run_until_complete(closing())
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+    return rate, cpu
 
 
 def run(settings: Settings, report: Report) -> None:
-    handlers, calls = build()
-    for operation in OPERATIONS:
-        label, unit = LABELS[operation]
-        per = PAGE if operation == "query" else 1
-        requests = {
-            library: handlers[library].requests_made(ops[operation])
-            for library, ops in calls.items()
+    bodies, values = canned_bodies()
+    with canned_server(bodies) as endpoint:
+        ours, (ours_gathered, ours_connection) = _ours(endpoint, values, "direct")
+        boto, (boto_gathered, boto_connection) = _ours(endpoint, values, "botocore")
+        calls: dict[str, Calls] = {
+            "ours": ours,
+            "ours botocore": boto,
+            "boto3": _boto3(endpoint, values),
+            "PynamoDB": _pynamodb(endpoint, values),
         }
-        measures = cpu_per_call(
-            {library: ops[operation] for library, ops in calls.items()},
-            settings.repeats,
-            settings.cpu_seconds,
-            per,
+        pydynox = _pydynox(endpoint, values)
+        if pydynox is None:
+            report.note("pydynox is not installed: its columns are empty")
+        else:
+            calls["pydynox"] = pydynox[0]
+        for operation in OPERATIONS:
+            label, unit = LABELS[operation]
+            measures = cpu_per_call(
+                {library: ops[operation] for library, ops in calls.items()},
+                settings.repeats,
+                settings.cpu_seconds,
+                PAGE if operation in PER_ITEM else 1,
+            )
+            report.add(
+                Row(
+                    section=2,
+                    name=label,
+                    unit=unit,
+                    values={library: m.scaled(1e6) for library, m in measures.items()},
+                    ratios=[
+                        ("ours/boto3", "ours", "boto3"),
+                        ("ours/pydynox", "ours", "pydynox"),
+                        ("ours/botocore", "ours", "ours botocore"),
+                    ],
+                )
+            )
+        gathered = {
+            "ours": (ours_gathered, ours_connection.aclose),
+            "ours botocore": (boto_gathered, boto_connection.aclose),
+        }
+        if pydynox is not None:
+            gathered["pydynox"] = (pydynox[1], None)
+        rates: dict[str, Measure] = {}
+        cpus: dict[str, Measure] = {}
+        for library, (work, closing) in gathered.items():
+            rates[library], cpus[library] = _throughput(work, max(3, settings.repeats), closing)
+        report.add(
+            Row(
+                section=2,
+                name=f"async: {GATHERED:,} gathered gets",
+                unit="gets/s",
+                values=rates,
+                ratios=[
+                    ("ours/pydynox", "ours", "pydynox"),
+                    ("ours/botocore", "ours", "ours botocore"),
+                ],
+                note="wall clock: the server and the client share the machine's cores",
+            )
         )
-        row = Row(
-            section=2,
-            name=label,
-            unit=unit,
-            values={library: m.scaled(1e6) for library, m in measures.items()},
-            ratios=[("ours/boto3", "ours", "boto3"), ("ours/PynamoDB", "ours", "PynamoDB")],
+        report.add(
+            Row(
+                section=2,
+                name=f"async: {GATHERED:,} gathered gets, CPU",
+                unit="us/op",
+                values=cpus,
+                ratios=[
+                    ("ours/pydynox", "ours", "pydynox"),
+                    ("ours/botocore", "ours", "ours botocore"),
+                ],
+            )
         )
-        if len(set(requests.values())) != 1:
-            row.note = f"requests per call differ: {requests}"
-        report.add(row)
+        for connection in (ours_connection, boto_connection):
+            connection.close()
+
+
+def build(endpoint: str) -> Calls:
+    """Our direct transport's calls against ``endpoint`` (for ``--profile``)."""
+    _, values = canned_bodies()
+    return _ours(endpoint, values, "direct")[0]

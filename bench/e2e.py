@@ -8,6 +8,8 @@ partition, and a 4-segment parallel scan of the whole table.
   concurrency, iterating ``query()`` and ``scan(segments=4)``);
 - ours, async: the ``a``-twins; single-item calls 100 in flight
   (``asyncio.gather`` with a semaphore), the rest as the sync column;
+- ours botocore: the sync column's calls on the botocore transport (the
+  library as it was before the direct transport), same table;
 - PynamoDB: its API, sequential; its parallel scan is one thread per segment;
 - boto3: the raw client with wire-format data prepared in advance; the batch
   write loops over 25-item calls (resending UnprocessedItems), the query and
@@ -46,7 +48,7 @@ def _in_parallel(segment_reader: Callable[[int], int]) -> int:
 
 
 class Ours:
-    def __init__(self, settings: Settings, endpoint: str) -> None:
+    def __init__(self, settings: Settings, endpoint: str, transport: str = "direct") -> None:
         import dynamodb
 
         self.connection = dynamodb.Connection(
@@ -55,6 +57,7 @@ class Ours:
             aws_access_key_id="bench",
             aws_secret_access_key="bench",
             max_pool_connections=settings.async_in_flight,
+            transport=transport,
         )
         self.model = model = ours_model(TABLES["ours"])
         self.in_flight = settings.async_in_flight
@@ -299,6 +302,7 @@ def warm_server(settings: Settings, endpoint: str, connection: Any) -> None:
 
 def run(settings: Settings, report: Report, endpoint: str) -> None:
     ours = Ours(settings, endpoint)
+    before = Ours(settings, endpoint, transport="botocore")
     ours.create_tables()
     warm_server(settings, endpoint, ours.connection)
     loop = asyncio.new_event_loop()
@@ -306,6 +310,7 @@ def run(settings: Settings, report: Report, endpoint: str) -> None:
         works: dict[str, dict[str, Work]] = {
             "ours": ours.sync(),
             "ours async": ours.asynchronous(loop),
+            "ours botocore": before.sync(),
             "PynamoDB": pynamodb_work(settings, endpoint),
             "boto3": boto3_work(settings, endpoint),
         }
@@ -323,6 +328,7 @@ def run(settings: Settings, report: Report, endpoint: str) -> None:
     finally:
         loop.run_until_complete(ours.aclose())
         loop.close()
+        before.connection.close()
 
 
 def _run(settings: Settings, report: Report, works: dict[str, dict[str, Work]]) -> None:
@@ -356,6 +362,7 @@ def _run(settings: Settings, report: Report, works: dict[str, dict[str, Work]]) 
                 ("ours/PynamoDB", "ours", "PynamoDB"),
                 ("ours/boto3", "ours", "boto3"),
                 ("async/sync", "ours async", "ours"),
+                ("ours/botocore", "ours", "ours botocore"),
             ],
         )
         wrong = {

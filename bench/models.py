@@ -314,3 +314,48 @@ def dyntastic_values(values: Values) -> Values:
     plain = dict(values)
     plain["score"] = Decimal(repr(values["score"]))
     return plain
+
+
+# -- pydynox --------------------------------------------------------------------------
+
+
+def pydynox_model(table: str, endpoint: str, region: str = "us-east-1") -> Any:
+    """The pydynox model on ``table`` at ``endpoint`` (its own client, Rust core)."""
+    from pydynox import DynamoDBClient, ModelConfig
+    from pydynox import Model as PydynoxModel
+    from pydynox.attributes import (
+        BooleanAttribute,
+        DatetimeAttribute,
+        ListAttribute,
+        MapAttribute,
+        NumberAttribute,
+        StringAttribute,
+        StringSetAttribute,
+    )
+
+    client = DynamoDBClient(
+        region=region, access_key="bench", secret_key="bench", endpoint_url=endpoint
+    )
+
+    class PydynoxItem(PydynoxModel):
+        model_config = ModelConfig(table=table, client=client)
+
+        pk = StringAttribute(partition_key=True)
+        sk = NumberAttribute(sort_key=True)
+        score = NumberAttribute()
+        active = BooleanAttribute()
+        created = DatetimeAttribute()
+        numbers = ListAttribute()
+        attrs = MapAttribute()
+        tags = StringSetAttribute()
+        name = StringAttribute()
+        email = StringAttribute()
+        city = StringAttribute()
+        country = StringAttribute()
+        description = StringAttribute()
+        views = NumberAttribute()
+        level = NumberAttribute()
+        status = StringAttribute()
+        verified = BooleanAttribute()
+
+    return PydynoxItem

@@ -1,6 +1,7 @@
 """``python -m bench --profile``: where our CPU goes in sections 1 and 2.
 
-cProfile over our side only (marshalling both ways; each canned operation),
+cProfile over our side only (marshalling both ways; each canned operation over
+the direct transport, against the canned server of section 2),
 printing the top functions by own time.
 """
 
@@ -11,8 +12,9 @@ import io
 import pstats
 from collections.abc import Callable
 
-from .canned import OPERATIONS, build
+from .canned import OPERATIONS, build, canned_bodies
 from .models import floor_to_wire, many_values, ours_model
+from .server import canned_server
 from .timing import Settings
 
 TOP = 12
@@ -50,7 +52,9 @@ def main(settings: Settings) -> None:
 
     _profile(f"section 1, ours: model -> wire, {count:,} items", to_wire, 1)
     _profile(f"section 1, ours: wire -> model, {count:,} items", from_wire, 1)
-    _, calls = build()
-    for operation in OPERATIONS:
-        loops = 5 if operation == "query" else 300
-        _profile(f"section 2, ours: {operation}", calls["ours"][operation], loops)
+    bodies, _ = canned_bodies()
+    with canned_server(bodies) as endpoint:
+        calls = build(endpoint)
+        for operation in OPERATIONS:
+            loops = 5 if operation in ("query", "scan") else 300
+            _profile(f"section 2, ours: {operation}", calls[operation], loops)

@@ -11,13 +11,23 @@ from typing import Any
 
 from .timing import Measure, Settings
 
-COLUMNS = ("ours", "ours async", "PynamoDB", "boto3", "floor", "dyntastic")
+COLUMNS = (
+    "ours",
+    "ours async",
+    "ours botocore",
+    "pydynox",
+    "PynamoDB",
+    "boto3",
+    "floor",
+    "dyntastic",
+)
 
 SECTIONS = {
     1: "1. marshalling, per item (model <-> DynamoDB wire format)",
-    2: "2. client CPU per operation, canned HTTP answers (no server)",
+    2: "2. client CPU per operation, canned answers over loopback (server in another process)",
     3: "3. end to end, DynamoDB Local",
     4: "4. memory while iterating a query (tracemalloc peak)",
+    5: "5. cold start: a fresh process (wall clock)",
 }
 
 

@@ -74,22 +74,24 @@ def _sections(text: str) -> set[int]:
     try:
         chosen = {int(part) for part in text.split(",") if part.strip()}
     except ValueError:
-        raise argparse.ArgumentTypeError(f"sections are numbers 1-4, like 1,2: {text!r}") from None
-    if not chosen <= {1, 2, 3, 4}:
-        raise argparse.ArgumentTypeError(f"sections are numbers 1-4: {text!r}")
+        raise argparse.ArgumentTypeError(f"sections are numbers 1-5, like 1,2: {text!r}") from None
+    if not chosen <= {1, 2, 3, 4, 5}:
+        raise argparse.ArgumentTypeError(f"sections are numbers 1-5: {text!r}")
     return chosen
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="dynamodb-py against PynamoDB, raw boto3, dyntastic and a hand-written floor.",
+        description=(
+            "dynamodb-py against PynamoDB, pydynox, raw boto3, dyntastic and a hand-written floor."
+        ),
     )
     parser.add_argument(
         "--quick", action="store_true", help="small sizes and few runs: a smoke check (< 1 min)"
     )
     parser.add_argument(
-        "--sections", type=_sections, default={1, 2, 3, 4}, help="which sections, e.g. 1,2"
+        "--sections", type=_sections, default={1, 2, 3, 4, 5}, help="which sections, e.g. 1,2"
     )
     parser.add_argument("--repeats", type=int, help="runs per CPU figure (default 5; quick 3)")
     parser.add_argument(
@@ -123,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         profiling.main(settings)
         return 0
 
-    from . import canned, e2e, marshalling, memory
+    from . import canned, coldstart, e2e, marshalling, memory
 
     report = Report(settings, machine())
     mode = "quick" if settings.quick else "full"
@@ -131,7 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if 1 in args.sections:
         _section(report, 1, "marshalling", lambda: marshalling.run(settings, report))
     if 2 in args.sections:
-        _section(report, 2, "client CPU, canned answers", lambda: canned.run(settings, report))
+        _section(
+            report,
+            2,
+            "client CPU, canned answers over sockets",
+            lambda: canned.run(settings, report),
+        )
     if args.sections & {3, 4}:
         try:
             with local_server(args.endpoint) as endpoint:
@@ -143,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as error:  # no Java, no npm, no network for the first install...
             traceback.print_exc()
             report.note(f"sections 3 and 4 skipped: DynamoDB Local did not start: {error}")
+
+    if 5 in args.sections:
+        _section(report, 5, "cold start", lambda: coldstart.run(settings, report))
 
     output = args.output or RESULTS / ("quick.json" if settings.quick else "latest.json")
     print()

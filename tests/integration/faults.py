@@ -9,6 +9,8 @@ seeded-random share of them it
   ``lost``: forwarded, so DynamoDB applied it, but the answer is lost),
 - trims a BatchWriteItem/BatchGetItem: forwards only part of its
   RequestItems and reports the rest as UnprocessedItems/UnprocessedKeys,
+- damages the answer (``bad_crc``: forwarded and applied, but answered with
+  an ``x-amz-crc32`` that does not match the body, as a corrupted answer),
 
 and it can refuse some keys for good (``never``), as a DynamoDB that keeps
 leaving them unprocessed. :class:`Faults` can also aim the faults at some
@@ -65,6 +67,7 @@ class Faults:
     drop: float = 0.0
     lost: float = 0.0
     trim: float = 0.0
+    bad_crc: float = 0.0
     never: Callable[[Wire], bool] | None = None
     seed: int = 0
     operations: frozenset[str] | None = None
@@ -72,7 +75,7 @@ class Faults:
 
     def pick(self, rng: random.Random) -> str | None:
         draw = rng.random()
-        for name in ("throttle", "server_error", "drop", "lost", "trim"):
+        for name in ("throttle", "server_error", "drop", "lost", "trim", "bad_crc"):
             share: float = getattr(self, name)
             if draw < share:
                 return name
@@ -134,13 +137,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if held and status == 200:
             answer = proxy.merge(operation, answer, held)
-        self._reply(status, headers, answer)
+        if fault == "bad_crc":
+            proxy.count("bad_crc")
+        self._reply(status, headers, answer, damaged=fault == "bad_crc")
 
     def _error(self, status: int, code: str, message: str) -> None:
         body = json.dumps({"__type": ERROR_PREFIX + code, "message": message}).encode()
         self._reply(status, [("Content-Type", JSON_TYPE)], body)
 
-    def _reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    def _reply(
+        self, status: int, headers: list[tuple[str, str]], body: bytes, damaged: bool = False
+    ) -> None:
         self.send_response(status)
         skip = {"content-length", "x-amz-crc32", "connection", "transfer-encoding"}
         skip |= {"server", "date"}  # send_response wrote its own
@@ -148,7 +155,8 @@ class _Handler(BaseHTTPRequestHandler):
             if name.lower() not in skip:
                 self.send_header(name, value)
         # botocore checks x-amz-crc32 against the body it gets: recompute it.
-        self.send_header("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF))
+        crc = zlib.crc32(body) & 0xFFFFFFFF
+        self.send_header("x-amz-crc32", str(crc ^ 1 if damaged else crc))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import os
 import socket
 import socketserver
 import threading
@@ -36,6 +37,9 @@ __all__ = [
 ]
 
 HOST = "127.0.0.1"
+
+TRANSPORT = os.environ.get("DYNAMODB_TRANSPORT") or "direct"
+"""The transport every connection of this run uses (``make test`` runs the suite on both)."""
 
 
 def closed_port() -> int:

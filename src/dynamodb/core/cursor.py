@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -134,6 +132,8 @@ def query_scope(request: Mapping[str, Any]) -> str:
         "filter": written_in(request.get("FilterExpression")),
         "segment": [request.get("Segment"), request.get("TotalSegments")],
     }
+    import hashlib
+
     digest = hashlib.sha256(_canonical(bound).encode()).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
@@ -191,6 +191,9 @@ def _unb64(text: str) -> bytes:
 
 
 def _mac(secret: bytes, scope: str, payload: str) -> str:
+    import hashlib
+    import hmac
+
     digest = hmac.new(secret, f"{scope}\n{payload}".encode(), hashlib.sha256).digest()
     return _b64(digest[:18])
 
@@ -235,7 +238,7 @@ def decode_cursor(text: str, scope: str) -> dict[str, AttributeValue]:
             "this cursor is signed only, but a cursor secret is set (cursors are then "
             "encrypted): it was made without that secret"
         )
-    elif not hmac.compare_digest(check, _mac(keys.mac, scope, payload)):
+    elif not _same(check, _mac(keys.mac, scope, payload)):
         raise InvalidCursor(_MISMATCH)
     else:
         plain = _unb64(payload)
@@ -261,3 +264,10 @@ def _unseal(keys: _Keys, payload: str, check: str, scope: str) -> bytes:
     except InvalidTag:
         raise InvalidCursor(_MISMATCH) from None
     return plain
+
+
+def _same(one: str, other: str) -> bool:
+    """Constant-time comparison of two digests."""
+    import hmac
+
+    return hmac.compare_digest(one, other)

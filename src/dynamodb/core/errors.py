@@ -128,11 +128,13 @@ class TransportError(DynamoDBError, ConnectionError):
 
     ``sent`` is False when the request is known not to have reached DynamoDB
     (the connection could not be made), True when it may have been applied.
+    ``timeout`` is True when a timeout (connect or read) ended the wait.
     """
 
-    def __init__(self, message: str, *, sent: bool = True) -> None:
+    def __init__(self, message: str, *, sent: bool = True, timeout: bool = False) -> None:
         super().__init__(message)
         self.sent = sent
+        self.timeout = timeout
 
 
 class OutcomeUnknown(DynamoDBError):

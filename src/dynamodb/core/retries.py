@@ -11,6 +11,12 @@ fails, the error says what is known about it:
   names the operation, the table and the key;
 - **answered** (a failed condition, a validation error ...): raised as it is.
 
+Which failures are refused or unknown follows AWS's standard retry mode (the
+error codes botocore retries): throttling codes are refused; the transient
+ones (``RequestTimeout``, HTTP 500, 502, 503, 504) and dropped connections are
+unknown. A connection's :class:`RetryState` adds standard mode's retry quota,
+and adaptive mode's client-side rate limiter (:mod:`dynamodb.core.ratelimit`).
+
 Which requests are idempotent is :func:`is_idempotent`: reads; puts and deletes
 without a condition; updates made of SETs of values, REMOVEs of attributes and
 DELETEs of set members; BatchWriteItem (puts and deletes); TransactWriteItems
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -34,19 +41,58 @@ from dynamodb.core.errors import (
     InternalServerError,
     LimitExceeded,
     OutcomeUnknown,
+    ServiceError,
     ThrottlingError,
     TransactionConflict,
     TransportError,
 )
 from dynamodb.core.flow import Flow, Request, Sleep, Step, relay
+from dynamodb.core.ratelimit import RateLimiter, RetryQuota
 
-__all__ = ["RetryPolicy", "is_idempotent", "retrying"]
+__all__ = [
+    "THROTTLING_CODES",
+    "TRANSIENT_CODES",
+    "RetryPolicy",
+    "RetryState",
+    "is_idempotent",
+    "retrying",
+]
 
 T = TypeVar("T")
 
 _READ_PREFIXES = ("Get", "Query", "Scan", "Describe", "List", "TransactGet")
 _ALWAYS_IDEMPOTENT = frozenset({"BatchWriteItem", "TransactWriteItems", "BatchGetItem"})
 _REFUSED = (ThrottlingError, LimitExceeded, TransactionConflict)
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)
+"""Error codes AWS's standard retry mode counts as throttling: refused, so resent."""
+
+_REFUSED_CODES = THROTTLING_CODES | {
+    "TransactionConflictException",
+    "ReplicatedWriteConflictException",  # DynamoDB models it as retryable
+}
+
+TRANSIENT_CODES = frozenset({"RequestTimeout", "RequestTimeoutException"})
+"""Error codes AWS's standard retry mode counts as transient (as are HTTP 500, 502-504)."""
+
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _NOT_IDEMPOTENT_SET = re.compile(r"list_append\s*\(|[+-]")
 _CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
 
@@ -94,14 +140,26 @@ def _repeatable_update(expression: str) -> bool:
     return True
 
 
-def retrying(flow: Flow[T], policy: RetryPolicy) -> Flow[T]:
+class RetryState:
+    """What one connection's retries share: standard mode's retry quota, and adaptive
+    mode's rate limiter (None in the other modes). Thread-safe."""
+
+    def __init__(self, *, adaptive: bool = False, quota: RetryQuota | None = None) -> None:
+        self.quota = quota if quota is not None else RetryQuota()
+        self.limiter: RateLimiter | None = RateLimiter() if adaptive else None
+
+
+def retrying(flow: Flow[T], policy: RetryPolicy, state: RetryState | None = None) -> Flow[T]:
     """``flow``, with each of its requests resent as :mod:`this module <.retries>` says.
 
     Requests and sleeps pass through; a failed request is resent (after a
-    :class:`~dynamodb.core.flow.Sleep`) while that is safe and the budget lasts,
-    and otherwise its error (or :class:`OutcomeUnknown`) is thrown into ``flow``,
-    which may handle it.
+    :class:`~dynamodb.core.flow.Sleep`) while that is safe and the budget lasts
+    (``policy.max_attempts``, and ``state``'s retry quota), and otherwise its error
+    (or :class:`OutcomeUnknown`) is thrown into ``flow``, which may handle it. With
+    ``state``'s rate limiter (adaptive mode), a request may first wait for its turn.
     """
+    quota = state.quota if state is not None else None
+    limiter = state.limiter if state is not None else None
 
     def attempts(step: Step) -> Flow[Any]:
         if isinstance(step, Sleep):
@@ -109,28 +167,66 @@ def retrying(flow: Flow[T], policy: RetryPolicy) -> Flow[T]:
             return None
         if not isinstance(step, Request):  # user code (hooks): not a request to resend
             return (yield step)
+        spent = 0
         for attempt in range(1, policy.max_attempts + 1):
+            if limiter is not None:
+                wait = limiter.delay(time.monotonic())
+                if wait > 0:
+                    yield Sleep(wait)
             try:
-                return (yield step)
+                reply = yield step
             except DynamoDBError as error:
+                if limiter is not None:
+                    limiter.update(_is_throttling(error), time.monotonic())
                 failure = _verdict(step, error, attempt, policy)
+                if failure is None and quota is not None:
+                    spent = quota.spend(timeout=getattr(error, "timeout", False))
+                    if not spent:
+                        failure = error  # the retry quota is spent: no more retries for now
                 if failure is error:
                     raise
                 if failure is not None:
                     raise failure from error
                 yield Sleep(policy.delay(attempt))
+            else:
+                if limiter is not None:
+                    limiter.update(False, time.monotonic())
+                if quota is not None:
+                    quota.refund(spent)
+                return reply
         raise AssertionError("unreachable: the last attempt always gives a verdict")
 
     return relay(flow, attempts)
+
+
+def _status(error: DynamoDBError) -> int | None:
+    if not isinstance(error, ServiceError):
+        return None
+    metadata = error.response.get("ResponseMetadata")
+    status = metadata.get("HTTPStatusCode") if isinstance(metadata, dict) else None
+    return status if isinstance(status, int) else None
+
+
+def _is_throttling(error: DynamoDBError) -> bool:
+    return isinstance(error, ThrottlingError) or (
+        isinstance(error, ServiceError) and error.code in THROTTLING_CODES
+    )
 
 
 def _verdict(
     request: Request, error: DynamoDBError, attempt: int, policy: RetryPolicy
 ) -> BaseException | None:
     """None to resend ``request``; else the error to give its flow."""
-    refused = isinstance(error, _REFUSED) or (isinstance(error, TransportError) and not error.sent)
-    unknown = isinstance(error, InternalServerError) or (
-        isinstance(error, TransportError) and error.sent
+    refused = (
+        isinstance(error, _REFUSED)
+        or (isinstance(error, ServiceError) and error.code in _REFUSED_CODES)
+        or (isinstance(error, TransportError) and not error.sent)
+    )
+    unknown = not refused and (
+        isinstance(error, InternalServerError)
+        or (isinstance(error, TransportError) and error.sent)
+        or (isinstance(error, ServiceError) and error.code in TRANSIENT_CODES)
+        or _status(error) in _TRANSIENT_STATUSES
     )
     if not (refused or unknown):
         return error  # DynamoDB answered: the request was refused for good

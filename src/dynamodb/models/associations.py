@@ -22,9 +22,9 @@ association for a whole page of items at once (one BatchGetItem for
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
+import sys
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
@@ -156,9 +156,7 @@ class Association:
 
     def _load_lazily(self, item: Model) -> Any:
         """Load on attribute access; refused in a running event loop, which it would block."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
+        if not _in_event_loop():
             return self._connection(item).run(self.load_flow(item))
         model = type(item).__name__
         raise AssociationNotLoaded(
@@ -759,3 +757,16 @@ def prefetch_flow(model: type[Model], names: Iterable[str], items: Sequence[Mode
         if association is None:
             raise UnknownAssociation(f"{model.__name__} has no association {name!r}")
         yield from association.prefetch_flow(items)
+
+
+def _in_event_loop() -> bool:
+    """Whether this thread runs an event loop (asyncio is not imported to tell: without it
+    imported, none can be running)."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is None:
+        return False
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -9,7 +9,6 @@ cursor. The sync and async readers only loop over ``page()``.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import queue
 import threading
@@ -430,6 +429,8 @@ class _Reader(Generic[M]):
 
     async def acount(self) -> int:
         """Async twin of :meth:`count` (segments of a parallel scan counted concurrently)."""
+        import asyncio
+
         connection = self._connection()
         counts = await asyncio.gather(*(connection.arun(pager.count()) for pager in self._pagers()))
         return self._capped(sum(counts))
@@ -678,6 +679,8 @@ def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | N
 async def _aparallel(
     connection: Connection, pagers: Sequence[Pager[M]], limit: int | None
 ) -> AsyncGenerator[M, None]:
+    import asyncio
+
     messages: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=2 * len(pagers))
 
     async def work(pager: Pager[M]) -> None:

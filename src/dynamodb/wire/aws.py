@@ -1,4 +1,4 @@
-"""The default transport: a botocore client (sync) and aiobotocore clients (async).
+"""The botocore transport: a botocore client (sync) and aiobotocore clients (async).
 
 :class:`BotocoreTransport` creates its botocore client on first use, and one
 aiobotocore client per event loop, also on first use. botocore signs and times
@@ -27,7 +27,6 @@ that was closed without shutting down can only be dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import threading
 import weakref
@@ -39,11 +38,13 @@ from botocore.exceptions import (
     ConnectTimeoutError,
     EndpointConnectionError,
     HTTPClientError,
+    ReadTimeoutError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from dynamodb.core.errors import MissingDependency, TransportError, error_from_response
 from dynamodb.core.services import DYNAMODB, Service, service_of
+from dynamodb.wire.loops import close_on
 from dynamodb.wire.parser import FastParserFactory
 
 __all__ = ["BotocoreTransport"]
@@ -253,31 +254,14 @@ async def _close_at_shutdown(
             await owner._release(asyncio.get_running_loop(), current)
 
 
-_CLOSING: set[asyncio.Task[None]] = set()  # closing tasks, kept until done
-
-
-def _start_closing(entry: _LoopClient) -> None:
-    task = asyncio.get_running_loop().create_task(entry.aclose())
-    _CLOSING.add(task)
-    task.add_done_callback(_CLOSING.discard)
-
-
 def _close_on(loop: asyncio.AbstractEventLoop, entry: _LoopClient) -> None:
-    """Close ``entry``'s client on its own loop, as soon as that loop runs."""
-    if not entry.contexts:
-        return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        _start_closing(entry)  # now, so that a loop shutting down next still finishes it
-        return
-    # If the loop is closed (call_soon_threadsafe raises RuntimeError), nothing can close
-    # its client any more: aiohttp may warn "Unclosed client session" when it is
-    # collected. Dropping it is all that can be done.
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(_start_closing, entry)
+    """Close ``entry``'s client on its own loop, as soon as that loop runs.
+
+    If the loop is closed, nothing can close its client any more: aiohttp may warn
+    "Unclosed client session" when it is collected. Dropping it is all that can be done.
+    """
+    if entry.contexts:
+        close_on(loop, entry)
 
 
 @functools.cache
@@ -340,5 +324,6 @@ def _translate(error: Exception, operation: str) -> Exception:
     if isinstance(error, (HTTPClientError, BotocoreConnectionError, OSError, asyncio.TimeoutError)):
         # Only a connection that was never made proves the request did not arrive.
         sent = not isinstance(error, (EndpointConnectionError, ConnectTimeoutError))
-        return TransportError(f"{operation}: {error}", sent=sent)
+        timeout = isinstance(error, (ReadTimeoutError, ConnectTimeoutError, asyncio.TimeoutError))
+        return TransportError(f"{operation}: {error}", sent=sent, timeout=timeout)
     return error

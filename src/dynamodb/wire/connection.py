@@ -1,8 +1,9 @@
 """Where requests go: connections, the drivers that run flows, the default connection.
 
 A :class:`Connection` holds the endpoint, region, credentials, timeouts and retry
-policy, and the :class:`~dynamodb.wire.transport.Transport` that sends its requests
-(botocore and aiobotocore unless told otherwise: :mod:`dynamodb.wire.aws`).
+policy, and the :class:`~dynamodb.wire.transport.Transport` that sends its requests:
+the direct transport (:mod:`dynamodb.wire.direct`) unless told otherwise, or
+botocore and aiobotocore (:mod:`dynamodb.wire.aws`).
 :meth:`Connection.run` and :meth:`Connection.arun` drive a :mod:`dynamodb.core.flow`
 generator: they are the only places that send or sleep.
 
@@ -14,29 +15,30 @@ process-wide default of :func:`set_connection`.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import inspect
 import logging
+import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-from botocore.config import Config
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dynamodb.core.blocks import WithBlock
 from dynamodb.core.errors import DynamoDBError, InvalidArgument, InvalidValue
 from dynamodb.core.flow import Flow, Invoke, Request, Sleep, Step
 from dynamodb.core.prefix import check_prefix, with_table_prefix
-from dynamodb.core.retries import RetryPolicy, retrying
-from dynamodb.wire.aws import BotocoreTransport
+from dynamodb.core.retries import RetryPolicy, RetryState, retrying
 from dynamodb.wire.intercept import effective
 from dynamodb.wire.transport import Transport
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from dynamodb.wire.aws import BotocoreTransport
 
 __all__ = [
     "LOCAL_ENDPOINT",
@@ -49,6 +51,9 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+TRANSPORTS = ("direct", "botocore")
+"""The transports a connection can be given by name."""
 
 LOCAL_ENDPOINT = "http://127.0.0.1:8000"
 """What ``set_connection(is_local_endpoint=True)`` connects to."""
@@ -68,17 +73,27 @@ class Connection(WithBlock):
     ``connect_timeout`` and ``read_timeout`` are seconds. ``max_attempts`` counts
     every attempt of one request, the first included (1 means no retry); which
     failures are retried depends on what the request does
-    (:mod:`dynamodb.core.retries`), whatever the transport. ``retry_mode`` is
-    passed to botocore: ``"adaptive"`` keeps its client-side rate limiter;
-    ``"standard"`` (the default) and ``"legacy"`` retry the same way here.
-    ``fast_parser`` parses item operations' answers with ``json.loads`` instead
-    of botocore's generic parser (see :mod:`dynamodb.wire.parser`).
-    Anything left as None comes from the standard AWS environment variables and
-    config files, as with boto3.
+    (:mod:`dynamodb.core.retries`), whatever the transport. ``retry_mode`` is AWS's:
+    ``"standard"`` (the default; ``"legacy"`` retries the same way here) backs off
+    with full jitter and spends a retry quota that successes refill;
+    ``"adaptive"`` adds client-side rate limiting once DynamoDB throttles.
+    ``max_pool_connections`` is how many connections are kept alive (and, on an
+    event loop, how many are open at once). ``verify`` checks TLS certificates
+    against what botocore trusts (None: ``AWS_CA_BUNDLE`` if set, else certifi's or
+    botocore's bundle), a CA bundle (a path), or not at all (False). ``fast_parser``
+    parses item operations' answers with ``json.loads`` (see :mod:`dynamodb.wire.parser`).
+    Anything left as None comes from the standard AWS environment variables and config
+    files, as with boto3.
 
-    ``transport`` sends the requests instead of botocore: a
-    :class:`~dynamodb.MockTransport` for tests, say. The settings above are then
-    only kept for reference; the transport's own matter.
+    ``transport`` picks what sends the requests: ``"direct"`` (the default: json,
+    SigV4 and HTTP/1.1 done here, :mod:`dynamodb.wire.direct`), ``"botocore"``
+    (botocore's and aiobotocore's clients, :mod:`dynamodb.wire.aws`), or a
+    :class:`~dynamodb.wire.transport.Transport` object such as a
+    :class:`~dynamodb.MockTransport` for tests (the settings above are then only
+    kept for reference; the transport's own matter). When no transport is given,
+    the ``DYNAMODB_TRANSPORT`` environment variable may name one. While moto's
+    ``mock_aws`` is active, the direct transport sends through botocore, which
+    moto answers.
 
     ``table_prefix`` (``"dev_"``) is put before every table name this connection's
     calls send, and taken off the names they read (:mod:`dynamodb.core.prefix`):
@@ -103,13 +118,18 @@ class Connection(WithBlock):
         retry_mode: str = "standard",
         max_pool_connections: int = 50,
         fast_parser: bool = True,
-        transport: Transport | None = None,
+        verify: bool | str | None = None,
+        transport: Transport | str | None = None,
         table_prefix: str = "",
     ) -> None:
         self._table_prefix = check_prefix(table_prefix)
         if max_attempts < 1:
             raise InvalidValue(
                 f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"
+            )
+        if retry_mode not in ("standard", "legacy", "adaptive"):
+            raise InvalidValue(
+                f"retry_mode is 'standard', 'legacy' or 'adaptive', not {retry_mode!r}"
             )
         self.endpoint_url = endpoint_url
         self.region_name = region_name
@@ -123,28 +143,61 @@ class Connection(WithBlock):
         self.retry_mode = retry_mode
         self.max_pool_connections = max_pool_connections
         self.fast_parser = fast_parser
-        self._transport: Transport = (
-            transport
-            if transport is not None
-            else BotocoreTransport(
-                profile_name=profile_name, fast_parser=fast_parser, **self._client_arguments()
+        self.verify = verify
+        self._retry_state = RetryState(adaptive=retry_mode == "adaptive")
+        self._policy: RetryPolicy | None = None  # made from max_attempts when first asked
+        if transport is None:
+            transport = os.environ.get("DYNAMODB_TRANSPORT") or "direct"
+        if isinstance(transport, str):
+            transport = self._named_transport(transport)
+        self._transport: Transport = transport
+
+    def _named_transport(self, name: str) -> Transport:
+        if name == "botocore":
+            return self._botocore_transport()
+        if name == "direct":
+            from dynamodb.wire.direct import DirectTransport
+            from dynamodb.wire.endpoints import SETTINGS, AwsSettings
+
+            return DirectTransport(
+                AwsSettings(**{setting: getattr(self, setting) for setting in SETTINGS}),
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.read_timeout,
+                max_pool_connections=self.max_pool_connections,
+                fast_parser=self.fast_parser,
+                verify=self.verify,
+                fallback=self._botocore_transport,
             )
+        raise InvalidValue(
+            f"transport is one of {', '.join(map(repr, TRANSPORTS))} or a Transport object, "
+            f"not {name!r}"
+        )
+
+    def _botocore_transport(self) -> BotocoreTransport:
+        """A botocore transport with this connection's settings."""
+        from dynamodb.wire.aws import BotocoreTransport
+
+        return BotocoreTransport(
+            profile_name=self.profile_name, fast_parser=self.fast_parser, **self._client_arguments()
         )
 
     def __repr__(self) -> str:
         prefixed = f" prefix {self._table_prefix!r}" if self._table_prefix else ""
-        if not isinstance(self._transport, BotocoreTransport):
+        name = type(self._transport).__name__
+        if name not in ("BotocoreTransport", "DirectTransport"):
             return f"<Connection via {self._transport!r}{prefixed}>"
         where = self.endpoint_url or f"region {self.region_name or '(from environment)'}"
         return f"<Connection {where}{prefixed}>"
 
     def _client_arguments(self) -> dict[str, Any]:
+        from botocore.config import Config
+
         config = Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
             # botocore resends nothing: every request is retried by what it does
-            # (dynamodb.core.retries), the same on every transport. The mode still
-            # matters for "adaptive", whose client-side rate limiter stays on.
+            # (dynamodb.core.retries), the same on every transport, adaptive mode's
+            # rate limiter included.
             retries={"total_max_attempts": 1, "mode": self.retry_mode},
             max_pool_connections=self.max_pool_connections,
             # Our fields check values before a request is built, and DynamoDB
@@ -158,6 +211,7 @@ class Connection(WithBlock):
             "aws_access_key_id",
             "aws_secret_access_key",
             "aws_session_token",
+            "verify",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -176,21 +230,27 @@ class Connection(WithBlock):
 
     @property
     def client(self) -> Any:
-        """The botocore DynamoDB client (created on first use, thread-safe).
+        """A botocore DynamoDB client with this connection's settings (made on first use).
 
-        Only a connection sending with botocore (the default transport) has one.
-        It is raw: it does not add the connection's :attr:`table_prefix`.
+        The botocore transport's own client; with the direct transport, the client of
+        the botocore transport it keeps for moto. A connection through any other
+        transport has none. It is raw: it does not add the connection's :attr:`table_prefix`.
         """
-        if not isinstance(self._transport, BotocoreTransport):
+        from dynamodb.wire.aws import BotocoreTransport
+        from dynamodb.wire.direct import DirectTransport
+
+        transport = self._transport
+        if isinstance(transport, DirectTransport):
+            transport = transport.fallback()
+        if not isinstance(transport, BotocoreTransport):
             raise AttributeError(f"{self!r} sends through no botocore client")
-        return self._transport.client
+        return transport.client
 
     @property
     def _async_clients(self) -> dict[asyncio.AbstractEventLoop, Any]:
-        """The default transport's async clients by event loop (to look at, in tests)."""
-        if not isinstance(self._transport, BotocoreTransport):
-            return {}
-        return dict(self._transport._async_clients)
+        """The transport's per-event-loop clients or pools (to look at, in tests)."""
+        found = getattr(self._transport, "_async_clients", None)
+        return dict(found) if found else {}
 
     # -- sending ---------------------------------------------------------------
 
@@ -211,7 +271,10 @@ class Connection(WithBlock):
     @property
     def retry_policy(self) -> RetryPolicy:
         """How each request is retried: ``max_attempts`` sends, full-jitter backoff."""
-        return RetryPolicy(max_attempts=self.max_attempts, base=0.05, cap=20.0)
+        policy = self._policy
+        if policy is None or policy.max_attempts != self.max_attempts:
+            policy = self._policy = RetryPolicy(max_attempts=self.max_attempts, base=0.05, cap=20.0)
+        return policy
 
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow to its end, blocking (each request retried by what it does).
@@ -219,7 +282,9 @@ class Connection(WithBlock):
         The flow's table names get :attr:`table_prefix` as they are sent, and lose it
         in the answers; the flow sees only its own names.
         """
-        flow = with_table_prefix(retrying(flow, self.retry_policy), self._table_prefix)
+        flow = with_table_prefix(
+            retrying(flow, self.retry_policy, self._retry_state), self._table_prefix
+        )
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
@@ -233,7 +298,11 @@ class Connection(WithBlock):
 
     async def arun(self, flow: Flow[T]) -> T:
         """Drive a flow to its end on the running event loop (async twin of :meth:`run`)."""
-        flow = with_table_prefix(retrying(flow, self.retry_policy), self._table_prefix)
+        import asyncio
+
+        flow = with_table_prefix(
+            retrying(flow, self.retry_policy, self._retry_state), self._table_prefix
+        )
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
@@ -255,6 +324,8 @@ class Connection(WithBlock):
         """
         if concurrency <= 1 or len(flows) <= 1:
             return [_outcome(self.run, flow) for flow in flows]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=min(concurrency, len(flows))) as pool:
             futures = [
                 pool.submit(_outcome_in, contextvars.copy_context(), self.run, flow)
@@ -264,6 +335,8 @@ class Connection(WithBlock):
 
     async def arun_many(self, flows: Sequence[Flow[T]], concurrency: int) -> list[T | Exception]:
         """Async twin of :meth:`run_many` (tasks, at most ``concurrency`` at once)."""
+        import asyncio
+
         gate = asyncio.Semaphore(max(1, concurrency))
 
         async def one(flow: Flow[T]) -> T | Exception:
@@ -280,8 +353,8 @@ class Connection(WithBlock):
     def close(self) -> None:
         """Close the transport's clients (new ones are made if the connection is used again).
 
-        The async clients too: each is closed on its own event loop, or dropped if
-        that loop is closed already (see :meth:`dynamodb.wire.aws.BotocoreTransport.close`).
+        The async ones too: each is closed on its own event loop, or dropped if
+        that loop is closed already (see :mod:`dynamodb.wire.loops`).
         """
         self._transport.close()
 

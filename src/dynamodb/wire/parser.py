@@ -10,6 +10,10 @@ say) still go through botocore's own parser, so errors stay typed exactly as
 before. The factory is registered on the connection's own botocore session, so
 nothing else in the process is affected, and moto's ``mock_aws`` (which
 answers below the parser) keeps working.
+
+Every answer's ``x-amz-crc32`` is checked first (:func:`check_crc32`), on both
+transports: a body that does not match it was damaged on the way, and is a lost
+answer (``TransportError(sent=True)``), resent only if the request is idempotent.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ import contextlib
 import gc
 import json
 import re
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
+from dynamodb.core.errors import TransportError
 from dynamodb.core.operations import ITEM_OPERATIONS
 
-__all__ = ["FAST_OUTPUTS", "FastParserFactory", "gc_paused", "parse_success"]
+__all__ = ["FAST_OUTPUTS", "FastParserFactory", "check_crc32", "gc_paused", "parse_success"]
 
 FAST_OUTPUTS = frozenset(f"{operation}Output" for operation in (*ITEM_OPERATIONS, "GetRecords"))
 """Output shapes of the operations parsed fast (DynamoDB Streams' GetRecords too: its records
@@ -76,6 +82,19 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
+def check_crc32(response: dict[str, Any]) -> None:
+    """Raise a lost-answer TransportError if the body does not match its ``x-amz-crc32``."""
+    expected = response["headers"].get("x-amz-crc32")
+    if expected is None:
+        return
+    text = str(expected)
+    if text.isdigit() and zlib.crc32(response["body"]) != int(text):
+        raise TransportError(
+            "the answer's x-amz-crc32 does not match its body: it was damaged on the way",
+            sent=True,
+        )
+
+
 def parse_success(response: dict[str, Any]) -> dict[str, Any]:
     """The parsed body of a successful answer, with ResponseMetadata as botocore adds it."""
     body = response["body"]
@@ -104,6 +123,7 @@ class _FastParser:
         self._fallback = fallback
 
     def parse(self, response: dict[str, Any], shape: Any) -> Any:
+        check_crc32(response)
         if _fast(response, shape):
             return parse_success(response)
         return self._fallback.parse(response, shape)
@@ -114,6 +134,7 @@ class _AsyncFastParser:
         self._fallback = fallback
 
     async def parse(self, response: dict[str, Any], shape: Any) -> Any:
+        check_crc32(response)
         if _fast(response, shape):
             return parse_success(response)
         return await self._fallback.parse(response, shape)
