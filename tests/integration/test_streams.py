@@ -216,6 +216,24 @@ def test_changes_come_typed_in_order(tables: Tables) -> None:
         assert not change.by_ttl
 
 
+def test_each_image_of_a_change_runs_after_load(tables: Tables) -> None:
+    tables(Note)
+    history = write_history()
+    loaded: list[Note] = []
+
+    def receive(sender: Any, item: Note) -> None:
+        loaded.append(item)
+
+    dynamodb.signals.post_load.connect(receive, sender=Note)
+    try:
+        changes = list(Note.stream(stop_after=len(history)))
+    finally:
+        dynamodb.signals.post_load.disconnect(receive, sender=Note)
+    images = [image for change in changes for image in (change.old, change.new) if image]
+    assert len(images) == 6
+    assert [id(item) for item in loaded] == [id(image) for image in images]
+
+
 def test_the_async_twin_reads_the_same_changes(tables: Tables) -> None:
     tables(Note)
     write_history()

@@ -46,6 +46,7 @@ from dynamodb.core.streams import (
     parse_record,
     stream_of_table,
 )
+from dynamodb.models import lifecycle
 from dynamodb.models.fields import Field
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.registry import models_of_table
@@ -391,6 +392,7 @@ class ChangeStream(Generic[M]):
             for record in batch.records:
                 change = _decode(self.models, record, acknowledge)
                 if change is not None and all(rule.admits(change) for rule in self._filters):
+                    yield lifecycle.after_load((change.old, change.new))
                     yield change
                     delivered += 1
                     if self._count is not None and delivered >= self._count:
