@@ -29,6 +29,7 @@ from dynamodb.models.schema import TableSchema
 from dynamodb.models.single_table.entities import (
     DEFAULT_ENTITY_ATTRIBUTE,
     entity_condition,
+    entity_of,
     table_entities,
 )
 from dynamodb.models.single_table.templates import bind_templates
@@ -155,9 +156,8 @@ class ModelOptions:
         view = self._view()
         if view.tag is None:
             return self.model
-        tag = item.get(view.tag[0])
-        entity = tag.get("S") if isinstance(tag, dict) else None
-        return view.classes.get(entity) if isinstance(entity, str) else None
+        entity = entity_of(item, view.tag[0])
+        return view.classes.get(entity) if entity is not None else None
 
     def loader_class(self, entity: str) -> type[Any] | None:
         """The class this model's reads build an item of ``entity`` as (None: not read)."""
@@ -177,9 +177,8 @@ class ModelOptions:
         classes = view.classes
 
         def load(item: Mapping[str, Any], partial: Any = None) -> Any:
-            tag = item.get(attribute)
-            entity = tag.get("S") if isinstance(tag, dict) else None
-            cls = classes.get(entity) if isinstance(entity, str) else None
+            entity = entity_of(item, attribute)
+            cls = classes.get(entity) if entity is not None else None
             return cls._from_wire(item, partial) if cls is not None else None
 
         return load

@@ -152,7 +152,7 @@ def _confirm_or_resend(write: PreparedWrite) -> Flow[dict[str, Any]]:
 def _run_guarded(write: PreparedWrite) -> Flow[dict[str, Any]]:
     """A write with unique values: one transaction with its guard items."""
     assert write.unique is not None
-    yield from run_guarded(write.operation, write.params, write.unique, write.explain)
+    yield from run_guarded(transact_action(write), write.unique, write.explain)
     return (yield from _after_transaction(write))
 
 

@@ -23,7 +23,7 @@ from dynamodb.core.expressions import Comparison, Condition, Placeholders, and_a
 from dynamodb.core.planner import Target, targets_of
 from dynamodb.models.limit_checks import check_key_condition
 from dynamodb.models.query import Scan, _Reader, _Spec
-from dynamodb.models.single_table.entities import entity_condition, shared_schema
+from dynamodb.models.single_table.entities import entity_condition, entity_of, shared_schema
 
 if TYPE_CHECKING:
     from dynamodb.core.compat import Self
@@ -124,10 +124,8 @@ class Collection:
     ) -> Any:
         """The item as its entity's class; None for other entities, and for expired items
         (unless ``include_expired``: a collection mixes TTLs, so they are told apart here)."""
-        attribute = self.models[0]._meta.entity_attribute
-        tag = item.get(attribute)
-        entity = tag.get("S") if isinstance(tag, dict) else None
-        cls = self._classes.get(entity) if isinstance(entity, str) else None
+        entity = entity_of(item, self.models[0]._meta.entity_attribute)
+        cls = self._classes.get(entity) if entity is not None else None
         if cls is None:
             return None
         loaded = cls._from_wire(item, partial)

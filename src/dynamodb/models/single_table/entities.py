@@ -31,6 +31,7 @@ __all__ = [
     "TableEntities",
     "check_compatible",
     "entity_condition",
+    "entity_of",
     "shared_schema",
     "table_entities",
 ]
@@ -50,6 +51,13 @@ class TableEntities:
 
 
 _CACHE: dict[str, tuple[int, TableEntities]] = {}
+
+
+def entity_of(item: Mapping[str, Any], attribute: str) -> str | None:
+    """The entity a stored item names in ``attribute`` (None: it names none)."""
+    tag = item.get(attribute)
+    entity = tag.get("S") if isinstance(tag, dict) else None
+    return entity if isinstance(entity, str) else None
 
 
 def entity_condition(attribute: str, entities: Iterable[str]) -> Condition:

@@ -202,19 +202,15 @@ def _read_stored(change: UniqueChange) -> Flow[tuple[dict[str, AttributeValue | 
     return {name: found.get(name) for name in names}, True
 
 
-def run_guarded(
-    operation: str,
-    params: dict[str, Any],
-    change: UniqueChange,
-    explain: Any,
-) -> Flow[None]:
+def run_guarded(action: dict[str, Any], change: UniqueChange, explain: Any) -> Flow[None]:
     """Send one write with its guards as a TransactWriteItems.
 
-    ``explain`` turns the item's own failed condition into its error
-    (ItemAlreadyExists, VersionConflict ...). UniqueViolation when a value is
-    taken; ConcurrentModification when the stored values kept changing.
+    ``action`` is the write as one action of a transaction (``{"Put": {...}}``, as
+    ``persistence.transact_action`` makes it). ``explain`` turns the item's own failed
+    condition into its error (ItemAlreadyExists, VersionConflict ...). UniqueViolation
+    when a value is taken; ConcurrentModification when the stored values kept changing.
     """
-    kinds = {"PutItem": "Put", "UpdateItem": "Update", "DeleteItem": "Delete"}
+    ((kind, params),) = action.items()
     known = change.old
     read: tuple[dict[str, AttributeValue | None], bool] | None = None
     for attempt in range(_ATTEMPTS):
@@ -224,12 +220,12 @@ def run_guarded(
         else:
             old = known
         actions, taken, holds = guard_actions(change, old)
-        body = {key: value for key, value in params.items() if key != "ReturnValues"}
+        body = dict(params)
         if holds is not None:
             extend_condition(body, holds, "u")
         body.setdefault("ReturnValuesOnConditionCheckFailure", "ALL_OLD")
         request = {
-            "TransactItems": [{kinds[operation]: body}, *actions],
+            "TransactItems": [{kind: body}, *actions],
             "ClientRequestToken": str(uuid.uuid4()),
         }
         try:
