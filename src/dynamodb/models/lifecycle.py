@@ -72,6 +72,11 @@ def defined_hooks(model: type[Any], base: type[Any] | None) -> frozenset[str]:
     return frozenset(name for name in HOOKS if getattr(model, name) is not getattr(base, name))
 
 
+def _wanted(name: str, item: Model) -> bool:
+    """Whether anything runs for hook ``name`` of ``item``: the model's hook or a receiver."""
+    return name in type(item)._meta.hooks or bool(_SIGNALS[name].receivers)
+
+
 def _run(name: str, item: Model) -> Flow[None]:
     cls = type(item)
     if name in cls._meta.hooks:
@@ -83,6 +88,8 @@ def _run(name: str, item: Model) -> Flow[None]:
 
 def _guarded(name: str, item: Model) -> Flow[None]:
     """A ``before_`` hook: if it (or a signal receiver) raises, the item is put back."""
+    if not _wanted(name, item):
+        return  # nothing to run: no copy of the item on every write
     data = dict(item._data)
     try:
         yield from _run(name, item)
@@ -117,9 +124,8 @@ def after_delete(items: Iterable[Model]) -> Flow[None]:
 
 def after_load(items: Iterable[Any]) -> Flow[None]:
     """Run ``after_load`` and ``post_load`` for each item a read built."""
-    listening = bool(post_load.receivers)
     for item in items:
-        if item is not None and (listening or "after_load" in type(item)._meta.hooks):
+        if item is not None and _wanted("after_load", item):
             yield from _run("after_load", item)
 
 
