@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 if sys.version_info >= (3, 11):
-    from typing import Self, Unpack
+    from typing import Self, Unpack, dataclass_transform
 else:  # pragma: no cover - exercised on Python 3.10 only
-    from typing_extensions import Self, Unpack
+    from typing_extensions import Self, Unpack, dataclass_transform
 
-__all__ = ["Self", "Unpack"]
+__all__ = ["Self", "Unpack", "dataclass_transform"]

@@ -12,7 +12,8 @@ import copy
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, TypeVar, overload
 
 from dynamodb.core import operations
 from dynamodb.core.codec import AttributeValue, Item
@@ -66,6 +67,9 @@ from dynamodb.wire.connection import Connection
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
 Actions = UpdateAction | Sequence[UpdateAction]
+
+_P = ParamSpec("_P")
+_M = TypeVar("_M")
 
 _BASE: list[type[Any]] = []
 """[Model], once it exists: the class whose empty hooks a model's own hooks replace."""
@@ -677,21 +681,111 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     # -- items: sync and async twins -------------------------------------------------
 
+    # create() and get() take the constructor's signature where they can: on a model
+    # marked Typed (dataclass_transform) type checkers then check the field names and
+    # value types of a call without options; a call with options falls to the later
+    # overloads, whose values are Any (a ParamSpec cannot gain keyword parameters).
+    # A seed-style model's constructor is (**values: Any), so nothing changes there.
+
+    @overload
     @classmethod
+    def create(cls: Callable[_P, _M], *args: _P.args, **values: _P.kwargs) -> _M: ...
+
+    @overload
+    @classmethod
+    def create(
+        cls, *, overwrite: bool, connection: Connection | None = None, **values: Any
+    ) -> Self: ...
+
+    @overload
+    @classmethod
+    def create(cls, *, connection: Connection | None, **values: Any) -> Self: ...
+
+    @classmethod  # type: ignore[misc]  # Self for the overloads' _M: the same class
     def create(
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Store a new item; ``overwrite=False`` raises ItemAlreadyExists for a taken key."""
         return cls._meta.run(cls._create_flow(overwrite, values), connection)
 
+    @overload
     @classmethod
+    def acreate(
+        cls: Callable[_P, _M], *args: _P.args, **values: _P.kwargs
+    ) -> Coroutine[Any, Any, _M]: ...
+
+    @overload
+    @classmethod
+    def acreate(
+        cls, *, overwrite: bool, connection: Connection | None = None, **values: Any
+    ) -> Coroutine[Any, Any, Self]: ...
+
+    @overload
+    @classmethod
+    def acreate(
+        cls, *, connection: Connection | None, **values: Any
+    ) -> Coroutine[Any, Any, Self]: ...
+
+    @classmethod  # type: ignore[misc]  # as create()
     async def acreate(
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Async twin of :meth:`create`."""
         return await cls._meta.arun(cls._create_flow(overwrite, values), connection)
 
+    @overload
     @classmethod
+    def get(cls: Callable[_P, _M], *args: _P.args, **key: _P.kwargs) -> _M | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @classmethod  # type: ignore[misc]  # Self for the overloads' _M: the same class
     def get(
         cls,
         *,
@@ -710,7 +804,61 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         flow = cls._get_flow(key, consistent, projections, include_expired)
         return cls._meta.run(flow, connection)
 
+    @overload
     @classmethod
+    def aget(
+        cls: Callable[_P, _M], *args: _P.args, **key: _P.kwargs
+    ) -> Coroutine[Any, Any, _M | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @classmethod  # type: ignore[misc]  # as get()
     async def aget(
         cls,
         *,
