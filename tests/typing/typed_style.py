@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 import uuid
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from typing_extensions import assert_type
 
@@ -27,6 +27,7 @@ from dynamodb import (
     Model,
     Query,
     SetField,
+    TTLField,
     Typed,
     UpdateAction,
     UUIDField,
@@ -62,6 +63,7 @@ class Player(Stamped):
     history: ListField = ListField(of=IntegerField())
     extra: DictField = DictField()
     home: MapField[Address] = MapField(Address)
+    expires: TTLField = TTLField()
 
 
 def reads(player: Player) -> None:
@@ -73,6 +75,8 @@ def reads(player: Player) -> None:
     assert_type(player.color, Color)
     assert_type(player.home, Address)
     assert_type(player.home.street, str)
+    assert_type(player.expires, dt.datetime)
+    assert_type(player.tags, set[Any])
     assert_type(Player.score, IntegerField)
     assert_type(Player.home, MapField[Address])
 
@@ -83,12 +87,17 @@ def constructor() -> None:
     Player(name="a", score=1, created=dt.datetime.now(dt.timezone.utc), color=Color.RED)
     Player(name="a", score=None)  # None leaves a field unset
     Player(home=Address(street="1 Main St"))
+    # other types the fields always take, as at run time:
+    Player(balance=1.5, tags=["a", "b"], history=(1, 2), expires=dt.timedelta(days=7))
+    Player(balance=Decimal("1.5"), tags=frozenset({"a"}), extra={"a": [1]})
     Address(street="x", city="y")
     Player(name="a", score="1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     Player(name="a", scor=1)  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     Player(nam="a")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     Player(color="red")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     Player(home=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Player(tags="a")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Player(expires=3600)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     Player("a")  # type: ignore[call-arg, arg-type]  # pyright: ignore[reportCallIssue]
     Address(street=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     Address(town="x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]

@@ -11,9 +11,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, ParamSpec, TypeVar, overload
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, overload
 
 from dynamodb.core import operations
 from dynamodb.core.codec import AttributeValue, Item
@@ -32,7 +31,7 @@ from dynamodb.core.errors import (
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdateAction, UpdatePlan
-from dynamodb.models import lifecycle
+from dynamodb.models import lifecycle, pydantic_interop
 from dynamodb.models.associations import Association
 from dynamodb.models.batches import (
     BatchGetOptions,
@@ -63,6 +62,9 @@ from dynamodb.models.single_table.templates import fill_templates, key_from_part
 from dynamodb.models.single_table.unique import check_unique_fields
 from dynamodb.models.streams import ChangeStream, StreamOptions, stream_of
 from dynamodb.wire.connection import Connection
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
@@ -474,6 +476,51 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     def to_dict(self) -> dict[str, Any]:
         """``{python name: value}`` for every field (values as they are, not copied)."""
         return dict(self._data)
+
+    # -- pydantic (the [pydantic] extra, imported when first used) ----------------------
+
+    @classmethod
+    def pydantic(cls, *, by_alias: bool = False) -> type[BaseModel]:
+        """A pydantic model class of this model's fields, e.g. for FastAPI bodies and
+        responses (built once per class and naming, then cached).
+
+        Each field becomes a pydantic field of its Python type (containers typed by
+        ``of=``, a MapField's model as a nested pydantic model, enums, datetimes,
+        decimals, UUIDs), with its lengths and bounds. Key fields and ``required=True``
+        fields without a default are required; defaults are the fields' defaults;
+        every other field is optional and defaults to None. Field names are the
+        Python names; ``by_alias=True`` makes the stored (DynamoDB) names the aliases,
+        which validation and serialisation then use (Python names are accepted too).
+        Needs pydantic 2 (``pip install 'dynamodb-py[pydantic]'``).
+        """
+        return pydantic_interop.pydantic_model(cls, by_alias)
+
+    @classmethod
+    def from_pydantic(cls, obj: BaseModel) -> Self:
+        """A new instance from a pydantic object (of :meth:`pydantic`, or any pydantic model
+        whose field names are this model's Python names).
+
+        Only the fields ``obj`` was given are passed, so this model's defaults fill the
+        rest; every value is checked as the constructor checks it, and a name that is
+        not a field raises UnknownField. The instance is new: ``save()`` puts it whole.
+        """
+        instance: Self = pydantic_interop.from_pydantic(cls, obj)
+        return instance
+
+    def to_pydantic(self, *, by_alias: bool = False) -> BaseModel:
+        """This item as an instance of :meth:`pydantic` (``by_alias`` as there); pydantic
+        validates it, so an unset required field raises pydantic's ValidationError."""
+        return pydantic_interop.to_pydantic(self, by_alias)
+
+    @classmethod
+    def json_schema(
+        cls,
+        *,
+        by_alias: bool = False,
+        mode: Literal["validation", "serialization"] = "validation",
+    ) -> dict[str, Any]:
+        """The JSON Schema of :meth:`pydantic` (``by_alias`` as there)."""
+        return pydantic_interop.json_schema(cls, by_alias, mode)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):

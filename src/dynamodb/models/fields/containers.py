@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -76,6 +76,10 @@ class ListField(_SizedField[list[Any]]):
     """
 
     type_label = "a list"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: list[Any] | tuple[Any, ...] | None) -> None: ...
 
     def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
         super().__init__(name, **options)
@@ -165,6 +169,10 @@ class DictField(_SizedField[dict[str, Any]]):
 
     type_label = "a dict"
 
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: Mapping[str, Any] | None) -> None: ...
+
     def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
         super().__init__(name, **options)
         self.of = _element_field(of, "DictField")
@@ -233,6 +241,12 @@ class SetField(_SizedField[set[Any]]):
     """
 
     type_label = "a set"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(
+            self, obj: object, value: Set[Any] | list[Any] | tuple[Any, ...] | None
+        ) -> None: ...
 
     def __init__(self, name: str | None = None, *, of: type | None = None, **options: Any) -> None:
         if of is not None and of not in _SET_TYPES:

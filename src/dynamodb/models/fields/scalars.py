@@ -6,7 +6,7 @@ import base64
 import uuid
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from dynamodb.core.codec import AttributeValue, decode_number, encode_number
 from dynamodb.models.fields.base import (
@@ -133,6 +133,10 @@ class FloatField(_NumberField[float]):
 
     type_label = "a float"
 
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: float | Decimal | None) -> None: ...
+
     def convert(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
             raise _type_error(self, value)
@@ -152,6 +156,10 @@ class DecimalField(_NumberField[Decimal]):
     """An exact Decimal (``N``, up to 38 digits); ints and floats are converted exactly."""
 
     type_label = "a Decimal"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: Decimal | float | None) -> None: ...
 
     def convert(self, value: Any) -> Decimal:
         if isinstance(value, Decimal):
@@ -200,6 +208,10 @@ class BinaryField(_SizedField[bytes]):
 
     key_type = "B"
     type_label = "bytes"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: bytes | bytearray | memoryview | None) -> None: ...
 
     def convert(self, value: Any) -> bytes:
         if not isinstance(value, (bytes, bytearray, memoryview)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.codec import AttributeValue
 from dynamodb.models.fields.base import Decoder, Encoder, Field, _RangedField, _type_error
@@ -161,6 +161,10 @@ class TTLField(Field[dt.datetime]):
 
     key_type = None
     type_label = "a datetime or a timedelta"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: dt.datetime | dt.timedelta | None) -> None: ...
 
     def convert(self, value: Any) -> dt.datetime:
         if isinstance(value, dt.timedelta):
