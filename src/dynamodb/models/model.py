@@ -513,6 +513,13 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         return pydantic_interop.to_pydantic(self, by_alias)
 
     @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Lets pydantic models hold items of this model (``items: list[Note]``), validated
+        and serialised as :meth:`pydantic` describes them; FastAPI bodies and responses
+        can then be model classes themselves."""
+        return pydantic_interop.core_schema(cls, handler)
+
+    @classmethod
     def json_schema(
         cls,
         *,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -47,7 +47,7 @@ from dynamodb.models.fields.base import MISSING
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["from_pydantic", "json_schema", "pydantic_model", "to_pydantic"]
+__all__ = ["core_schema", "from_pydantic", "json_schema", "pydantic_model", "to_pydantic"]
 
 _CACHE: weakref.WeakKeyDictionary[type[Any], dict[bool, type[BaseModel]]] = (
     weakref.WeakKeyDictionary()
@@ -220,3 +220,31 @@ def json_schema(
     """The JSON Schema of ``cls``'s pydantic model."""
     schema: dict[str, Any] = pydantic_model(cls, by_alias).model_json_schema(mode=mode)
     return schema
+
+
+def core_schema(cls: type[Any], handler: Any) -> Any:
+    """The pydantic core schema that makes ``cls`` itself a field type of pydantic models
+    (``items: list[Note]``): instances pass as they are, data is validated by
+    :func:`pydantic_model` and becomes an instance (a refused value is a validation
+    error), and instances are serialised as their pydantic model."""
+    from pydantic_core import core_schema as schemas
+
+    model = handler.generate_schema(pydantic_model(cls))
+
+    def build(obj: Any) -> Any:
+        try:
+            return from_pydantic(cls, obj)
+        except (UnknownField, InvalidArgument) as error:  # TypeErrors: pydantic wants ValueErrors
+            raise ValueError(str(error)) from None
+
+    def as_it_is(value: Any, validate: Callable[[Any], Any]) -> Any:
+        return value if isinstance(value, cls) else validate(value)
+
+    from_data = schemas.no_info_after_validator_function(build, model)
+    return schemas.json_or_python_schema(
+        json_schema=from_data,
+        python_schema=schemas.no_info_wrap_validator_function(as_it_is, from_data),
+        serialization=schemas.plain_serializer_function_ser_schema(
+            to_pydantic, return_schema=model
+        ),
+    )
