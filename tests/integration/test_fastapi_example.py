@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterator
 from types import ModuleType
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -35,17 +36,17 @@ def client(notes: ModuleType) -> Iterator[TestClient]:
         yield client
 
 
-def add(client: TestClient, board: str, text: str) -> dict[str, object]:
+def add(client: TestClient, board: str, text: str) -> dict[str, Any]:
     answer = client.post("/notes", json={"board": board, "text": text})
     assert answer.status_code == 201, answer.text
-    body: dict[str, object] = answer.json()
+    body: dict[str, Any] = answer.json()
     return body
 
 
 def test_pages_chain_through_cursors(client: TestClient) -> None:
     added = [add(client, "ideas", f"note {number}") for number in range(23)]
     add(client, "other", "not on this board")
-    seen: list[object] = []
+    seen: list[str] = []
     cursors: list[str] = []
     cursor: str | None = None
     while True:
