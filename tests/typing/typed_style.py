@@ -64,6 +64,11 @@ class Player(Stamped):
     extra: DictField = DictField()
     home: MapField[Address] = MapField(Address)
     expires: TTLField = TTLField()
+    # Fields that may be unset, read as such: the read type is the second parameter.
+    nickname: CharField[str | None] = CharField()
+    rank: IntegerField[int | None] = IntegerField()
+    shade: EnumField[Color, Color | None] = EnumField(Color)
+    office: MapField[Address, Address | None] = MapField(Address)
 
 
 def reads(player: Player) -> None:
@@ -77,6 +82,15 @@ def reads(player: Player) -> None:
     assert_type(player.home.street, str)
     assert_type(player.expires, dt.datetime)
     assert_type(player.tags, set[Any])
+    assert_type(player.nickname, str | None)
+    assert_type(player.rank, int | None)
+    assert_type(player.shade, Color | None)
+    assert_type(player.office, Address | None)
+    assert_type(Player.nickname, CharField[str | None])
+    if player.office is not None:  # no "unnecessary comparison" under pyright's strict mode
+        assert_type(player.office.street, str)
+    player.rank.bit_length()  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
+    player.nickname.upper()  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
     assert_type(Player.score, IntegerField)
     assert_type(Player.home, MapField[Address])
 
@@ -87,6 +101,8 @@ def constructor() -> None:
     Player(name="a", score=1, created=dt.datetime.now(dt.timezone.utc), color=Color.RED)
     Player(name="a", score=None)  # None leaves a field unset
     Player(home=Address(street="1 Main St"))
+    Player(nickname="a", rank=1, shade=Color.RED, office=Address(street="x"))
+    Player(rank="1")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     # other types the fields always take, as at run time:
     Player(balance=1.5, tags=["a", "b"], history=(1, 2), expires=dt.timedelta(days=7))
     Player(balance=Decimal("1.5"), tags=frozenset({"a"}), extra={"a": [1]})
@@ -102,6 +118,18 @@ def constructor() -> None:
     Address(street=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     Address(town="x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
     Player(notes="x")  # type: ignore[call-arg]  # pyright: ignore[reportCallIssue]
+
+
+class Misdeclared(Model, Typed):
+    __table_name__ = "typing_misdeclared"
+    id: CharField = CharField(hash_key=True)
+    count: IntegerField[str] = IntegerField()  # type: ignore[type-var, assignment]  # pyright: ignore[reportInvalidTypeArguments, reportAssignmentType]
+
+
+def read_types_are_covariant(player: Player) -> None:
+    wide: CharField[str | None] = Player.name  # a field that reads str reads str | None too
+    narrow: CharField[str] = Player.nickname  # type: ignore[assignment]  # pyright: ignore[reportAssignmentType]
+    del wide, narrow
 
 
 def assignment(player: Player) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Set
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
+from dynamodb.core.compat import TypeVar
 from dynamodb.core.errors import (
     FieldValidationError,
     InvalidArgument,
@@ -26,10 +27,16 @@ from dynamodb.models.fields.base import (
 from dynamodb.models.fields.paths import NestedAttribute, _extend
 
 if TYPE_CHECKING:
-    from dynamodb.models.model import Model
+    from dynamodb.models.model import Model  # noqa: F401 - the bound of M
 
 
 M = TypeVar("M", bound="Model")
+
+# What each field reads as (see scalars.py).
+_List = TypeVar("_List", covariant=True, bound="list[Any] | None", default=list[Any])
+_Dict = TypeVar("_Dict", covariant=True, bound="dict[str, Any] | None", default=dict[str, Any])
+_Set = TypeVar("_Set", covariant=True, bound="set[Any] | None", default=set[Any])
+_Map = TypeVar("_Map", covariant=True, default=M)
 
 
 def _element_field(of: Any, owner: str) -> Field[Any] | None:
@@ -67,7 +74,7 @@ def _clean_member(of: Field[Any] | None, member: Any, label: str) -> Any:
         raise ValueError(f"{label} {member!r}: {error.reason}") from None
 
 
-class ListField(_SizedField[list[Any]]):
+class ListField(_SizedField[list[Any], _List]):
     """A list (``L``).
 
     Without ``of=`` it holds nested values (str, int, float, Decimal, bool, None,
@@ -164,7 +171,7 @@ class ListField(_SizedField[list[Any]]):
         return NestedAttribute(_extend(self.path, index), self.of, self)
 
 
-class DictField(_SizedField[dict[str, Any]]):
+class DictField(_SizedField[dict[str, Any], _Dict]):
     """A dict with string keys (``M``); ``of=`` types the values like ListField's."""
 
     type_label = "a dict"
@@ -232,7 +239,7 @@ class DictField(_SizedField[dict[str, Any]]):
 _SET_TYPES: dict[type, str] = {str: "SS", int: "NS", float: "NS", Decimal: "NS", bytes: "BS"}
 
 
-class SetField(_SizedField[set[Any]]):
+class SetField(_SizedField[set[Any], _Set]):
     """A set of strings, numbers or bytes (``SS``/``NS``/``BS``).
 
     ``of=`` (str, int, float, Decimal or bytes) fixes the member type; without
@@ -347,7 +354,7 @@ class SetField(_SizedField[set[Any]]):
         return set() if made is None else made
 
 
-class MapField(Field[M]):
+class MapField(Field[M, _Map]):
     """One nested model instance stored as a map (``M``)."""
 
     type_label = "a model instance"
