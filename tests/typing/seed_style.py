@@ -23,6 +23,7 @@ class Game(Model):
     name = CharField(hash_key=True)
     score = IntegerField(range_key=True)
     parts = ListField(of=Part)
+    note: CharField[str | None] = CharField()  # an annotation only: still the seed style
 
 
 def reads(game: Game) -> None:
@@ -30,6 +31,8 @@ def reads(game: Game) -> None:
     assert_type(game.score, int)
     assert_type(game.parts, list[Any])
     assert_type(Game.score, IntegerField)
+    assert_type(game.note, str | None)
+    game.note.upper()  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
 
 
 def constructor_is_unchecked() -> None:
