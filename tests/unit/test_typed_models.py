@@ -342,3 +342,24 @@ def test_pydantic_forms_of_untyped_containers_take_any_value() -> None:
         "items": list[Any] | None,
         "bag": set[Any],
     }
+
+
+def test_every_misuse_in_tests_typing_must_fail_in_both_checkers() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parents[2]
+    settings = (root / "pyproject.toml").read_text(encoding="utf-8")
+    pyright = settings[settings.index("[tool.pyright]") :]
+    for line in (
+        'typeCheckingMode = "strict"',
+        "enableTypeIgnoreComments = false",
+        'reportUnnecessaryTypeIgnoreComment = "error"',
+    ):
+        assert f"\n{line}\n" in pyright
+    misuses = 0
+    for path in sorted((root / "tests" / "typing").glob("[!_]*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            marks = ("# type: ignore[" in line, "# pyright: ignore[" in line)
+            assert marks[0] == marks[1], f"{path.name}:{number} names one checker: {line}"
+            misuses += marks[0]
+    assert misuses >= 25
