@@ -363,3 +363,17 @@ def test_every_misuse_in_tests_typing_must_fail_in_both_checkers() -> None:
             assert marks[0] == marks[1], f"{path.name}:{number} names one checker: {line}"
             misuses += marks[0]
     assert misuses >= 25
+
+
+def test_the_readme_typed_models_example_runs() -> None:
+    definitions, calls = python_blocks("### Typed models")[:2]
+    namespace: dict[str, Any] = {"__name__": "readme_typed_models"}
+    exec(definitions, namespace)
+    fine = calls.splitlines()[0]
+    player = eval(fine.split("#")[0], namespace)
+    assert player.home.street == "1 Main St"
+    assert player.nickname is None
+    with pytest.raises(FieldValidationError):
+        eval(calls.splitlines()[1].split("#")[0], namespace)
+    with pytest.raises(UnknownField):
+        eval(calls.splitlines()[2].split("#")[0], namespace)
