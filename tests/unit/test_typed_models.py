@@ -377,3 +377,21 @@ def test_the_readme_typed_models_example_runs() -> None:
         eval(calls.splitlines()[1].split("#")[0], namespace)
     with pytest.raises(UnknownField):
         eval(calls.splitlines()[2].split("#")[0], namespace)
+
+
+def test_defaults_holding_nested_models_become_their_pydantic_models() -> None:
+    class Kit(Model):
+        __table_name__ = "unit_typed_kits"
+        id = CharField(hash_key=True)
+        main = MapField(Address, default=Address(street="1 Main St"))
+        spare = ListField(of=Address, default=lambda: [Address(street="2 Side St")])
+
+    made = Kit.pydantic()(id="k")
+    assert made.model_dump() == {
+        "id": "k",
+        "main": {"street": "1 Main St", "city": None},
+        "spare": [{"street": "2 Side St", "city": None}],
+    }
+    main = Kit.json_schema()["properties"]["main"]
+    assert main["default"] == {"street": "1 Main St", "city": None}
+    assert Kit.from_pydantic(made) == Kit(id="k")

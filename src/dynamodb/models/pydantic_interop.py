@@ -99,6 +99,7 @@ def _build(cls: type[Any], by_alias: bool) -> type[BaseModel]:
         ser_json_bytes="base64",
         val_json_bytes="base64",
         ser_json_timedelta="float",
+        validate_default=True,  # defaults holding nested models become their pydantic models
     )
     definitions: dict[str, Any] = {}
     for attr, field in cls._meta.fields.items():
@@ -110,12 +111,12 @@ def _build(cls: type[Any], by_alias: bool) -> type[BaseModel]:
             options["description"] = field.__doc__
         default = field.default
         if default is not MISSING and callable(default):
-            options["default_factory"] = field.make_default
+            options["default_factory"] = _plain_default(field)
         elif default is not MISSING:
-            options["default"] = field.make_default()
+            options["default"] = _plain(field.make_default())
         elif not field.required or field.template is not None:
             # Unset fields read as None; a templated field is computed from its parts.
-            annotation = annotation | None
+            annotation = annotation if annotation is Any else annotation | None
             options["default"] = None
         definitions[attr] = (annotation, pydantic.Field(**options))
     name = cls.__name__ if not by_alias else f"{cls.__name__}Stored"
@@ -167,6 +168,11 @@ def _element(of: Field[Any] | None, by_alias: bool) -> Any:
     if not constraints:
         return annotation
     return _generic(Annotated, (annotation, _pydantic().Field(**constraints)))
+
+
+def _plain_default(field: Field[Any]) -> Callable[[], Any]:
+    """A default_factory: the field's own default, made afresh, as pydantic's input."""
+    return lambda: _plain(field.make_default())
 
 
 def _plain(value: Any) -> Any:

@@ -56,7 +56,12 @@ _WIRE_METHODS = ("convert", "to_wire", "decode", "from_wire")
 
 
 class Field(UpdateBuilder, Generic[T, V]):
-    """Base of all fields.
+    """Base of all fields: ``Field[T]`` holds values of type ``T``.
+
+    On the class a field is itself (``Test.score``, for conditions); on an instance
+    it reads as ``V``, which defaults to ``T``. Each field class takes ``V`` as its
+    own parameter, for fields that may be unset: ``CharField[str | None]`` reads
+    ``str | None`` (``MapField[Address, Address | None]``); type checkers only.
 
     ``name`` is the attribute name in DynamoDB (default: the Python name).
     ``default`` is a value (mutable ones are copied per instance) or a callable
