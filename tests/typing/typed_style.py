@@ -173,7 +173,10 @@ def queries() -> None:
         assert_type(player, Player)
     condition: Condition = Player.created.exists() & Player.color.eq(Color.RED)
     action: UpdateAction = Player.history.list_append([1])
-    del condition, action
+    optional: Condition = Player.nickname.begins_with("a") | Player.office["city"].not_exists()
+    cleared: UpdateAction = Player.rank.remove()
+    assert_type(Player.query(Player.nickname, Player.office["street"]).all(), list[Player])
+    del condition, action, optional, cleared
 
 
 async def async_twins() -> None:
