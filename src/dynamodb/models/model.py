@@ -223,6 +223,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     ``set_connection``). ``__stream__ = "NEW_AND_OLD_IMAGES"`` (or ``"KEYS_ONLY"``,
     ``"NEW_IMAGE"``, ``"OLD_IMAGE"``) gives the table a stream, read with
     :meth:`stream`.
+
+    For a constructor that type checkers check, mix in :class:`~dynamodb.Typed` and
+    annotate the fields: ``class Test(Model, Typed): score: IntegerField = IntegerField()``.
     """
 
     _meta: ClassVar[ModelOptions]
