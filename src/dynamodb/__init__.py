@@ -39,6 +39,7 @@ from dynamodb.models.transaction import (
     transact_get,
     transaction,
 )
+from dynamodb.models.typed import Typed
 from dynamodb.wire.connection import (
     Connection,
     aclose,
@@ -66,6 +67,7 @@ __all__ = [
     "Table",
     "Transaction",
     "Transport",
+    "Typed",
     "UpdateAction",
     "WaitPolicy",
     "__version__",

@@ -1,6 +1,8 @@
 """The example test file of the README's "Testing your code" section, as the README has it.
 
 The section is in ``README.md``; until it is, it is in ``notes/README-section.md``.
+:func:`section_text` and :func:`python_blocks` read any other section too (the FastAPI
+example's test compares that section's block with ``tests/typing/notes_app.py``).
 :func:`example_files` gives the example as a user would save it: the complete
 file, and the file with the async example added. ``python -m
 tests.support.readme_example DIR [--async]`` writes ``DIR/test_orders.py``.
@@ -21,23 +23,26 @@ SECTION = "## Testing your code"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.MULTILINE | re.DOTALL)
 
 
-def section_text() -> str:
-    """The section's text: from its heading to the next heading of its level."""
+def section_text(section: str = SECTION) -> str:
+    """The section's text: from its heading to the next heading of its level or above
+    (the README's title aside: code blocks have comments that start with "# ")."""
+    level = len(section) - len(section.lstrip("#"))
     for source in (REPO / "README.md", REPO / "notes" / "README-section.md"):
         if not source.is_file():
             continue
         text = "\n" + source.read_text(encoding="utf-8")
-        start = text.find(f"\n{SECTION}\n")
+        start = text.find(f"\n{section}\n")
         if start == -1:
             continue
-        end = text.find("\n## ", start + 1)
+        ends = [text.find(f"\n{'#' * above} ", start + 1) for above in range(2, level + 1)]
+        end = min((found for found in ends if found != -1), default=-1)
         return text[start + 1 : end if end != -1 else None]
-    raise LookupError(f"no {SECTION!r} section in README.md or notes/README-section.md")
+    raise LookupError(f"no {section!r} section in README.md or notes/README-section.md")
 
 
-def python_blocks() -> list[str]:
+def python_blocks(section: str = SECTION) -> list[str]:
     """The section's Python code blocks, in order."""
-    return _BLOCK.findall(section_text())
+    return _BLOCK.findall(section_text(section))
 
 
 def example_files() -> tuple[str, str]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, overload
 
 from dynamodb.core import operations
 from dynamodb.core.codec import AttributeValue, Item
@@ -31,7 +31,7 @@ from dynamodb.core.errors import (
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdateAction, UpdatePlan
-from dynamodb.models import lifecycle
+from dynamodb.models import lifecycle, pydantic_interop
 from dynamodb.models.associations import Association
 from dynamodb.models.batches import (
     BatchGetOptions,
@@ -63,9 +63,15 @@ from dynamodb.models.single_table.unique import check_unique_fields
 from dynamodb.models.streams import ChangeStream, StreamOptions, stream_of
 from dynamodb.wire.connection import Connection
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
 
 Actions = UpdateAction | Sequence[UpdateAction]
+
+_P = ParamSpec("_P")
+_M = TypeVar("_M")
 
 _BASE: list[type[Any]] = []
 """[Model], once it exists: the class whose empty hooks a model's own hooks replace."""
@@ -217,6 +223,9 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     ``set_connection``). ``__stream__ = "NEW_AND_OLD_IMAGES"`` (or ``"KEYS_ONLY"``,
     ``"NEW_IMAGE"``, ``"OLD_IMAGE"``) gives the table a stream, read with
     :meth:`stream`.
+
+    For a constructor that type checkers check, mix in :class:`~dynamodb.Typed` and
+    annotate the fields: ``class Test(Model, Typed): score: IntegerField = IntegerField()``.
     """
 
     _meta: ClassVar[ModelOptions]
@@ -471,6 +480,58 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         """``{python name: value}`` for every field (values as they are, not copied)."""
         return dict(self._data)
 
+    # -- pydantic (the [pydantic] extra, imported when first used) ----------------------
+
+    @classmethod
+    def pydantic(cls, *, by_alias: bool = False) -> type[BaseModel]:
+        """A pydantic model class of this model's fields, e.g. for FastAPI bodies and
+        responses (built once per class and naming, then cached).
+
+        Each field becomes a pydantic field of its Python type (containers typed by
+        ``of=``, a MapField's model as a nested pydantic model, enums, datetimes,
+        decimals, UUIDs), with its lengths and bounds. Key fields and ``required=True``
+        fields without a default are required; defaults are the fields' defaults;
+        every other field is optional and defaults to None. Field names are the
+        Python names; ``by_alias=True`` makes the stored (DynamoDB) names the aliases,
+        which validation and serialisation then use (Python names are accepted too).
+        Needs pydantic 2 (``pip install 'dynamodb-py[pydantic]'``).
+        """
+        return pydantic_interop.pydantic_model(cls, by_alias)
+
+    @classmethod
+    def from_pydantic(cls, obj: BaseModel) -> Self:
+        """A new instance from a pydantic object (of :meth:`pydantic`, or any pydantic model
+        whose field names are this model's Python names).
+
+        Only the fields ``obj`` was given are passed, so this model's defaults fill the
+        rest; every value is checked as the constructor checks it, and a name that is
+        not a field raises UnknownField. The instance is new: ``save()`` puts it whole.
+        """
+        instance: Self = pydantic_interop.from_pydantic(cls, obj)
+        return instance
+
+    def to_pydantic(self, *, by_alias: bool = False) -> BaseModel:
+        """This item as an instance of :meth:`pydantic` (``by_alias`` as there); pydantic
+        validates it, so an unset required field raises pydantic's ValidationError."""
+        return pydantic_interop.to_pydantic(self, by_alias)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        """Lets pydantic models hold items of this model (``items: list[Note]``), validated
+        and serialised as :meth:`pydantic` describes them; FastAPI bodies and responses
+        can then be model classes themselves."""
+        return pydantic_interop.core_schema(cls, handler)
+
+    @classmethod
+    def json_schema(
+        cls,
+        *,
+        by_alias: bool = False,
+        mode: Literal["validation", "serialization"] = "validation",
+    ) -> dict[str, Any]:
+        """The JSON Schema of :meth:`pydantic` (``by_alias`` as there)."""
+        return pydantic_interop.json_schema(cls, by_alias, mode)
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
@@ -677,21 +738,111 @@ class Model(PendingUpdates, metaclass=ModelMeta):
 
     # -- items: sync and async twins -------------------------------------------------
 
+    # create() and get() take the constructor's signature where they can: on a model
+    # marked Typed (dataclass_transform) type checkers then check the field names and
+    # value types of a call without options; a call with options falls to the later
+    # overloads, whose values are Any (a ParamSpec cannot gain keyword parameters).
+    # A seed-style model's constructor is (**values: Any), so nothing changes there.
+
+    @overload
     @classmethod
+    def create(cls: Callable[_P, _M], *args: _P.args, **values: _P.kwargs) -> _M: ...
+
+    @overload
+    @classmethod
+    def create(
+        cls, *, overwrite: bool, connection: Connection | None = None, **values: Any
+    ) -> Self: ...
+
+    @overload
+    @classmethod
+    def create(cls, *, connection: Connection | None, **values: Any) -> Self: ...
+
+    @classmethod  # type: ignore[misc]  # Self for the overloads' _M: the same class
     def create(
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Store a new item; ``overwrite=False`` raises ItemAlreadyExists for a taken key."""
         return cls._meta.run(cls._create_flow(overwrite, values), connection)
 
+    @overload
     @classmethod
+    def acreate(
+        cls: Callable[_P, _M], *args: _P.args, **values: _P.kwargs
+    ) -> Coroutine[Any, Any, _M]: ...
+
+    @overload
+    @classmethod
+    def acreate(
+        cls, *, overwrite: bool, connection: Connection | None = None, **values: Any
+    ) -> Coroutine[Any, Any, Self]: ...
+
+    @overload
+    @classmethod
+    def acreate(
+        cls, *, connection: Connection | None, **values: Any
+    ) -> Coroutine[Any, Any, Self]: ...
+
+    @classmethod  # type: ignore[misc]  # as create()
     async def acreate(
         cls, *, overwrite: bool = True, connection: Connection | None = None, **values: Any
     ) -> Self:
         """Async twin of :meth:`create`."""
         return await cls._meta.arun(cls._create_flow(overwrite, values), connection)
 
+    @overload
     @classmethod
+    def get(cls: Callable[_P, _M], *args: _P.args, **key: _P.kwargs) -> _M | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @overload
+    @classmethod
+    def get(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None,
+        **key: Any,
+    ) -> Self | None: ...
+
+    @classmethod  # type: ignore[misc]  # Self for the overloads' _M: the same class
     def get(
         cls,
         *,
@@ -710,7 +861,61 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         flow = cls._get_flow(key, consistent, projections, include_expired)
         return cls._meta.run(flow, connection)
 
+    @overload
     @classmethod
+    def aget(
+        cls: Callable[_P, _M], *args: _P.args, **key: _P.kwargs
+    ) -> Coroutine[Any, Any, _M | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None,
+        include_expired: bool = False,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool,
+        connection: Connection | None = None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @overload
+    @classmethod
+    def aget(
+        cls,
+        *,
+        consistent: bool = False,
+        projections: Iterable[ProjectionEntry] | None = None,
+        include_expired: bool = False,
+        connection: Connection | None,
+        **key: Any,
+    ) -> Coroutine[Any, Any, Self | None]: ...
+
+    @classmethod  # type: ignore[misc]  # as get()
     async def aget(
         cls,
         *,

@@ -38,6 +38,7 @@ from dynamodb import (
     SetField,
     Table,
     TTLField,
+    Typed,
     UniqueViolation,
     UpdateConflict,
     VersionConflict,
@@ -536,6 +537,27 @@ class Order(Model):
     expires = TTLField()
 
 
+class Score(Model, Typed):
+    """A model in the annotated style: mypy and pyright check its constructor."""
+
+    __table_name__ = "demo_scores"
+    player: CharField = CharField(hash_key=True)
+    points: IntegerField = IntegerField(default=0, minimum=0)
+
+
+def _typed(walk: _Walkthrough) -> None:
+    walk.out("\n== Typed models and pydantic ==")
+    create_table(Score, force=True)
+    made = Score.create(player="ann", points=3)
+    walk.step("Score.create(player='ann', points=3) on a Typed model", made)
+    try:
+        shown: Any = made.to_pydantic().model_dump_json()
+    except MissingDependency:
+        shown = "(pydantic is not installed: pip install 'dynamodb-py[pydantic]')"
+    walk.step("made.to_pydantic().model_dump_json()", shown)
+    Table(Score).delete()
+
+
 def _spelled(request: dict[str, Any]) -> str:
     """A request's KeyConditionExpression with its names and values written in."""
     text = str(request["KeyConditionExpression"])
@@ -598,6 +620,7 @@ def run(out: Printer = print, run_async: bool = True) -> None:
     _seed_dynamix(walk)
     _beyond_the_seeds(walk)
     _single_table(walk)
+    _typed(walk)
     out(f"\nDone: {walk.count} steps.")
 
 

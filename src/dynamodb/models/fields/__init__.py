@@ -1,7 +1,8 @@
 """Typed fields: descriptors that validate, and convert to and from the wire.
 
 A field is a generic descriptor ``Field[T]``: on the class it is the field
-itself (``Test.score.gt(5)``), on an instance it is the value, a ``T``.
+itself (``Test.score.gt(5)``), on an instance it is the value, a ``T`` (or the
+read type its annotation gives, ``CharField[str | None]``).
 Values are checked when assigned; containers (whose contents can change in
 place) are checked again when encoded for a write. One module per kind:
 :mod:`.base` (``Field``), :mod:`.scalars`, :mod:`.temporal`, :mod:`.containers`,

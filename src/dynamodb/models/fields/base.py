@@ -11,10 +11,10 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, TypeVar, cast, overload
+from typing import Any, ClassVar, Generic, cast, overload
 
 from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
-from dynamodb.core.compat import Self
+from dynamodb.core.compat import Self, TypeVar
 from dynamodb.core.errors import (
     FieldValidationError,
     InvalidArgument,
@@ -27,6 +27,9 @@ from dynamodb.models.fields.paths import NestedAttribute, UpdateBuilder
 
 T = TypeVar("T")
 R = TypeVar("R")
+V = TypeVar("V", covariant=True, default=T)
+"""What a field reads as on an instance: by default its value type (``CharField[str | None]``
+reads ``str | None``)."""
 
 
 class _Missing(enum.Enum):
@@ -52,8 +55,13 @@ _WIRE_METHODS = ("convert", "to_wire", "decode", "from_wire")
 """The methods a class's fast path copies (see :meth:`Field.fast_codec`)."""
 
 
-class Field(UpdateBuilder, Generic[T]):
-    """Base of all fields.
+class Field(UpdateBuilder, Generic[T, V]):
+    """Base of all fields: ``Field[T]`` holds values of type ``T``.
+
+    On the class a field is itself (``Test.score``, for conditions); on an instance
+    it reads as ``V``, which defaults to ``T``. Each field class takes ``V`` as its
+    own parameter, for fields that may be unset: ``CharField[str | None]`` reads
+    ``str | None`` (``MapField[Address, Address | None]``); type checkers only.
 
     ``name`` is the attribute name in DynamoDB (default: the Python name).
     ``default`` is a value (mutable ones are copied per instance) or a callable
@@ -159,12 +167,12 @@ class Field(UpdateBuilder, Generic[T]):
     def __get__(self, obj: None, owner: type[Any] | None = None) -> Self: ...
 
     @overload
-    def __get__(self, obj: object, owner: type[Any] | None = None) -> T: ...
+    def __get__(self, obj: object, owner: type[Any] | None = None) -> V: ...
 
-    def __get__(self, obj: object | None, owner: type[Any] | None = None) -> Self | T:
+    def __get__(self, obj: object | None, owner: type[Any] | None = None) -> Self | V:
         if obj is None:
             return self
-        return cast(T, obj._data.get(self.attr))  # type: ignore[attr-defined]
+        return cast(V, obj._data.get(self.attr))  # type: ignore[attr-defined]
 
     def __set__(self, obj: object, value: T | None) -> None:
         if self.template is not None:
@@ -480,7 +488,7 @@ def _type_error(field: Field[Any], value: Any) -> TypeError:
     return TypeError(f"expected {field.type_label}, got {type(value).__name__}")
 
 
-class _SizedField(Field[T]):
+class _SizedField(Field[T, V]):
     """Fields with ``min_length`` / ``max_length``: strings, bytes and containers."""
 
     def __init__(
@@ -512,7 +520,7 @@ class _SizedField(Field[T]):
             raise ValueError(f"length {size} is above max_length {self.max_length}")
 
 
-class _RangedField(Field[T]):
+class _RangedField(Field[T, V]):
     """Fields with ``minimum`` / ``maximum``: numbers, dates, times, durations.
 
     The bounds follow the values' own rule (a naive datetime bound is UTC, an int

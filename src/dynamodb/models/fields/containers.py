@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.codec import AttributeValue, EncodeError, decode_value, encode_value
+from dynamodb.core.compat import TypeVar
 from dynamodb.core.errors import (
     FieldValidationError,
     InvalidArgument,
@@ -26,10 +27,16 @@ from dynamodb.models.fields.base import (
 from dynamodb.models.fields.paths import NestedAttribute, _extend
 
 if TYPE_CHECKING:
-    from dynamodb.models.model import Model
+    from dynamodb.models.model import Model  # noqa: F401 - the bound of M
 
 
 M = TypeVar("M", bound="Model")
+
+# What each field reads as (see scalars.py).
+_List = TypeVar("_List", covariant=True, bound="list[Any] | None", default=list[Any])
+_Dict = TypeVar("_Dict", covariant=True, bound="dict[str, Any] | None", default=dict[str, Any])
+_Set = TypeVar("_Set", covariant=True, bound="set[Any] | None", default=set[Any])
+_Map = TypeVar("_Map", covariant=True, default=M)
 
 
 def _element_field(of: Any, owner: str) -> Field[Any] | None:
@@ -67,7 +74,7 @@ def _clean_member(of: Field[Any] | None, member: Any, label: str) -> Any:
         raise ValueError(f"{label} {member!r}: {error.reason}") from None
 
 
-class ListField(_SizedField[list[Any]]):
+class ListField(_SizedField[list[Any], _List]):
     """A list (``L``).
 
     Without ``of=`` it holds nested values (str, int, float, Decimal, bool, None,
@@ -76,6 +83,10 @@ class ListField(_SizedField[list[Any]]):
     """
 
     type_label = "a list"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: list[Any] | tuple[Any, ...] | None) -> None: ...
 
     def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
         super().__init__(name, **options)
@@ -160,10 +171,14 @@ class ListField(_SizedField[list[Any]]):
         return NestedAttribute(_extend(self.path, index), self.of, self)
 
 
-class DictField(_SizedField[dict[str, Any]]):
+class DictField(_SizedField[dict[str, Any], _Dict]):
     """A dict with string keys (``M``); ``of=`` types the values like ListField's."""
 
     type_label = "a dict"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: Mapping[str, Any] | None) -> None: ...
 
     def __init__(self, name: str | None = None, *, of: Any = None, **options: Any) -> None:
         super().__init__(name, **options)
@@ -224,7 +239,7 @@ class DictField(_SizedField[dict[str, Any]]):
 _SET_TYPES: dict[type, str] = {str: "SS", int: "NS", float: "NS", Decimal: "NS", bytes: "BS"}
 
 
-class SetField(_SizedField[set[Any]]):
+class SetField(_SizedField[set[Any], _Set]):
     """A set of strings, numbers or bytes (``SS``/``NS``/``BS``).
 
     ``of=`` (str, int, float, Decimal or bytes) fixes the member type; without
@@ -233,6 +248,12 @@ class SetField(_SizedField[set[Any]]):
     """
 
     type_label = "a set"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(
+            self, obj: object, value: Set[Any] | list[Any] | tuple[Any, ...] | None
+        ) -> None: ...
 
     def __init__(self, name: str | None = None, *, of: type | None = None, **options: Any) -> None:
         if of is not None and of not in _SET_TYPES:
@@ -333,7 +354,7 @@ class SetField(_SizedField[set[Any]]):
         return set() if made is None else made
 
 
-class MapField(Field[M]):
+class MapField(Field[M, _Map]):
     """One nested model instance stored as a map (``M``)."""
 
     type_label = "a model instance"

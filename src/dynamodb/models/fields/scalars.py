@@ -6,9 +6,10 @@ import base64
 import uuid
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from dynamodb.core.codec import AttributeValue, decode_number, encode_number
+from dynamodb.core.compat import TypeVar
 from dynamodb.models.fields.base import (
     Decoder,
     Encoder,
@@ -20,6 +21,17 @@ from dynamodb.models.fields.base import (
 )
 
 T = TypeVar("T")
+V = TypeVar("V", covariant=True)
+
+# What each field reads as (a parameter with a default: ``CharField`` is ``CharField[str]``,
+# ``CharField[str | None]`` reads ``str | None``).
+_Str = TypeVar("_Str", covariant=True, bound="str | None", default=str)
+_Int = TypeVar("_Int", covariant=True, bound="int | None", default=int)
+_Float = TypeVar("_Float", covariant=True, bound="float | None", default=float)
+_Decimal = TypeVar("_Decimal", covariant=True, bound="Decimal | None", default=Decimal)
+_Bool = TypeVar("_Bool", covariant=True, bound="bool | None", default=bool)
+_Bytes = TypeVar("_Bytes", covariant=True, bound="bytes | None", default=bytes)
+_UUID = TypeVar("_UUID", covariant=True, bound="uuid.UUID | None", default=uuid.UUID)
 
 
 # The fast encoders and decoders: they trust values checked when assigned.
@@ -45,7 +57,7 @@ def _decode_float(attribute: AttributeValue) -> float:
     return float(attribute["N"])
 
 
-class CharField(_SizedField[str]):
+class CharField(_SizedField[str, _Str]):
     """A string (``S``). Keys and index keys cannot be empty strings."""
 
     key_type = "S"
@@ -75,7 +87,7 @@ class CharField(_SizedField[str]):
         return encode
 
 
-class _NumberField(_RangedField[T]):
+class _NumberField(_RangedField[T, V]):
     key_type = "N"
 
     def check(self, value: T) -> None:
@@ -86,7 +98,7 @@ class _NumberField(_RangedField[T]):
         return {"N": encode_number(cast(Any, value))}
 
 
-class IntegerField(_NumberField[int]):
+class IntegerField(_NumberField[int, _Int]):
     """An int (``N``); bools are refused."""
 
     type_label = "an int"
@@ -128,10 +140,14 @@ class IntegerField(_NumberField[int]):
         return encode
 
 
-class FloatField(_NumberField[float]):
+class FloatField(_NumberField[float, _Float]):
     """A float (``N``, written as its shortest repr); ints are accepted."""
 
     type_label = "a float"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: float | Decimal | None) -> None: ...
 
     def convert(self, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
@@ -148,10 +164,14 @@ class FloatField(_NumberField[float]):
         return '{{"N": repr({value})}}', 'float({raw}["N"])'
 
 
-class DecimalField(_NumberField[Decimal]):
+class DecimalField(_NumberField[Decimal, _Decimal]):
     """An exact Decimal (``N``, up to 38 digits); ints and floats are converted exactly."""
 
     type_label = "a Decimal"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: Decimal | float | None) -> None: ...
 
     def convert(self, value: Any) -> Decimal:
         if isinstance(value, Decimal):
@@ -173,7 +193,7 @@ class DecimalField(_NumberField[Decimal]):
         return Decimal(attribute["N"])
 
 
-class BooleanField(Field[bool]):
+class BooleanField(Field[bool, _Bool]):
     """A bool (``BOOL``)."""
 
     type_label = "a bool"
@@ -195,11 +215,15 @@ class BooleanField(Field[bool]):
         return bool(decode_number(attribute["N"]))
 
 
-class BinaryField(_SizedField[bytes]):
+class BinaryField(_SizedField[bytes, _Bytes]):
     """Bytes (``B``)."""
 
     key_type = "B"
     type_label = "bytes"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: bytes | bytearray | memoryview | None) -> None: ...
 
     def convert(self, value: Any) -> bytes:
         if not isinstance(value, (bytes, bytearray, memoryview)):
@@ -218,7 +242,7 @@ class BinaryField(_SizedField[bytes]):
         return raw if isinstance(raw, bytes) else base64.b64decode(raw)
 
 
-class UUIDField(Field[uuid.UUID]):
+class UUIDField(Field[uuid.UUID, _UUID]):
     """A UUID stored as its canonical string; strings are parsed."""
 
     key_type = "S"

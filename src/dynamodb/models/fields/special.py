@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import enum
 import json
-from typing import Any, TypeVar
+from typing import Any
 
 from dynamodb.core.codec import AttributeValue
+from dynamodb.core.compat import TypeVar
 from dynamodb.core.errors import ModelDefinitionError
 from dynamodb.models.fields.base import Field
 
 E = TypeVar("E", bound=enum.Enum)
+_Enum = TypeVar("_Enum", covariant=True, default=E)
+"""What an EnumField reads as (``EnumField[Color, Color | None]``; see scalars.py)."""
 
 
-class EnumField(Field[E]):
+class EnumField(Field[E, _Enum]):
     """An Enum member, stored as its value (a str or an int). Raw values are accepted."""
 
     type_label = "an enum member"

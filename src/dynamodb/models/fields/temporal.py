@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynamodb.core.codec import AttributeValue
+from dynamodb.core.compat import TypeVar
 from dynamodb.models.fields.base import Decoder, Encoder, Field, _RangedField, _type_error
+
+# What each field reads as (see scalars.py).
+_DateTime = TypeVar("_DateTime", covariant=True, bound="dt.datetime | None", default=dt.datetime)
+_Date = TypeVar("_Date", covariant=True, bound="dt.date | None", default=dt.date)
+_Delta = TypeVar("_Delta", covariant=True, bound="dt.timedelta | None", default=dt.timedelta)
+_Expiry = TypeVar("_Expiry", covariant=True, bound="dt.datetime | None", default=dt.datetime)
 
 
 def _parse_datetime(text: str) -> dt.datetime:
@@ -28,7 +35,7 @@ def _encode_utc_datetime(value: dt.datetime) -> AttributeValue:
     return {"S": value.isoformat(timespec="microseconds")}
 
 
-class DateTimeField(_RangedField[dt.datetime]):
+class DateTimeField(_RangedField[dt.datetime, _DateTime]):
     """A datetime stored as an ISO 8601 string in UTC, so strings sort by time.
 
     Naive datetimes are taken as UTC; reads give timezone-aware datetimes.
@@ -87,7 +94,7 @@ class DateTimeField(_RangedField[dt.datetime]):
         return '{{"S": {value}.isoformat(timespec="microseconds")}}', None
 
 
-class DateField(_RangedField[dt.date]):
+class DateField(_RangedField[dt.date, _Date]):
     """A date stored as ``YYYY-MM-DD``. A datetime is refused (it would lose its time)."""
 
     key_type = "S"
@@ -115,7 +122,7 @@ class DateField(_RangedField[dt.date]):
 _MICROSECONDS = Decimal(1_000_000)
 
 
-class TimeDeltaField(_RangedField[dt.timedelta]):
+class TimeDeltaField(_RangedField[dt.timedelta, _Delta]):
     """A timedelta stored as a number of seconds, microseconds kept exactly."""
 
     key_type = "N"
@@ -148,7 +155,7 @@ class TimeDeltaField(_RangedField[dt.timedelta]):
         return self.convert(data)
 
 
-class TTLField(Field[dt.datetime]):
+class TTLField(Field[dt.datetime, _Expiry]):
     """When an item expires, for DynamoDB's Time to Live: an aware datetime, stored as epoch
     seconds (``N``), the form TTL reads.
 
@@ -161,6 +168,10 @@ class TTLField(Field[dt.datetime]):
 
     key_type = None
     type_label = "a datetime or a timedelta"
+
+    if TYPE_CHECKING:  # what assignments and the typed constructor take (no run-time cost)
+
+        def __set__(self, obj: object, value: dt.datetime | dt.timedelta | None) -> None: ...
 
     def convert(self, value: Any) -> dt.datetime:
         if isinstance(value, dt.timedelta):
