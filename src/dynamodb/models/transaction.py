@@ -299,6 +299,7 @@ class Transaction(WithBlock):
         for item, stored in zip(stale, fresh, strict=True):
             if stored is not None:
                 item._data, item._original = stored._data, stored._original
+                item._sealed = stored._sealed
 
     def _after(self) -> Flow[None]:
         """The ``after_`` hooks of the committed writes."""
