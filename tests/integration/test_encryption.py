@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -23,7 +23,7 @@ from dynamodb import (
     Model,
     VersionField,
 )
-from dynamodb.encryption import StaticKeys, areencrypt, reencrypt
+from dynamodb.encryption import KmsKeys, StaticKeys, areencrypt, reencrypt
 from dynamodb.streams import parse_lambda_event
 from dynamodb.testing import record
 
@@ -77,6 +77,16 @@ def stored(raw: Any, ward: str, bed: int) -> dict[str, Any]:
     return item
 
 
+M = TypeVar("M", bound=Model)
+
+
+def got(model: type[M], **key: Any) -> M:
+    """``model.get(**key)``, which must find the item."""
+    item = model.get(**key)
+    assert item is not None
+    return item
+
+
 def key_id(blob: bytes) -> str:
     return blob[2 : 2 + blob[1]].decode()
 
@@ -87,10 +97,11 @@ def test_the_stored_attribute_is_binary_without_the_plaintext(patients: None, ra
     blob = item["diagnosis"]["B"]
     assert set(item["diagnosis"]) == {"B"}
     assert b"influenza" not in blob
-    assert blob[0] == 1 and key_id(blob) == "k1"
+    assert blob[0] == 1
+    assert key_id(blob) == "k1"
     assert b"rest" not in item["notes"]["B"]
     assert item["name"] == {"S": "Ada"}  # other attributes as usual
-    back = Patient.get(ward="w1", bed=1)
+    back = got(Patient, ward="w1", bed=1)
     assert back.diagnosis == "influenza"
     assert back.notes == {"t": "rest"}
 
@@ -104,24 +115,25 @@ def test_every_read_path_decrypts(patients: None) -> None:
     got = Patient.batch_get({"ward": "w2", "bed": 1})
     assert [p.diagnosis for p in got] == ["d1"]
     (fetched,) = dynamodb.transact_get([(Patient, {"ward": "w2", "bed": 2})])
-    assert fetched is not None and fetched.diagnosis == "d2"
+    assert fetched is not None
+    assert fetched.diagnosis == "d2"
 
 
 def test_transactions_and_updates_encrypt(patients: None, raw: Any) -> None:
     with dynamodb.transaction() as tx:
         tx.save(Patient(ward="w3", bed=1, diagnosis="flu"))
-    item = Patient.get(ward="w3", bed=1)
+    item = got(Patient, ward="w3", bed=1)
     assert item.diagnosis == "flu"
     item.update(Patient.diagnosis.set("cold"))
     assert item.diagnosis == "cold"
     assert b"cold" not in stored(raw, "w3", 1)["diagnosis"]["B"]
-    assert Patient.get(ward="w3", bed=1).diagnosis == "cold"
+    assert got(Patient, ward="w3", bed=1).diagnosis == "cold"
     item.set_field(Patient.diagnosis, "mumps")
     item.commit_changes()
-    assert Patient.get(ward="w3", bed=1).diagnosis == "mumps"
+    assert got(Patient, ward="w3", bed=1).diagnosis == "mumps"
     item.update(Patient.diagnosis.remove())
     assert "diagnosis" not in stored(raw, "w3", 1)
-    assert Patient.get(ward="w3", bed=1).diagnosis is None
+    assert got(Patient, ward="w3", bed=1).diagnosis is None
 
 
 def test_a_ciphertext_copied_into_another_item_does_not_decrypt(patients: None, raw: Any) -> None:
@@ -135,7 +147,7 @@ def test_a_ciphertext_copied_into_another_item_does_not_decrypt(patients: None, 
         ExpressionAttributeValues={":v": copied},
     )
     with pytest.raises(DecryptionError) as caught:
-        Patient.get(ward="w4", bed=2)
+        got(Patient, ward="w4", bed=2)
     assert caught.value.model == "Patient"
     assert caught.value.key == {"ward": "w4", "bed": 2}
     assert caught.value.field == "diagnosis"
@@ -150,7 +162,7 @@ def test_a_ciphertext_copied_into_another_attribute_does_not_decrypt(
     item["notes"] = item["diagnosis"]
     raw.put_item(TableName=Patient.__table_name__, Item=item)
     with pytest.raises(DecryptionError, match="cannot decrypt notes"):
-        Patient.get(ward="w5", bed=1)
+        got(Patient, ward="w5", bed=1)
 
 
 @pytest.mark.parametrize("position", [0, 5, 20, -1])
@@ -162,7 +174,7 @@ def test_one_changed_byte_raises(patients: None, raw: Any, position: int) -> Non
     item["diagnosis"] = {"B": bytes(blob)}
     raw.put_item(TableName=Patient.__table_name__, Item=item)
     with pytest.raises(DecryptionError):
-        Patient.get(ward="w6", bed=1)
+        got(Patient, ward="w6", bed=1)
     with pytest.raises(DecryptionError):
         Patient.scan().all()
 
@@ -171,7 +183,7 @@ def test_a_missing_key_id_raises(patients: None) -> None:
     Patient(ward="w7", bed=1, diagnosis="x").save()
     Patient.diagnosis.keys = StaticKeys({"other": K2})
     with pytest.raises(DecryptionError, match="'k1' is not in this StaticKeys"):
-        Patient.get(ward="w7", bed=1)
+        got(Patient, ward="w7", bed=1)
 
 
 def test_rotation_reads_old_values_and_writes_the_new_key(patients: None, raw: Any) -> None:
@@ -179,12 +191,12 @@ def test_rotation_reads_old_values_and_writes_the_new_key(patients: None, raw: A
     Patient(ward="w8", bed=2, diagnosis="old too").save()
     rotated = StaticKeys({"k1": K1, "k2": K2}, current="k2")
     Patient.diagnosis.keys = Patient.notes.keys = rotated
-    assert Patient.get(ward="w8", bed=1).diagnosis == "old"
+    assert got(Patient, ward="w8", bed=1).diagnosis == "old"
     Patient(ward="w8", bed=3, diagnosis="new").save()
     assert key_id(stored(raw, "w8", 3)["diagnosis"]["B"]) == "k2"
     assert key_id(stored(raw, "w8", 1)["diagnosis"]["B"]) == "k1"
     # reencrypt(): one item, then the whole table
-    first = Patient.get(ward="w8", bed=1)
+    first = got(Patient, ward="w8", bed=1)
     assert reencrypt(first) == 1
     assert reencrypt(first) == 0  # nothing left under k1
     assert key_id(stored(raw, "w8", 1)["diagnosis"]["B"]) == "k2"
@@ -200,18 +212,18 @@ def test_rotation_reads_old_values_and_writes_the_new_key(patients: None, raw: A
 
 def test_reencrypt_does_not_overwrite_a_concurrent_write(patients: None, raw: Any) -> None:
     Patient(ward="w9", bed=1, diagnosis="first").save()
-    read = Patient.get(ward="w9", bed=1)
+    read = got(Patient, ward="w9", bed=1)
     Patient.diagnosis.keys = StaticKeys({"k1": K1, "k2": K2}, current="k2")
-    other = Patient.get(ward="w9", bed=1)
+    other = got(Patient, ward="w9", bed=1)
     other.diagnosis = "changed meanwhile"
     other.save()
     assert reencrypt(read) == 0  # its condition failed: the other write stays
-    assert Patient.get(ward="w9", bed=1).diagnosis == "changed meanwhile"
+    assert got(Patient, ward="w9", bed=1).diagnosis == "changed meanwhile"
 
 
 def test_a_dirty_save_sends_nothing_for_an_unchanged_encrypted_field(patients: None) -> None:
     Patient(ward="wa", bed=1, name="Bo", diagnosis="asthma", notes={"n": 1}).save()
-    item = Patient.get(ward="wa", bed=1)
+    item = got(Patient, ward="wa", bed=1)
     with record() as calls:
         item.save()  # nothing changed: nothing sent
     assert calls.operations() == []
@@ -221,21 +233,22 @@ def test_a_dirty_save_sends_nothing_for_an_unchanged_encrypted_field(patients: N
     (update,) = calls.of("UpdateItem")
     assert set(update.params["ExpressionAttributeNames"].values()) == {"name", "version", "ward"}
     item.save()
-    assert Patient.get(ward="wa", bed=1).diagnosis == "asthma"
+    assert got(Patient, ward="wa", bed=1).diagnosis == "asthma"
     item.diagnosis = "asthma, mild"
     with record() as calls:
         item.save()
     (update,) = calls.of("UpdateItem")
     assert "diagnosis" in update.params["ExpressionAttributeNames"].values()
     sent = [v for v in update.params["ExpressionAttributeValues"].values() if "B" in v]
-    assert len(sent) == 1 and b"asthma" not in sent[0]["B"]
-    assert Patient.get(ward="wa", bed=1).diagnosis == "asthma, mild"
+    assert len(sent) == 1
+    assert b"asthma" not in sent[0]["B"]
+    assert got(Patient, ward="wa", bed=1).diagnosis == "asthma, mild"
 
 
 def test_a_full_put_resends_the_stored_ciphertext(patients: None, raw: Any) -> None:
     Patient(ward="wb", bed=1, diagnosis="same").save()
     before = stored(raw, "wb", 1)["diagnosis"]
-    item = Patient.get(ward="wb", bed=1)
+    item = got(Patient, ward="wb", bed=1)
     item.save(full=True)
     assert stored(raw, "wb", 1)["diagnosis"] == before  # not encrypted again
 
@@ -247,7 +260,7 @@ def test_conditions_may_only_test_existence(patients: None) -> None:
     item.condition(Patient.diagnosis.exists()).save()
     with pytest.raises(dynamodb.ConditionalCheckFailed):
         item.condition(Patient.notes.exists()).update(Patient.name.set("m"))
-    with pytest.raises(InvalidArgument, match="Patient.diagnosis is encrypted"):
+    with pytest.raises(InvalidArgument, match=r"Patient.diagnosis is encrypted"):
         Patient.query().where(Patient.ward == "wc", Patient.diagnosis == "x").all()
     assert [p.bed for p in Patient.scan().where(Patient.diagnosis.not_exists())] == []
 
@@ -279,7 +292,8 @@ def test_stream_images_decrypt(patients: None, raw: Any) -> None:
         ]
     }
     (change,) = parse_lambda_event(event, Patient)
-    assert change.new is not None and change.new.diagnosis == "streamed"
+    assert change.new is not None
+    assert change.new.diagnosis == "streamed"
 
 
 def test_a_table_prefix_does_not_change_what_is_bound(
@@ -295,7 +309,7 @@ def test_a_table_prefix_does_not_change_what_is_bound(
     dynamodb.create_table(Patient, force=True, connection=prefixed)
     try:
         Patient(ward="we", bed=1, diagnosis="prefixed").save(connection=prefixed)
-        assert Patient.get(ward="we", bed=1, connection=prefixed).diagnosis == "prefixed"
+        assert got(Patient, ward="we", bed=1, connection=prefixed).diagnosis == "prefixed"
     finally:
         dynamodb.delete_table(Patient, connection=prefixed)
         prefixed.close()
@@ -304,6 +318,7 @@ def test_a_table_prefix_does_not_change_what_is_bound(
 async def test_async_calls_encrypt_and_reencrypt(patients: None, aconnection: Connection) -> None:
     await Patient(ward="wf", bed=1, diagnosis="async").asave()
     item = await Patient.aget(ward="wf", bed=1)
+    assert item is not None
     assert item.diagnosis == "async"
     assert [p.diagnosis async for p in Patient.query().where(Patient.ward == "wf")] == ["async"]
     Patient.diagnosis.keys = StaticKeys({"k1": K1, "k2": K2}, current="k2")
@@ -327,13 +342,14 @@ def test_300_kb_of_text_fits_through_every_algorithm(tables: Callable[..., None]
     item = raw.get_item(TableName=Document.__table_name__, Key={"doc_id": {"S": "big"}})["Item"]
     for name, header in (("gzip_body", 0xD1), ("lzma_body", 0xD2), ("zstd_body", 0xD3)):
         blob = item[name]["B"]
-        assert blob[0] == header and len(blob) < 100 * 1024
-    back = Document.get(doc_id="big")
+        assert blob[0] == header
+        assert len(blob) < 100 * 1024
+    back = got(Document, doc_id="big")
     assert back.gzip_body == back.lzma_body == back.zstd_body == text
     Document(doc_id="small", gzip_body="tiny").save()
     small = raw.get_item(TableName=Document.__table_name__, Key={"doc_id": {"S": "small"}})
     assert small["Item"]["gzip_body"] == {"S": "tiny"}  # below min_bytes: as CharField stores it
-    assert Document.get(doc_id="small").gzip_body == "tiny"
+    assert got(Document, doc_id="small").gzip_body == "tiny"
 
 
 def test_without_compression_300_kb_times_three_is_refused(tables: Callable[..., None]) -> None:
@@ -346,3 +362,66 @@ def test_without_compression_300_kb_times_three_is_refused(tables: Callable[...,
     text = compressible_text(300 * 1024)
     with pytest.raises(dynamodb.ItemTooLarge):
         Plain(doc_id="big", body=text, copy=text).save()
+
+
+# -- KmsKeys: KMS on moto's threaded server, the table on DynamoDB Local ------------
+
+
+@pytest.fixture(scope="module")
+def kms_endpoint() -> Iterator[str]:
+    from dynamodb.testing import MotoServer
+
+    with MotoServer() as endpoint:
+        yield endpoint
+
+
+def counted(keys: KmsKeys) -> dict[str, int]:
+    """KMS calls as botocore sends them (independently of ``keys.calls``)."""
+    sent: dict[str, int] = {}
+
+    def count(model: Any, **_: Any) -> None:
+        sent[model.name] = sent.get(model.name, 0) + 1
+
+    keys._client().meta.events.register("before-call.kms", count)
+    return sent
+
+
+def test_kms_envelope_encryption_with_a_bounded_cache(
+    tables: Callable[..., None], raw: Any, kms_endpoint: str
+) -> None:
+    settings: dict[str, Any] = {
+        "endpoint_url": kms_endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    kms = boto3.client("kms", **settings)
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/test-encryption", TargetKeyId=arn)
+
+    writer = KmsKeys("alias/test-encryption", max_uses=10, **settings)
+    written = counted(writer)
+
+    class Account(Model):
+        __table_name__ = "test_encryption_account"
+        account_id = CharField(hash_key=True)
+        iban = EncryptedField(CharField(), keys=writer)
+
+    tables(Account)
+    Account.batch_write([Account(account_id=f"a{n:02d}", iban=f"DE{n:020d}") for n in range(25)])
+    assert written == {"GenerateDataKey": 3}  # 10 + 10 + 5 values
+    item = raw.get_item(TableName=Account.__table_name__, Key={"account_id": {"S": "a07"}})
+    blob = item["Item"]["iban"]["B"]
+    assert key_id(blob) == arn
+    assert b"DE" not in blob
+    assert got(Account, account_id="a07").iban == f"DE{7:020d}"
+    assert written == {"GenerateDataKey": 3}  # its own data keys are cached for reading
+
+    Account.iban.keys = reader = KmsKeys(arn, **settings)  # another process: nothing cached
+    read = counted(reader)
+    values = sorted(account.iban or "" for account in Account.scan())
+    assert values == [f"DE{n:020d}" for n in range(25)]
+    assert read == {"Decrypt": 3}  # one per data key, not one per value
+    Account.scan().all()
+    assert read == {"Decrypt": 3}
+    assert reencrypt(Account) == 0  # all under the current key
