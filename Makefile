@@ -47,7 +47,7 @@ $(UV_HOME)/bin/uv:
 
 # Stamps record an install; they are redone whenever pyproject.toml or uv.lock changes.
 $(VENV)/.stamp-demo: pyproject.toml uv.lock | $(UV)
-	$(UV_SYNC) --extra local --extra async
+	$(UV_SYNC) --extra local --extra async --extra encryption
 	touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml uv.lock | $(UV)

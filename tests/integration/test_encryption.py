@@ -26,6 +26,7 @@ from dynamodb import (
 from dynamodb.encryption import KmsKeys, StaticKeys, areencrypt, reencrypt
 from dynamodb.streams import parse_lambda_event
 from dynamodb.testing import record
+from dynamodb.testing.support import connect_for_test
 
 K1, K2 = os.urandom(32), os.urandom(32)
 KEYS = StaticKeys({"k1": K1})
@@ -297,19 +298,22 @@ def test_stream_images_decrypt(patients: None, raw: Any) -> None:
 
 
 def test_a_table_prefix_does_not_change_what_is_bound(
-    dynamodb_endpoint: str, connection: Connection
+    patients: None, dynamodb_endpoint: str, raw: Any
 ) -> None:
-    prefixed = Connection(
-        endpoint_url=dynamodb_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        table_prefix="enc_test_",
-    )
+    prefixed = connect_for_test(dynamodb_endpoint, table_prefix="enc_test_")
     dynamodb.create_table(Patient, force=True, connection=prefixed)
     try:
         Patient(ward="we", bed=1, diagnosis="prefixed").save(connection=prefixed)
         assert got(Patient, ward="we", bed=1, connection=prefixed).diagnosis == "prefixed"
+        (table,) = [
+            name
+            for name in raw.list_tables()["TableNames"]
+            if name.startswith("enc_test_") and name.endswith(Patient.__table_name__)
+        ]
+        key = {"ward": {"S": "we"}, "bed": {"N": "1"}}
+        item = raw.get_item(TableName=table, Key=key)["Item"]
+        raw.put_item(TableName=Patient.__table_name__, Item=item)  # to the unprefixed table
+        assert got(Patient, ward="we", bed=1).diagnosis == "prefixed"
     finally:
         dynamodb.delete_table(Patient, connection=prefixed)
         prefixed.close()
