@@ -425,3 +425,23 @@ def test_kms_keys_check_their_settings() -> None:
     with pytest.raises(InvalidArgument, match="positive"):
         KmsKeys("alias/x", max_uses=0)
     assert repr(KmsKeys("alias/x")) == "KmsKeys('alias/x')"
+
+
+def test_an_empty_set_inside_a_wrapper_is_left_out() -> None:
+    from dynamodb import SetField
+
+    class Tagged(Model):
+        __table_name__ = "unit_encrypted_tagged"
+        tid = CharField(hash_key=True)
+        tags = EncryptedField(SetField(of=str), keys=KEYS)
+        labels = CompressedField(SetField(of=str), algorithm="gzip", min_bytes=10)
+
+    item = Tagged(tid="t", tags=set(), labels=set())
+    assert item._to_wire_map() == {"tid": {"S": "t"}}
+    back = Tagged._from_wire(seal_item(item, {"tid": {"S": "t"}}))
+    assert back.tags == set()
+    assert back.labels == set()
+    full = Tagged(tid="t", tags={"a"}, labels={"x" * 20})
+    again = Tagged._from_wire(seal_item(full, full._to_wire_map()))
+    assert again.tags == {"a"}
+    assert again.labels == {"x" * 20}

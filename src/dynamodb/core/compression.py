@@ -9,8 +9,6 @@ small binary value is never mistaken for a compressed one).
 
 from __future__ import annotations
 
-import gzip
-import lzma
 from typing import Any
 
 from dynamodb.core.errors import MissingDependency
@@ -49,6 +47,9 @@ def compress(algorithm: str | None, data: bytes) -> bytes:
     """``data`` compressed with ``algorithm`` behind its header (None: stored as it is)."""
     if algorithm is None:
         return bytes((STORED,)) + data
+    import gzip  # here: `import dynamodb` stays light
+    import lzma
+
     header = bytes((ALGORITHMS[algorithm],))
     if algorithm == "gzip":
         return header + gzip.compress(data, mtime=0)  # mtime=0: the same bytes every time
@@ -64,6 +65,9 @@ def is_compressed(blob: bytes) -> bool:
 
 def decompress(blob: bytes) -> bytes:
     """The data :func:`compress` wrote; ValueError when it is damaged."""
+    import gzip
+    import lzma
+
     header, body = blob[0], bytes(blob[1:])
     try:
         if header == STORED:
