@@ -33,12 +33,13 @@ from typing import TYPE_CHECKING, Any
 from dynamodb.core.codec import AttributeValue, Item, wire_equal
 from dynamodb.core.envelope import associated_data, key_id_of
 from dynamodb.core.errors import (
+    ConditionalCheckFailed,
     DecryptionError,
     EncryptionError,
     InvalidArgument,
     MissingDependency,
 )
-from dynamodb.core.expressions import Comparison, and_all
+from dynamodb.core.expressions import Comparison, Placeholders, and_all
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 from dynamodb.models.fields.encrypted import EncryptedField
@@ -207,9 +208,6 @@ def reencrypt_flow(item: Model) -> Flow[bool]:
     condition failed (the item changed since it was read: its new values were
     written under the current key, or it is read again by the next pass).
     """
-    from dynamodb.core.errors import ConditionalCheckFailed
-    from dynamodb.core.expressions import Placeholders
-
     stale = stale_fields(item)
     if not stale:
         return False
