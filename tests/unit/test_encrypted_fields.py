@@ -445,3 +445,29 @@ def test_an_empty_set_inside_a_wrapper_is_left_out() -> None:
     again = Tagged._from_wire(seal_item(full, full._to_wire_map()))
     assert again.tags == {"a"}
     assert again.labels == {"x" * 20}
+
+
+def test_reencrypt_needs_an_encrypted_model_and_a_read_item() -> None:
+    from dynamodb.encryption import reencrypt
+
+    class Unencrypted(Model):
+        __table_name__ = "unit_encrypted_none"
+        uid = CharField(hash_key=True)
+
+    with pytest.raises(InvalidArgument, match="Unencrypted has no EncryptedField"):
+        reencrypt(Unencrypted)
+    with pytest.raises(InvalidArgument, match="was never read or written"):
+        reencrypt(Record(rid="r", secret="ab"))
+
+
+def test_a_renamed_attribute_binds_its_stored_name() -> None:
+    class Renamed(Model):
+        __table_name__ = "unit_encrypted_renamed"
+        rid = CharField(hash_key=True)
+        secret = EncryptedField(CharField(), name="s", keys=KEYS)
+
+    item = Renamed(rid="r", secret="value")
+    stored = seal_item(item, item._to_wire_map())
+    assert set(stored) == {"rid", "s"}
+    assert Renamed._from_wire(stored).secret == "value"
+    assert Renamed.secret.set("x").path.attribute == "s"
