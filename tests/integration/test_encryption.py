@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 from collections.abc import Callable, Iterator
@@ -429,3 +430,47 @@ def test_kms_envelope_encryption_with_a_bounded_cache(
     Account.scan().all()
     assert read == {"Decrypt": 3}
     assert reencrypt(Account) == 0  # all under the current key
+
+
+async def test_async_calls_make_kms_calls_off_the_event_loop(
+    tables: Callable[..., None], aconnection: Connection, kms_endpoint: str
+) -> None:
+    settings: dict[str, Any] = {
+        "endpoint_url": kms_endpoint,
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+    }
+    arn = boto3.client("kms", **settings).create_key()["KeyMetadata"]["Arn"]
+    on_loop: list[tuple[str, bool]] = []  # (operation, made on a thread running an event loop)
+
+    def watched(keys: KmsKeys) -> KmsKeys:
+        def note(model: Any, **_: Any) -> None:
+            on_loop.append((model.name, asyncio._get_running_loop() is not None))
+
+        keys._client().meta.events.register("before-call.kms", note)
+        return keys
+
+    writer = watched(KmsKeys(arn, max_uses=5, **settings))
+
+    class Card(Model):
+        __table_name__ = "test_encryption_card"
+        card_id = CharField(hash_key=True)
+        number = EncryptedField(CharField(), keys=writer)
+
+    tables(Card)
+    await writer.awarm()  # the first data key, in the executor
+    for n in range(12):
+        await Card(card_id=f"c{n:02d}", number=f"4111{n:012d}").asave()
+    assert [name for name, _ in on_loop] == ["GenerateDataKey"] * 3
+
+    Card.number.keys = watched(KmsKeys(arn, **settings))  # nothing cached
+    assert len([card async for card in Card.scan()]) == 12
+    card = await Card.aget(card_id="c07")
+    assert card is not None
+    assert card.number == f"4111{7:012d}"
+    assert [c.number for c in await Card.abatch_get({"card_id": "c01"})] == [f"4111{1:012d}"]
+    (got_back,) = await dynamodb.atransact_get([(Card, {"card_id": "c11"})])
+    assert got_back is not None
+    assert [name for name, _ in on_loop].count("Decrypt") == 3  # one per data key
+    assert not [entry for entry in on_loop if entry[1]]  # none blocked the event loop

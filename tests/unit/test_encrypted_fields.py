@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -378,20 +378,12 @@ def test_kms_data_keys_are_reused_within_their_bounds(kms_key: Any) -> None:
 def test_the_kms_cache_is_thread_safe(kms_key: Any) -> None:
     _, metadata = kms_key
     keys = KmsKeys(metadata["KeyId"], region_name="us-east-1", max_uses=10)
-    seen: list[DataKey] = []
-    lock = threading.Lock()
 
-    def work() -> None:
-        for _ in range(25):
-            key = keys.encryption_key()
-            with lock:
-                seen.append(key)
+    def work(_: int) -> list[DataKey]:
+        return [keys.encryption_key() for _ in range(25)]
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        seen = [key for keys_made in pool.map(work, range(4)) for key in keys_made]
     assert len(seen) == 100
     assert keys.calls["GenerateDataKey"] == 10
     assert max(seen.count(key) for key in set(seen)) == 10

@@ -41,6 +41,7 @@ __all__ = [
     "key_id_of",
     "open_envelope",
     "seal_envelope",
+    "wrapped_key_of",
 ]
 
 FORMAT_VERSION = 1
@@ -234,6 +235,12 @@ def _parse(blob: bytes) -> tuple[str, bytes, int]:
 def key_id_of(blob: bytes) -> str:
     """The key id an envelope was sealed with (EnvelopeInvalid when it is not one)."""
     return _parse(blob)[0]
+
+
+def wrapped_key_of(blob: bytes) -> tuple[str, bytes]:
+    """(key id, wrapped data key) of an envelope (EnvelopeInvalid when it is not one)."""
+    key_id, wrapped, _ = _parse(blob)
+    return key_id, wrapped
 
 
 def open_envelope(keys: KeyProvider, blob: bytes, context: bytes) -> bytes:

@@ -38,7 +38,7 @@ from dynamodb.models.limit_checks import check_items, each_within_limits
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import check_whole, prepare_delete, prepare_put, run_write
 from dynamodb.models.projection import ProjectionEntry, projection_of, read_with
-from dynamodb.models.sealing import seal_item
+from dynamodb.models.sealing import seal_item, warming_keys
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -109,6 +109,8 @@ class BatchPlan(Generic[R]):
     finish: Callable[[list[Any]], R]
     concurrency: int
     connection: Connection
+    models: tuple[type[Any], ...] = ()
+    """The models read or written (the async run fetches their KMS keys off the loop)."""
 
     def run(self) -> R:
         """Run the chunk flows on threads and finish."""
@@ -116,7 +118,8 @@ class BatchPlan(Generic[R]):
 
     async def arun(self) -> R:
         """Run the chunk flows as tasks on the running event loop and finish."""
-        return self.finish(await self.connection.arun_many(self.flows, self.concurrency))
+        flows = [warming_keys(flow, self.models) for flow in self.flows]
+        return self.finish(await self.connection.arun_many(flows, self.concurrency))
 
 
 def _plan(
@@ -130,6 +133,7 @@ def _plan(
         finish,
         options.get("concurrency") or DEFAULT_CONCURRENCY,
         cls._meta.connection(options.get("connection")),
+        (cls,),
     )
 
 

@@ -27,6 +27,7 @@ from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
 from dynamodb.models.lifecycle import stamp_fields
 from dynamodb.models.registry import generation, models_of_table
 from dynamodb.models.schema import TableSchema
+from dynamodb.models.sealing import warming_keys
 from dynamodb.models.single_table.entities import (
     DEFAULT_ENTITY_ATTRIBUTE,
     entity_condition,
@@ -233,7 +234,8 @@ class ModelOptions:
 
     async def arun(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Async twin of :meth:`run`."""
-        return await self.connection(connection).arun(naming_missing_tables(flow, (self.model,)))
+        flow = naming_missing_tables(warming_keys(flow, (self.model,)), (self.model,))
+        return await self.connection(connection).arun(flow)
 
     def unknown_fields(self, problem: str, names: Iterable[str], advice: str = "") -> str:
         """The message of an UnknownField for ``names``, which are not fields: ``problem``

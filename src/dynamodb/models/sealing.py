@@ -26,12 +26,13 @@ gains nothing from that, since another table of the same name holds other keys
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dynamodb.core.codec import AttributeValue, Item, wire_equal
-from dynamodb.core.envelope import associated_data, key_id_of
+from dynamodb.core.envelope import EnvelopeInvalid, associated_data, key_id_of, wrapped_key_of
 from dynamodb.core.errors import (
     ConditionalCheckFailed,
     DecryptionError,
@@ -40,7 +41,7 @@ from dynamodb.core.errors import (
     MissingDependency,
 )
 from dynamodb.core.expressions import Comparison, Placeholders, and_all
-from dynamodb.core.flow import Flow, call
+from dynamodb.core.flow import Flow, Invoke, Request, Step, call, relay
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 from dynamodb.models.fields.encrypted import EncryptedField
 
@@ -58,7 +59,10 @@ __all__ = [
     "seal_plan",
     "stale_fields",
     "stored_original",
+    "warming_keys",
 ]
+
+T = TypeVar("T")
 
 Sealed = dict[str, tuple[bytes, AttributeValue, AttributeValue]]
 """Per attribute name: (authenticated data, plaintext form, stored ciphertext)."""
@@ -282,3 +286,71 @@ async def areencrypt(target: Model | type[Model], *, connection: Connection | No
         return written
     _read_item(target)
     return int(await type(target)._meta.arun(reencrypt_flow(target), connection))
+
+
+def warming_keys(flow: Flow[T], models: Iterable[type[Any]]) -> Flow[T]:
+    """``flow`` for the async driver: what its KMS caches would miss is fetched first.
+
+    Providers with ``aprefetch`` (``KmsKeys``) get, before each answer reaches the
+    flow, an ``Invoke`` step the async driver awaits: the data keys wrapped in the
+    answer's encrypted attributes are unwrapped in the event loop's executor, so
+    decoding the answer finds them cached. A write key that is due is refreshed
+    the same way when the flow starts. The sync driver never runs this (its KMS
+    calls may block: it is blocking anyway).
+    """
+    providers: dict[int, tuple[Any, set[str]]] = {}
+    for model in models:
+        for field in getattr(getattr(model, "_meta", None), "encrypted", ()):
+            keys = field.keys
+            if hasattr(keys, "aprefetch"):
+                providers.setdefault(id(keys), (keys, set()))[1].add(field.name)
+    if not providers:
+        return flow
+    return _warming(flow, list(providers.values()))
+
+
+def _warming(flow: Flow[T], providers: list[tuple[Any, set[str]]]) -> Flow[T]:
+    for keys, _ in providers:
+        if keys.write_key_due():
+            yield Invoke(keys.arefresh, (), "KmsKeys.arefresh")
+
+    def handle(step: Step) -> Flow[Any]:
+        reply = yield step
+        if isinstance(step, Request) and isinstance(reply, dict):
+            items = _answer_items(reply)
+            for keys, names in providers:
+                missing = keys.missing(_wrapped_keys(items, names))
+                if missing:
+                    yield Invoke(keys.aprefetch, (missing,), "KmsKeys.aprefetch")
+        return reply
+
+    return (yield from relay(flow, handle))
+
+
+def _answer_items(reply: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The items of an answer: GetItem, UpdateItem (ALL_NEW), Query/Scan, BatchGetItem,
+    TransactGetItems."""
+    items: list[Mapping[str, Any]] = [
+        reply[name] for name in ("Item", "Attributes") if reply.get(name)
+    ]
+    items.extend(reply.get("Items") or ())
+    responses = reply.get("Responses")
+    if isinstance(responses, Mapping):
+        for found in responses.values():
+            items.extend(found)
+    elif isinstance(responses, list):
+        items.extend(entry["Item"] for entry in responses if entry.get("Item"))
+    return items
+
+
+def _wrapped_keys(items: list[Mapping[str, Any]], names: set[str]) -> list[tuple[str, bytes]]:
+    found: list[tuple[str, bytes]] = []
+    for item in items:
+        for name in names:
+            value = item.get(name)
+            if isinstance(value, Mapping) and isinstance(value.get("B"), (bytes, bytearray)):
+                with contextlib.suppress(EnvelopeInvalid):
+                    key_id, wrapped = wrapped_key_of(value["B"])
+                    if wrapped:
+                        found.append((key_id, wrapped))
+    return found

@@ -57,6 +57,7 @@ from dynamodb.models.persistence import (
     prepare_update,
     transact_action,
 )
+from dynamodb.models.sealing import warming_keys
 from dynamodb.models.single_table.unique import UniqueChange, guard_actions, read_stored, violation
 from dynamodb.wire.connection import Connection, get_connection
 
@@ -339,7 +340,8 @@ class Transaction(WithBlock):
 
     async def acommit(self) -> None:
         """Async twin of :meth:`commit`."""
-        await self._connection().arun(self._named_flow())
+        models = [type(action.item) for action in self._actions if action.item is not None]
+        await self._connection().arun(warming_keys(self._named_flow(), models))
 
     def _named_flow(self) -> Flow[None]:
         """:meth:`_flow`, naming a missing table and its model."""
@@ -427,7 +429,9 @@ async def atransact_get(
 ) -> list[Any]:
     """Async twin of :func:`transact_get`."""
     targets = list(requests)
-    return await _connection_for(targets, connection).arun(_named_get_flow(targets))
+    models = [target[0] if isinstance(target, tuple) else type(target) for target in targets]
+    flow = warming_keys(_named_get_flow(targets), models)
+    return await _connection_for(targets, connection).arun(flow)
 
 
 def _named_get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:

@@ -11,10 +11,11 @@ process and locked. botocore is imported when the first key is needed.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from dynamodb.core.envelope import DataKey
@@ -40,9 +41,12 @@ class KmsKeys:
     stays), or point ``key_id`` at a new key, keep the old one usable for
     Decrypt, and run ``reencrypt()``.
 
-    KMS calls are made synchronously, when a cache misses. In asyncio code a miss
-    blocks the event loop for one KMS round trip; ``await keys.awarm()`` fetches
-    the data key for writes in the loop's executor ahead of time.
+    KMS calls are made synchronously, when a cache misses. The async calls of
+    models (``aget``, ``asave``, async queries, batches and transactions) make
+    them in the event loop's executor first (:meth:`aprefetch` for the data keys
+    an answer holds, :meth:`arefresh` for a write key that is due), so the loop
+    is not blocked; only the first write of a process blocks it, once, unless
+    ``await keys.awarm()`` ran before.
     """
 
     def __init__(
@@ -163,6 +167,43 @@ class KmsKeys:
                 response = self._call("DescribeKey", KeyId=self.key_id)
                 self._arns.add(str(response["KeyMetadata"]["Arn"]))
             return key_id in self._arns
+
+    def write_key_due(self) -> bool:
+        """Whether the next encryption would call GenerateDataKey although this provider
+        encrypted before (a reading-only process is never made to generate keys)."""
+        with self._lock:
+            current = self._current
+            return current is not None and not self._fresh(self._clock(), current[1], current[2])
+
+    def missing(self, wrapped: Iterable[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        """The (key id, wrapped key) pairs whose reading would call Decrypt."""
+        with self._lock:
+            now = self._clock()
+            missing = []
+            for entry_key in dict.fromkeys(wrapped):
+                entry = self._unwrapped.get(entry_key)
+                if entry is None or not self._fresh(now, entry[1], entry[2]):
+                    missing.append(entry_key)
+            return missing
+
+    async def aprefetch(self, wrapped: Iterable[tuple[str, bytes]]) -> None:
+        """Unwrap these data keys in the event loop's executor, into the cache (what KMS
+        refuses is left for the read itself to report)."""
+        import asyncio
+
+        pairs = list(wrapped)
+        await asyncio.get_running_loop().run_in_executor(None, self._unwrap_quietly, pairs)
+
+    def _unwrap_quietly(self, pairs: list[tuple[str, bytes]]) -> None:
+        for key_id, wrapped in pairs:
+            with contextlib.suppress(Exception):
+                self.decryption_key(key_id, wrapped)
+
+    async def arefresh(self) -> None:
+        """:meth:`awarm` when :meth:`write_key_due`, its failure left for the write itself."""
+        if self.write_key_due():
+            with contextlib.suppress(Exception):
+                await self.awarm()
 
     def clear(self) -> None:
         """Forget every cached key (the next write generates a new data key)."""
