@@ -373,11 +373,17 @@ def test_without_compression_300_kb_times_three_is_refused(tables: Callable[...,
 
 
 @pytest.fixture(scope="module")
-def kms_endpoint() -> Iterator[str]:
+def kms_settings() -> Iterator[dict[str, Any]]:
+    """KmsKeys' (and boto3's) settings for KMS on a moto server of this module."""
     from dynamodb.testing import MotoServer
 
     with MotoServer() as endpoint:
-        yield endpoint
+        yield {
+            "endpoint_url": endpoint,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
 
 
 def counted(keys: KmsKeys) -> dict[str, int]:
@@ -392,19 +398,13 @@ def counted(keys: KmsKeys) -> dict[str, int]:
 
 
 def test_kms_envelope_encryption_with_a_bounded_cache(
-    tables: Callable[..., None], raw: Any, kms_endpoint: str
+    tables: Callable[..., None], raw: Any, kms_settings: dict[str, Any]
 ) -> None:
-    settings: dict[str, Any] = {
-        "endpoint_url": kms_endpoint,
-        "region_name": "us-east-1",
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    kms = boto3.client("kms", **settings)
+    kms = boto3.client("kms", **kms_settings)
     arn = kms.create_key()["KeyMetadata"]["Arn"]
     kms.create_alias(AliasName="alias/test-encryption", TargetKeyId=arn)
 
-    writer = KmsKeys("alias/test-encryption", max_uses=10, **settings)
+    writer = KmsKeys("alias/test-encryption", max_uses=10, **kms_settings)
     written = counted(writer)
 
     class Account(Model):
@@ -422,7 +422,7 @@ def test_kms_envelope_encryption_with_a_bounded_cache(
     assert got(Account, account_id="a07").iban == f"DE{7:020d}"
     assert written == {"GenerateDataKey": 3}  # its own data keys are cached for reading
 
-    Account.iban.keys = reader = KmsKeys(arn, **settings)  # another process: nothing cached
+    Account.iban.keys = reader = KmsKeys(arn, **kms_settings)  # another process: nothing cached
     read = counted(reader)
     values = sorted(account.iban or "" for account in Account.scan())
     assert values == [f"DE{n:020d}" for n in range(25)]
@@ -433,15 +433,9 @@ def test_kms_envelope_encryption_with_a_bounded_cache(
 
 
 async def test_async_calls_make_kms_calls_off_the_event_loop(
-    tables: Callable[..., None], aconnection: Connection, kms_endpoint: str
+    tables: Callable[..., None], aconnection: Connection, kms_settings: dict[str, Any]
 ) -> None:
-    settings: dict[str, Any] = {
-        "endpoint_url": kms_endpoint,
-        "region_name": "us-east-1",
-        "aws_access_key_id": "testing",
-        "aws_secret_access_key": "testing",
-    }
-    arn = boto3.client("kms", **settings).create_key()["KeyMetadata"]["Arn"]
+    arn = boto3.client("kms", **kms_settings).create_key()["KeyMetadata"]["Arn"]
     on_loop: list[tuple[str, bool]] = []  # (operation, made on a thread running an event loop)
 
     def watched(keys: KmsKeys) -> KmsKeys:
@@ -451,7 +445,7 @@ async def test_async_calls_make_kms_calls_off_the_event_loop(
         keys._client().meta.events.register("before-call.kms", note)
         return keys
 
-    writer = watched(KmsKeys(arn, max_uses=5, **settings))
+    writer = watched(KmsKeys(arn, max_uses=5, **kms_settings))
 
     class Card(Model):
         __table_name__ = "test_encryption_card"
@@ -464,7 +458,7 @@ async def test_async_calls_make_kms_calls_off_the_event_loop(
         await Card(card_id=f"c{n:02d}", number=f"4111{n:012d}").asave()
     assert [name for name, _ in on_loop] == ["GenerateDataKey"] * 3
 
-    Card.number.keys = watched(KmsKeys(arn, **settings))  # nothing cached
+    Card.number.keys = watched(KmsKeys(arn, **kms_settings))  # nothing cached
     assert len([card async for card in Card.scan()]) == 12
     card = await Card.aget(card_id="c07")
     assert card is not None
