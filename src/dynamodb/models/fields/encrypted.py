@@ -6,7 +6,7 @@ from typing import Any
 
 from dynamodb.core.codec import AttributeValue
 from dynamodb.core.envelope import KeyProvider, open_envelope, seal_envelope
-from dynamodb.core.errors import ModelDefinitionError
+from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
 from dynamodb.core.packing import pack_attribute, unpack_attribute
 from dynamodb.models.fields.base import Decoder, Encoder, Field, T
 from dynamodb.models.fields.wrapped import WrappingField
@@ -52,6 +52,13 @@ class EncryptedField(WrappingField[T]):
         super().__init__(inner, name, **options)
         self.keys = keys
 
+    def clean(self, value: Any, model_name: str | None = None) -> T | None:
+        """The inner field's checks; a refusal does not show the value (it is secret)."""
+        try:
+            return super().clean(value, model_name)
+        except FieldValidationError as error:
+            raise FieldValidationError(error.model, error.field, _Hidden(), error.reason) from None
+
     # The field-level codec is the inner field's: the item layer encrypts and decrypts
     # (models/sealing.py), because the authenticated data needs the item's key.
 
@@ -72,3 +79,10 @@ class EncryptedField(WrappingField[T]):
         if blob is None or len(stored) != 1:
             raise ValueError(f"stored as {sorted(stored)}, not as encrypted binary")
         return unpack_attribute(open_envelope(self.keys, blob, context))
+
+
+class _Hidden:
+    """Stands for an encrypted field's value in error messages."""
+
+    def __repr__(self) -> str:
+        return "<encrypted value>"
