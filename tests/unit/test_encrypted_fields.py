@@ -469,3 +469,8 @@ def test_a_renamed_attribute_binds_its_stored_name() -> None:
     assert set(stored) == {"rid", "s"}
     assert Renamed._from_wire(stored).secret == "value"
     assert Renamed.secret.set("x").path.attribute == "s"
+
+
+def test_a_value_that_is_not_encrypted_is_refused() -> None:
+    with pytest.raises(DecryptionError, match=r"stored as \['S'\], not as encrypted binary"):
+        Record._from_wire({"rid": {"S": "r"}, "secret": {"S": "plain text"}})
