@@ -16,7 +16,7 @@ help:
 	@echo
 	@echo 'Targets:'
 	@echo '  help            show this list (the default)'
-	@echo '  demo            install the library with its [local,async] extras into .venv, run the demo'
+	@echo '  demo            install the library with its [local,async,encryption,pydantic] extras into .venv, run the demo'
 	@echo '  install-demo    only the install step of `demo`'
 	@echo '  install-dev     install the library with its [dev] extras into .venv'
 	@echo '  lock            refresh uv.lock after changing dependencies in pyproject.toml'
@@ -47,7 +47,7 @@ $(UV_HOME)/bin/uv:
 
 # Stamps record an install; they are redone whenever pyproject.toml or uv.lock changes.
 $(VENV)/.stamp-demo: pyproject.toml uv.lock | $(UV)
-	$(UV_SYNC) --extra local --extra async
+	$(UV_SYNC) --extra local --extra async --extra encryption --extra pydantic
 	touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml uv.lock | $(UV)

@@ -34,6 +34,9 @@ def test_demo_walks_both_seeds_on_dynamodb_local(
     assert "the next page: .start_key(cursor)\n    -> ['physics_19', 'physics_2'," in text
     assert "threads: [('physics_50', 1050, 'Physics'), ('physics_49', 1049, 'Physics')" in text
     assert "no use_index(): the query picks the index itself\n    -> user_threads_index" in text
+    assert "diagnosis: binary, with its key id\n    -> ('2026-01', '46 bytes', False)" in text
+    assert "the same ciphertext in another item\n    -> DecryptionError: authentication" in text
+    assert "then reencrypt(Patient): items rewritten\n    -> 1" in text
     # The dynamix README's connection line, as written: the section runs through it.
     host, port = dynamodb_endpoint.removeprefix("http://").split(":")
     assert (
@@ -59,4 +62,4 @@ def test_demo_walks_both_seeds_on_dynamodb_local(
     assert "(nothing of ours was written): ['100', '101', \"another writer's\"]" in text
     assert "a transaction moves 30 from alice to bob\n    -> (70, 30)" in text
     assert "VersionConflict: Account {'id': 'alice'}: expected version 2, found 3" in text
-    assert text.rstrip().endswith("Done: 48 steps.")
+    assert text.rstrip().endswith("Done: 54 steps.")

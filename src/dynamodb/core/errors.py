@@ -18,9 +18,11 @@ __all__ = [
     "ConcurrentModification",
     "ConditionalCheckFailed",
     "DecodeError",
+    "DecryptionError",
     "DuplicateItem",
     "DynamoDBError",
     "EmptyUpdate",
+    "EncryptionError",
     "ExpiredIterator",
     "ExpressionTooLong",
     "FieldValidationError",
@@ -599,3 +601,31 @@ def error_from_response(
     """Return the typed exception for a DynamoDB error code (``ServiceError`` if unknown)."""
     cls = _BY_CODE.get(code, ServiceError)
     return cls(message, code=code, response=response, operation=operation)
+
+
+class DecryptionError(DynamoDBError, ValueError):
+    """An encrypted attribute read from DynamoDB could not be decrypted.
+
+    Raised for every failure (a changed byte, a value copied from another item or
+    attribute, a key id the provider does not hold, a refusal by KMS); a wrong or
+    empty value is never returned. ``model``, ``key`` (the item's primary key as
+    stored) and ``field`` say which value; ``reason`` says why.
+    """
+
+    def __init__(self, model: str, key: Any, field: str, reason: str) -> None:
+        self.model = model
+        self.key = key
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{model} {key}: cannot decrypt {field}: {reason}")
+
+
+class EncryptionError(DynamoDBError, RuntimeError):
+    """A value of an encrypted field could not be encrypted (e.g. KMS refused a data key);
+    nothing was sent."""
+
+    def __init__(self, model: str, field: str, reason: str) -> None:
+        self.model = model
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{model}.{field}: cannot encrypt: {reason}")

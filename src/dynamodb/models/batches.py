@@ -38,6 +38,7 @@ from dynamodb.models.limit_checks import check_items, each_within_limits
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import check_whole, prepare_delete, prepare_put, run_write
 from dynamodb.models.projection import ProjectionEntry, projection_of, read_with
+from dynamodb.models.sealing import seal_item, warming_keys
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -108,6 +109,8 @@ class BatchPlan(Generic[R]):
     finish: Callable[[list[Any]], R]
     concurrency: int
     connection: Connection
+    models: tuple[type[Any], ...] = ()
+    """The models read or written (the async run fetches their KMS keys off the loop)."""
 
     def run(self) -> R:
         """Run the chunk flows on threads and finish."""
@@ -115,7 +118,8 @@ class BatchPlan(Generic[R]):
 
     async def arun(self) -> R:
         """Run the chunk flows as tasks on the running event loop and finish."""
-        return self.finish(await self.connection.arun_many(self.flows, self.concurrency))
+        flows = [warming_keys(flow, self.models) for flow in self.flows]
+        return self.finish(await self.connection.arun_many(flows, self.concurrency))
 
 
 def _plan(
@@ -129,6 +133,7 @@ def _plan(
         finish,
         options.get("concurrency") or DEFAULT_CONCURRENCY,
         cls._meta.connection(options.get("connection")),
+        (cls,),
     )
 
 
@@ -196,10 +201,13 @@ def plan_batch_write(
     key_names = _key_names(cls)
     version = cls._meta.version_field
     wires: list[Item] = []
+    plains: dict[int, Item] = {}  # encrypted models: the plaintext forms, by instance
     for instance in instances:
         wire = instance._to_wire_map()
         if version is not None:
             wire[version.name] = {"N": str((instance._data.get(version.attr) or 0) + 1)}
+        if cls._meta.encrypted:
+            plains[id(instance)], wire = wire, seal_item(instance, wire)
         wires.append(wire)
     check_items(cls, "batch_write()", instances, wires)  # every item, before any chunk
     if not overwrite or cls._meta.unique_fields:
@@ -222,7 +230,7 @@ def plan_batch_write(
             instance, wire = by_key[key_identity(request["PutRequest"]["Item"], key_names)]
             if version is not None:
                 instance._data[version.attr] = int(wire[version.name]["N"])
-            instance._original = wire
+            instance._original = plains.get(id(instance), wire)
             written.append(instance)
         return written
 

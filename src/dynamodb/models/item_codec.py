@@ -21,6 +21,7 @@ from typing import Any
 
 from dynamodb.core.codec import AttributeValue, Item
 from dynamodb.models.fields import Field, SetField
+from dynamodb.models.fields.wrapped import WrappingField
 
 __all__ = ["DecodeItem", "EncodeItem", "compile_codec"]
 
@@ -45,13 +46,14 @@ def compile_codec(fields: Mapping[str, Field[Any]]) -> tuple[DecodeItem, EncodeI
         inline_encode, inline_decode = field.inline_codec()
         decoded = (inline_decode or f"D{number}({{raw}})").format(raw="raw")
         encoded = (inline_encode or f"E{number}({{value}})").format(value="value")
-        absent = "(None if partial else set())" if isinstance(field, SetField) else "None"
+        is_set = _stores_a_set(field)
+        absent = "(None if partial else set())" if is_set else "None"
         decode_lines += [
             f"    raw = get(N{number})",
             f"    data[A{number}] = {absent} if raw is None else {decoded}",
         ]
         encode_lines += [f"    value = data[A{number}]", "    if value is not None:"]
-        if isinstance(field, SetField):  # an empty set is left out
+        if is_set:  # an empty set is left out
             encode_lines += [
                 f"        encoded = {encoded}",
                 "        if encoded is not None:",
@@ -66,3 +68,10 @@ def compile_codec(fields: Mapping[str, Field[Any]]) -> tuple[DecodeItem, EncodeI
     source = "\n".join([*decode_lines, "", *encode_lines])
     exec(compile(source, "<dynamodb per-class codec>", "exec"), namespace)
     return namespace["decode"], namespace["encode"]
+
+
+def _stores_a_set(field: Field[Any]) -> bool:
+    """Whether the field's values are sets (also inside encrypted or compressed fields)."""
+    while isinstance(field, WrappingField):
+        field = field.inner
+    return isinstance(field, SetField)

@@ -51,6 +51,7 @@ from dynamodb.core.limits import (
 )
 from dynamodb.core.planner import Target, conjuncts
 from dynamodb.core.updates import UpdatePlan
+from dynamodb.models.sealing import stored_original
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -346,7 +347,7 @@ def check_update(item: Model, plan: UpdatePlan, request: Mapping[str, Any]) -> N
         levels = update_nesting_levels(action)
         if levels > MAX_NESTING_LEVELS:
             found.append(_nesting_violation(cls, key, name, levels, value))
-    original = item._original
+    original = stored_original(item)
     complete = original is not None and getattr(item, "_projection", None) is None
     base = original if original is not None else request["Key"]
     size = size_after_update(base, plan, complete=complete)

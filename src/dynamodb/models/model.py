@@ -57,6 +57,7 @@ from dynamodb.models.projection import Projection, ProjectionEntry, projection_o
 from dynamodb.models.query import Query, Scan, _Spec
 from dynamodb.models.registry import models_of_table, register
 from dynamodb.models.schema import CAPACITY_SETTINGS, TableSchema, check_capacity
+from dynamodb.models.sealing import Sealed, open_item
 from dynamodb.models.single_table.entities import check_compatible
 from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
 from dynamodb.models.single_table.unique import check_unique_fields
@@ -240,6 +241,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     _data: dict[str, Any]
     _original: dict[str, AttributeValue] | None
     """The item's AttributeValues when last read or written (None: never stored)."""
+    _sealed: Sealed | None = None
+    """Encrypted attributes as read or written: their plaintext and stored forms."""
     _projection: Projection | None = None
     """What a partial item holds (it was read with a projection); None: the whole item."""
 
@@ -318,6 +321,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         obj = cls.__new__(cls)
         state = obj.__dict__  # written directly: no Model.__setattr__ call per attribute
         flag = bool(partial)
+        if cls._meta.encrypted:
+            item, state["_sealed"] = open_item(cls, item)
         try:
             state["_data"] = cls._meta.decode_item(item, flag)
         except Exception:

@@ -21,11 +21,13 @@ from dynamodb.core.errors import (
 )
 from dynamodb.core.expressions import Condition
 from dynamodb.core.flow import Flow, Request, Step, relay
-from dynamodb.models.fields import Field, TTLField, VersionField
+from dynamodb.models.fields import EncryptedField, Field, TTLField, VersionField
+from dynamodb.models.fields.wrapped import check_wrapping_fields
 from dynamodb.models.item_codec import DecodeItem, EncodeItem, compile_codec
 from dynamodb.models.lifecycle import stamp_fields
 from dynamodb.models.registry import generation, models_of_table
 from dynamodb.models.schema import TableSchema
+from dynamodb.models.sealing import warming_keys
 from dynamodb.models.single_table.entities import (
     DEFAULT_ENTITY_ATTRIBUTE,
     entity_condition,
@@ -61,6 +63,7 @@ class ModelOptions:
         "declares_entity",
         "decode_item",
         "encode_item",
+        "encrypted",
         "entity",
         "entity_attribute",
         "fields",
@@ -96,6 +99,11 @@ class ModelOptions:
         self.version_field = _version_field(self.name, fields)
         self.decode_item: DecodeItem
         self.encode_item: EncodeItem
+        check_wrapping_fields(self.name, fields, is_map=is_map)
+        self.encrypted: tuple[EncryptedField[Any], ...] = tuple(
+            field for field in fields.values() if isinstance(field, EncryptedField)
+        )
+        """The encrypted fields (the item layer encrypts and decrypts them: models/sealing.py)."""
         self.decode_item, self.encode_item = compile_codec(fields)
         self.schema: TableSchema | None = None
         self.templated: tuple[Field[Any], ...] = bind_templates(self.name, fields)
@@ -226,7 +234,8 @@ class ModelOptions:
 
     async def arun(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Async twin of :meth:`run`."""
-        return await self.connection(connection).arun(naming_missing_tables(flow, (self.model,)))
+        flow = naming_missing_tables(warming_keys(flow, (self.model,)), (self.model,))
+        return await self.connection(connection).arun(flow)
 
     def unknown_fields(self, problem: str, names: Iterable[str], advice: str = "") -> str:
         """The message of an UnknownField for ``names``, which are not fields: ``problem``

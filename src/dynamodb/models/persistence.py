@@ -48,6 +48,7 @@ from dynamodb.core.updates import UpdateAction, UpdatePlan
 from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_delete, check_put, check_update
 from dynamodb.models.projection import nested_changes
+from dynamodb.models.sealing import seal_item, seal_plan
 from dynamodb.models.single_table.templates import template_actions
 from dynamodb.models.single_table.unique import UniqueChange, refuse_unknowable, run_guarded
 
@@ -283,7 +284,8 @@ def _remember(item: Model, stored: Item) -> None:
     """The item now equals ``stored`` in DynamoDB: decode it and keep it as the original."""
     fresh = type(item)._from_wire(stored)
     item._data = fresh._data
-    item._original = stored
+    item._original = fresh._original  # plaintext forms of encrypted attributes
+    item._sealed = fresh._sealed
     item._projection = None  # a whole item now, even if it was read in part
 
 
@@ -296,14 +298,15 @@ def prepare_put(
     check_whole(item, "a put (save(full=True), a changed key, or a put in a transaction)")
     if cls._meta.auto_now or cls._meta.auto_now_add:
         lifecycle.stamp(item, lifecycle.now(), created=item._original is None)
-    wire = item._to_wire_map()
+    plain = item._to_wire_map()
+    wire = seal_item(item, plain)  # encrypted attributes as stored
     guard, expected, next_version = _version_guard(item)
     parts = [part for part in (condition, guard) if part is not None]
     if exists_error:
         parts.insert(0, AttributeNotExists(schema.hash_key.path))
     field = cls._meta.version_field
     if field is not None:
-        wire[field.name] = {"N": str(next_version)}
+        wire[field.name] = plain[field.name] = {"N": str(next_version)}
     request = _render(
         {"TableName": schema.table_name, "Item": wire}, and_all(parts), Placeholders()
     )
@@ -312,7 +315,7 @@ def prepare_put(
     def on_success(response: dict[str, Any]) -> None:
         if field is not None:
             item._data[field.attr] = next_version
-        item._original = wire
+        item._original = plain
 
     def applied(stored: Item | None) -> bool:
         return stored is not None and _same_item(stored, wire)
@@ -450,6 +453,7 @@ def prepare_update(
             plan.add(UpdateAction(field.path, "set", {"N": str(next_version)}))
         else:
             plan.add(UpdateAction(field.path, "increment", {"N": "1"}))
+    plan = seal_plan(item, plan)  # encrypted values, as stored
     placeholders = Placeholders()
     request: dict[str, Any] = {"TableName": schema.table_name, "Key": item._key()}
     if plan:

@@ -30,6 +30,7 @@ from dynamodb.models.lifecycle import unexpired
 from dynamodb.models.limit_checks import check_expressions, check_key_condition
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.projection import Projection, read_with
+from dynamodb.models.sealing import warming_keys
 from dynamodb.wire.connection import Connection
 from dynamodb.wire.parser import gc_paused
 
@@ -410,7 +411,8 @@ class _Reader(Generic[M]):
     ) -> tuple[list[M], Cursor | None]:
         """Async twin of :meth:`get_items`."""
         self._check_single()
-        return await self._connection().arun(self._get_items_flow(requery_for_all_projections))
+        flow = self._get_items_flow(requery_for_all_projections)
+        return await self._connection().arun(warming_keys(flow, (self._model,)))
 
     def first(self) -> M | None:
         """The first matching item, or None."""
@@ -420,7 +422,7 @@ class _Reader(Generic[M]):
     async def afirst(self) -> M | None:
         """Async twin of :meth:`first`."""
         self._check_single()
-        return await self._connection().arun(self._first_flow())
+        return await self._connection().arun(warming_keys(self._first_flow(), (self._model,)))
 
     def count(self) -> int:
         """How many items match (a ``Select=COUNT`` read; capped by ``limit``)."""
@@ -481,7 +483,7 @@ class _Reader(Generic[M]):
                 await parallel.aclose()  # stop the workers now, not when collected
             return
         connection, pager = self._connection(), pagers[0]
-        while (page := await connection.arun(pager.page())) is not None:
+        while (page := await connection.arun(_warmed(pager))) is not None:
             for item in page:
                 yield item
             page = None  # let this page go before the next one is read
@@ -686,7 +688,7 @@ async def _aparallel(
     async def work(pager: Pager[M]) -> None:
         # Cancellation (the reader stopped) propagates; other errors go to the reader.
         try:
-            while (page := await connection.arun(pager.page())) is not None:
+            while (page := await connection.arun(_warmed(pager))) is not None:
                 await messages.put(("page", page))
         except Exception as error:
             await messages.put(("error", error))
@@ -703,3 +705,8 @@ async def _aparallel(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _warmed(pager: Pager[M]) -> Flow[list[M] | None]:
+    """The pager's next page for the async driver: KMS keys fetched off the event loop."""
+    return warming_keys(pager.page(), (pager.model,))

@@ -57,6 +57,7 @@ from dynamodb.models.persistence import (
     prepare_update,
     transact_action,
 )
+from dynamodb.models.sealing import warming_keys
 from dynamodb.models.single_table.unique import UniqueChange, guard_actions, read_stored, violation
 from dynamodb.wire.connection import Connection, get_connection
 
@@ -299,6 +300,7 @@ class Transaction(WithBlock):
         for item, stored in zip(stale, fresh, strict=True):
             if stored is not None:
                 item._data, item._original = stored._data, stored._original
+                item._sealed = stored._sealed
 
     def _after(self) -> Flow[None]:
         """The ``after_`` hooks of the committed writes."""
@@ -338,12 +340,14 @@ class Transaction(WithBlock):
 
     async def acommit(self) -> None:
         """Async twin of :meth:`commit`."""
-        await self._connection().arun(self._named_flow())
+        await self._connection().arun(warming_keys(self._named_flow(), self._models()))
 
     def _named_flow(self) -> Flow[None]:
         """:meth:`_flow`, naming a missing table and its model."""
-        models = [type(action.item) for action in self._actions if action.item is not None]
-        return naming_missing_tables(self._flow(), models)
+        return naming_missing_tables(self._flow(), self._models())
+
+    def _models(self) -> list[type[Model]]:
+        return [type(action.item) for action in self._actions if action.item is not None]
 
     def _connection(self) -> Connection:
         if self.connection is not None:
@@ -426,13 +430,18 @@ async def atransact_get(
 ) -> list[Any]:
     """Async twin of :func:`transact_get`."""
     targets = list(requests)
-    return await _connection_for(targets, connection).arun(_named_get_flow(targets))
+    flow = warming_keys(_named_get_flow(targets), _models_of(targets))
+    return await _connection_for(targets, connection).arun(flow)
 
 
 def _named_get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:
     """:func:`_get_flow`, naming a missing table and its model."""
-    models = [request[0] if isinstance(request, tuple) else type(request) for request in requests]
-    return naming_missing_tables(_get_flow(requests), models)
+    return naming_missing_tables(_get_flow(requests), _models_of(requests))
+
+
+def _models_of(requests: Sequence[Any]) -> list[type[Any]]:
+    """The models of transact_get's requests (instances or ``(Model, key)`` pairs)."""
+    return [request[0] if isinstance(request, tuple) else type(request) for request in requests]
 
 
 def _plain_key(model: type[Model], key: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,11 +23,14 @@ import dynamodb
 from dynamodb import (
     CharField,
     Collection,
+    CompressedField,
     ConcurrentModification,
     ConditionalCheckFailed,
     Connection,
     DateTimeField,
+    DecryptionError,
     DictField,
+    EncryptedField,
     FieldValidationError,
     FloatField,
     IntegerField,
@@ -45,9 +48,11 @@ from dynamodb import (
     VersionField,
     create_table,
 )
+from dynamodb.core.flow import call
+from dynamodb.encryption import StaticKeys, reencrypt
 from dynamodb.testing.servers import MotoServer
 
-__all__ = ["Account", "ForumThread", "Test", "main", "run"]
+__all__ = ["Account", "ForumThread", "Patient", "Test", "main", "run"]
 
 
 class Test(Model):
@@ -558,6 +563,62 @@ def _typed(walk: _Walkthrough) -> None:
     Table(Score).delete()
 
 
+_DEMO_KEYS = StaticKeys({"2026-01": os.urandom(32)})
+
+
+class Patient(Model):
+    """Encrypted and compressed fields: the diagnosis is sealed to its item."""
+
+    __table_name__ = "demo_patient"
+    patient_id = CharField(hash_key=True)
+    name = CharField()
+    diagnosis = EncryptedField(CharField(), keys=_DEMO_KEYS)
+    history = EncryptedField(CompressedField(CharField(), algorithm="gzip"), keys=_DEMO_KEYS)
+
+
+def _encrypted_fields(walk: _Walkthrough) -> None:
+    walk.out("\n== Encrypted and compressed fields ==")
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        walk.step("skipped: pip install 'dynamodb-py[encryption]' for this section")
+        return
+    create_table(Patient, force=True)
+    history = "2026-01-05: seen for a check-up, all well.\n" * 500
+    Patient(patient_id="p1", name="Ann", diagnosis="asthma", history=history).save()
+    raw = dynamodb.get_connection().run(
+        call("GetItem", {"TableName": Patient.__table_name__, "Key": {"patient_id": {"S": "p1"}}})
+    )["Item"]
+    blob = raw["diagnosis"]["B"]
+    walk.step(
+        "what DynamoDB stores for diagnosis: binary, with its key id",
+        (blob[2 : 2 + blob[1]].decode(), f"{len(blob)} bytes", b"asthma" in blob),
+    )
+    walk.step(
+        f"history: {len(history):,} characters, stored compressed then encrypted",
+        f"{len(raw['history']['B'])} bytes",
+    )
+    ann = Patient.get(patient_id="p1")
+    walk.step("Patient.get(patient_id='p1').diagnosis", ann.diagnosis if ann else None)
+    raw["patient_id"] = {"S": "p2"}  # the ciphertext copied into another item
+    dynamodb.get_connection().run(
+        call("PutItem", {"TableName": Patient.__table_name__, "Item": raw})
+    )
+    try:
+        Patient.get(patient_id="p2")
+    except DecryptionError as error:
+        walk.step("the same ciphertext in another item", f"DecryptionError: {error.reason[:40]}...")
+    rotated = StaticKeys(
+        {"2026-01": _DEMO_KEYS.decryption_key("2026-01", b""), "2026-07": os.urandom(32)},
+        current="2026-07",
+    )
+    Patient.diagnosis.keys = Patient.history.keys = rotated
+    Patient.delete_by_key(patient_id="p2")
+    walk.step("rotate to key 2026-07, then reencrypt(Patient): items rewritten", reencrypt(Patient))
+    Patient.diagnosis.keys = Patient.history.keys = _DEMO_KEYS
+    walk.step("Table(Patient).delete()", Table(Patient).delete())
+
+
 def _spelled(request: dict[str, Any]) -> str:
     """A request's KeyConditionExpression with its names and values written in."""
     text = str(request["KeyConditionExpression"])
@@ -621,6 +682,7 @@ def run(out: Printer = print, run_async: bool = True) -> None:
     _beyond_the_seeds(walk)
     _single_table(walk)
     _typed(walk)
+    _encrypted_fields(walk)
     out(f"\nDone: {walk.count} steps.")
 
 

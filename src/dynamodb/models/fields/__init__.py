@@ -6,14 +6,16 @@ read type its annotation gives, ``CharField[str | None]``).
 Values are checked when assigned; containers (whose contents can change in
 place) are checked again when encoded for a write. One module per kind:
 :mod:`.base` (``Field``), :mod:`.scalars`, :mod:`.temporal`, :mod:`.containers`,
-:mod:`.special`, :mod:`.version`, and :mod:`.paths` (nested paths and update
-actions).
+:mod:`.special`, :mod:`.version`, :mod:`.wrapped` (:mod:`.encrypted`,
+:mod:`.compressed`), and :mod:`.paths` (nested paths and update actions).
 """
 
 from __future__ import annotations
 
 from dynamodb.models.fields.base import Field
+from dynamodb.models.fields.compressed import CompressedField
 from dynamodb.models.fields.containers import DictField, ListField, MapField, SetField
+from dynamodb.models.fields.encrypted import EncryptedField
 from dynamodb.models.fields.paths import NestedAttribute
 from dynamodb.models.fields.scalars import (
     BinaryField,
@@ -32,10 +34,12 @@ __all__ = [
     "BinaryField",
     "BooleanField",
     "CharField",
+    "CompressedField",
     "DateField",
     "DateTimeField",
     "DecimalField",
     "DictField",
+    "EncryptedField",
     "EnumField",
     "Field",
     "FloatField",

@@ -1,0 +1,88 @@
+"""EncryptedField: a field stored encrypted with AES-256-GCM, bound to its item."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dynamodb.core.codec import AttributeValue
+from dynamodb.core.envelope import KeyProvider, open_envelope, seal_envelope
+from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
+from dynamodb.core.packing import pack_attribute, unpack_attribute
+from dynamodb.models.fields.base import Decoder, Encoder, Field, T
+from dynamodb.models.fields.wrapped import WrappingField
+
+__all__ = ["EncryptedField"]
+
+
+class EncryptedField(WrappingField[T]):
+    """Stores the inner field's values encrypted: ``EncryptedField(CharField(), keys=keys)``.
+
+    The inner field (any non-key field: ``CharField()``, ``DictField()``,
+    ``JSONField()``, a ``CompressedField`` ...) validates and encodes the value;
+    the encoding is encrypted with AES-256-GCM under the provider's current key
+    (``dynamodb.encryption.StaticKeys`` or ``KmsKeys``) and stored as one binary
+    attribute: format version, key id, nonce, ciphertext and tag. The
+    authenticated data binds the model's table name, the item's primary key and
+    the attribute name, so a value copied into another item or attribute does not
+    decrypt: any failure raises ``DecryptionError`` naming the model, the item's
+    key and the field. Needs the ``cryptography`` package (the ``[encryption]``
+    extra).
+
+    Encryption happens when the item is written (the item's key is part of it),
+    decryption when it is read; an unchanged value is not encrypted again by a
+    dirty save. It cannot be a key, unique, a template part, or compared in a
+    condition (only ``exists()`` / ``not_exists()``); updates may only ``set()``
+    or ``remove()`` it.
+    """
+
+    opaque_as = "encrypted"
+    binds_item = True
+
+    def __init__(
+        self, inner: Field[T], name: str | None = None, *, keys: KeyProvider, **options: Any
+    ) -> None:
+        if isinstance(inner, EncryptedField):
+            raise ModelDefinitionError("EncryptedField(EncryptedField(...)): encrypt once")
+        if not isinstance(keys, KeyProvider):
+            raise ModelDefinitionError(
+                "EncryptedField(keys=...) takes a key provider (dynamodb.encryption.StaticKeys, "
+                "KmsKeys, or an object with encryption_key/decryption_key/is_current), "
+                f"not {keys!r}"
+            )
+        super().__init__(inner, name, **options)
+        self.keys = keys
+
+    def clean(self, value: Any, model_name: str | None = None) -> T | None:
+        """The inner field's checks; a refusal does not show the value (it is secret)."""
+        try:
+            return super().clean(value, model_name)
+        except FieldValidationError as error:
+            raise FieldValidationError(error.model, error.field, _Hidden(), error.reason) from None
+
+    # The field-level codec is the inner field's: the item layer encrypts and decrypts
+    # (models/sealing.py), because the authenticated data needs the item's key.
+
+    def _fast_codec(self) -> tuple[Encoder, Decoder]:
+        return self.inner.fast_codec()
+
+    def _inline_codec(self) -> tuple[str | None, str | None]:
+        return self.inner.inline_codec()
+
+    def seal(self, plain: AttributeValue, context: bytes) -> AttributeValue:
+        """The stored form of the inner field's ``plain`` AttributeValue, bound to ``context``."""
+        blob = seal_envelope(self.keys.encryption_key(), pack_attribute(plain), context)
+        return {"B": blob}
+
+    def open(self, stored: AttributeValue, context: bytes) -> AttributeValue:
+        """The inner field's AttributeValue from the stored form (raises on any failure)."""
+        blob = stored.get("B")
+        if blob is None or len(stored) != 1:
+            raise ValueError(f"stored as {sorted(stored)}, not as encrypted binary")
+        return unpack_attribute(open_envelope(self.keys, blob, context))
+
+
+class _Hidden:
+    """Stands for an encrypted field's value in error messages."""
+
+    def __repr__(self) -> str:
+        return "<encrypted value>"
