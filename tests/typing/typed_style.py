@@ -13,12 +13,14 @@ from typing_extensions import assert_type
 from dynamodb import (
     BooleanField,
     CharField,
+    CompressedField,
     Condition,
     Connection,
     Cursor,
     DateTimeField,
     DecimalField,
     DictField,
+    EncryptedField,
     EnumField,
     IntegerField,
     ListField,
@@ -32,6 +34,7 @@ from dynamodb import (
     UpdateAction,
     UUIDField,
 )
+from dynamodb.encryption import StaticKeys
 
 
 class Color(enum.Enum):
@@ -192,3 +195,21 @@ async def async_twins() -> None:
         assert_type(player, Player)
     item = Player(name="a", score=1)
     assert_type(await item.asave(), Player)
+
+
+class Patient(Model, Typed):
+    """Wrapping fields take and read their inner field's type."""
+
+    __table_name__ = "typing_patients"
+    patient_id: CharField = CharField(hash_key=True)
+    diagnosis: EncryptedField[str] = EncryptedField(CharField(), keys=StaticKeys({"k": b"0" * 32}))
+    history: CompressedField[str] = CompressedField(CharField(), algorithm="gzip")
+
+
+def wrapped_fields() -> None:
+    patient = Patient(patient_id="p1", diagnosis="asthma", history="seen")
+    assert_type(patient.diagnosis, str)
+    assert_type(patient.history, str)
+    assert_type(Patient.diagnosis.exists(), Condition)
+    Patient(patient_id="p1", diagnosis=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Patient(patient_id="p1", history=b"x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
