@@ -38,6 +38,7 @@ __all__ = [
     "LeaseLost",
     "LimitExceeded",
     "LimitViolation",
+    "MigrationError",
     "MissingDependency",
     "ModelDefinitionError",
     "NestingTooDeep",
@@ -61,6 +62,7 @@ __all__ = [
     "TransactionConflict",
     "TransactionPayloadTooLarge",
     "TransactionTooLarge",
+    "TransferError",
     "TransportError",
     "TrimmedDataAccess",
     "UniqueViolation",
@@ -71,6 +73,7 @@ __all__ = [
     "ValidationError",
     "VersionConflict",
     "WaitTimeout",
+    "WhereSyntaxError",
     "error_from_response",
 ]
 
@@ -483,6 +486,20 @@ class UnknownAttribute(UnknownField, AttributeError):
 
 class InvalidValue(DynamoDBError, ValueError):
     """An argument is of the right kind but a value the call cannot take."""
+
+
+class WhereSyntaxError(InvalidValue):
+    """Condition text (``--where``, a migration's ``where``) that does not parse; says where."""
+
+
+class MigrationError(DynamoDBError):
+    """A migration file or run that cannot go on: a bad file, a changed plan, an upgrade
+    that returned something other than an item of its model or None."""
+
+
+class TransferError(DynamoDBError, ValueError):
+    """An export or import that cannot go on: a line of an import file that is not an item
+    (its number is in the message), an unknown format."""
 
 
 class UnknownAssociation(InvalidValue, AttributeError):

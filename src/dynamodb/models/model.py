@@ -61,6 +61,7 @@ from dynamodb.models.single_table.entities import check_compatible
 from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
 from dynamodb.models.single_table.unique import check_unique_fields
 from dynamodb.models.streams import ChangeStream, StreamOptions, stream_of
+from dynamodb.models.upgrades import SCHEMA_VERSION_ATTRIBUTE, schema_steps, upgrading_decoder
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Conditional", "MapModel", "Model", "ModelMeta"]
@@ -114,6 +115,14 @@ class ModelMeta(type):
         meta = ModelOptions(cls, fields, associations, is_map=is_map, is_abstract=is_abstract)
         meta.hooks = lifecycle.defined_hooks(cls, _BASE[0] if _BASE else None)
         cls._meta = meta
+        versioned = schema_steps(cls)
+        if versioned is not None:
+            version, steps = versioned
+            meta.schema_version = version
+            meta.schema_version_value = {"N": str(version)}
+            meta.decode_item = upgrading_decoder(
+                name, version, steps, meta.decode_item, cls._decode_carefully
+            )
         if is_map or is_abstract:
             for field in fields.values():
                 if is_map and (field.is_key or field.indexed):
@@ -348,6 +357,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         tag = meta.entity_tag
         if tag is not None:
             item[tag[0]] = {"S": tag[1]}
+        if meta.schema_version_value is not None:
+            item[SCHEMA_VERSION_ATTRIBUTE] = meta.schema_version_value
         return item
 
     def _encode_carefully(self) -> Item:
