@@ -414,7 +414,7 @@ def apply_plan(
             if on_change is not None:
                 on_change(change)
             for operation, params in change.requests:
-                if operation != "UpdateTimeToLive":
+                if operation == "UpdateTable":  # the previous step may still be updating
                     yield from operations.wait_until_active(table.table, policy)
                 yield from call(operation, params)
             yield from operations.wait_until_active(table.table, policy)
