@@ -70,6 +70,7 @@ __all__ = [
     "UnknownAttribute",
     "UnknownField",
     "UpdateConflict",
+    "UpgradeError",
     "ValidationError",
     "VersionConflict",
     "WaitTimeout",
@@ -108,6 +109,10 @@ class DecodeError(DynamoDBError, ValueError):
         self.field = field
         self.attribute = attribute
         super().__init__(f"{model}.{field}: cannot read stored value {attribute!r}: {reason}")
+
+
+class UpgradeError(DynamoDBError, ValueError):
+    """A lazy upgrade (``upgrade_to_N(raw)``) failed on a stored item, or returned a non-dict."""
 
 
 class AssociationNotLoaded(DynamoDBError, RuntimeError):

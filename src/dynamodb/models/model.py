@@ -27,6 +27,7 @@ from dynamodb.core.errors import (
     UnknownAssociation,
     UnknownAttribute,
     UnknownField,
+    UpgradeError,
 )
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
@@ -320,6 +321,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         flag = bool(partial)
         try:
             state["_data"] = cls._meta.decode_item(item, flag)
+        except UpgradeError:  # a lazy upgrade that failed: not a field to decode carefully
+            raise
         except Exception:
             state["_data"] = cls._decode_carefully(item, flag)
         # Items come from parsed answers that nothing else holds: no copy needed.

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dynamodb.core.codec import AttributeValue, Item, decode_value, encode_value
-from dynamodb.core.errors import DecodeError, ModelDefinitionError
+from dynamodb.core.errors import ModelDefinitionError, UpgradeError
 
 __all__ = ["SCHEMA_VERSION_ATTRIBUTE", "schema_steps", "upgrade_stored", "upgrading_decoder"]
 
@@ -98,13 +98,13 @@ def upgrade_stored(
         try:
             result = steps[target - 2](raw)
         except Exception as error:
-            raise DecodeError(
+            raise UpgradeError(
                 f"model {model}: upgrade_to_{target} failed on an item of version "
                 f"{target - 1}: {type(error).__name__}: {error}"
             ) from error
         if result is not None:
             if not isinstance(result, dict):
-                raise DecodeError(
+                raise UpgradeError(
                     f"model {model}: upgrade_to_{target} returned {type(result).__name__}, "
                     "not a dict (or None, having changed raw in place)"
                 )
