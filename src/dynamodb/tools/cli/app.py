@@ -26,7 +26,7 @@ class _App(click.Group):
             raise
         except click.ClickException as error:
             settings = ctx.find_object(Settings)
-            cause = error.__cause__
+            cause = error.__cause__ or error.__context__
             if settings is not None and settings.debug and cause is not None:
                 click.echo("".join(traceback.format_exception(cause)), err=True, nl=False)
             raise

@@ -134,11 +134,10 @@ def one_line(error: BaseException) -> str:
 
 
 def console(err: bool = False) -> Any:
-    """A rich Console on stdout (or stderr) as Click sees it (so test runners capture it)."""
+    """A rich Console on stdout (or stderr) as it is now (so test runners capture it)."""
     from rich.console import Console
 
-    stream = click.get_text_stream("stderr" if err else "stdout")
-    return Console(file=stream, soft_wrap=True, highlight=False)
+    return Console(file=sys.stderr if err else sys.stdout, soft_wrap=True, highlight=False)
 
 
 def progress(total: int | None, label: str, enabled: bool = True) -> Any:
