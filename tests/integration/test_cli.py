@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,13 @@ import dynamodb.tools.cli as cli_package
 from dynamodb import Connection
 from dynamodb.tools.cli import INSTALL_HINT, main
 from dynamodb.tools.cli.app import cli
-from tests.support.cli_models import CliOrder
 
 ROOT = Path(__file__).resolve().parents[2]
+Invoke = Callable[..., Result]
 
 
 @pytest.fixture
-def invoke(dynamodb_endpoint: str, connection: Connection) -> Iterator[object]:
+def invoke(dynamodb_endpoint: str, connection: Connection) -> Iterator[Invoke]:
     """``invoke(*args)``: the command line on DynamoDB Local, with a table prefix of its own."""
     prefix = f"cli{os.getpid()}_"
     runner = CliRunner()
@@ -56,7 +56,7 @@ def test_every_command_has_help_with_examples() -> None:
         assert "Example" in result.output, command
 
 
-def test_schema_plan_apply_and_describe(invoke) -> None:  # type: ignore[no-untyped-def]
+def test_schema_plan_apply_and_describe(invoke: Invoke) -> None:
     result = invoke("schema", "plan", "--check")
     assert result.exit_code == 1
     assert "create table: keys customer (HASH), number (RANGE)" in result.stdout
@@ -75,13 +75,19 @@ def test_schema_plan_apply_and_describe(invoke) -> None:  # type: ignore[no-unty
     assert "cli_orders" in json.loads(result.stdout)
 
 
-def test_export_import_query_and_scan(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_import_query_and_scan(invoke: Invoke, tmp_path: Path) -> None:
     assert invoke("schema", "apply", "--yes").exit_code == 0
     lines = [
-        json.dumps({"Item": {
-            "customer": {"S": f"c{n % 2}"}, "number": {"N": str(n)},
-            "status": {"S": "open" if n % 3 else "closed"}, "total": {"N": str(n * 10)},
-        }})  # fmt: skip
+        json.dumps(
+            {
+                "Item": {
+                    "customer": {"S": f"c{n % 2}"},
+                    "number": {"N": str(n)},
+                    "status": {"S": "open" if n % 3 else "closed"},
+                    "total": {"N": str(n * 10)},
+                }
+            }
+        )
         for n in range(12)
     ]
     source = tmp_path / "orders.jsonl"
@@ -110,13 +116,15 @@ def test_export_import_query_and_scan(invoke, tmp_path: Path) -> None:  # type: 
     out = tmp_path / "export.jsonl"
     result = invoke("export", "CliOrder", "--out", str(out), "--segments", "3", "--no-progress")
     assert result.exit_code == 0, result.output
-    exported = {json.dumps(json.loads(line), sort_keys=True) for line in out.read_text().splitlines()}
+    exported = {
+        json.dumps(json.loads(line), sort_keys=True) for line in out.read_text().splitlines()
+    }
     assert exported == {json.dumps(json.loads(line), sort_keys=True) for line in lines}
     result = invoke("export", "CliOrder", "--format", "csv", "--no-progress")
     assert result.stdout.splitlines()[0] == "customer,number,status,total"
 
 
-def test_infra_templates(invoke) -> None:  # type: ignore[no-untyped-def]
+def test_infra_templates(invoke: Invoke) -> None:
     result = invoke("infra", "--format", "cloudformation")
     assert result.exit_code == 0
     template = json.loads(result.stdout)
@@ -128,7 +136,7 @@ def test_infra_templates(invoke) -> None:  # type: ignore[no-untyped-def]
     assert "Terraform configurations are hcl or json" in result.stderr
 
 
-def test_migrate_and_status(invoke, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_migrate_and_status(invoke: Invoke, tmp_path: Path) -> None:
     assert invoke("schema", "apply", "--yes").exit_code == 0
     folder = tmp_path / "migrations"
     folder.mkdir()
@@ -162,7 +170,7 @@ def test_migrate_and_status(invoke, tmp_path: Path) -> None:  # type: ignore[no-
     assert "Orders get a status." in result.stdout
 
 
-def test_exit_statuses_and_one_line_errors(invoke) -> None:  # type: ignore[no-untyped-def]
+def test_exit_statuses_and_one_line_errors(invoke: Invoke) -> None:
     result = invoke("describe", "no_such_table")
     assert result.exit_code == 1
     assert result.stderr == "Error: table no_such_table does not exist\n"
@@ -182,7 +190,7 @@ def test_exit_statuses_and_one_line_errors(invoke) -> None:  # type: ignore[no-u
 
 
 def test_an_unexpected_error_is_one_line_unless_debug(
-    invoke, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dynamodb.tools.cli import tables
 

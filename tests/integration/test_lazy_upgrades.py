@@ -63,7 +63,9 @@ def test_every_read_path_upgrades(people: None) -> None:
         f"Person {n}" for n in range(5)
     ]
     assert sorted(p.full_name for p in Person.scan()) == [f"Person {n}" for n in range(5)]
-    assert [p.full_name for p in Person.batch_get({"group": "g", "id": 3}, {"group": "g", "id": 1})] == [
+    assert [
+        p.full_name for p in Person.batch_get({"group": "g", "id": 3}, {"group": "g", "id": 1})
+    ] == [
         "Person 3",
         "Person 1",
     ]

@@ -112,9 +112,7 @@ def test_a_dry_run_counts_and_writes_nothing(tickets: None, connection: Connecti
     assert status.state == "pending"
 
 
-def test_a_concurrent_change_is_read_again_and_kept(
-    tickets: None, connection: Connection
-) -> None:
+def test_a_concurrent_change_is_read_again_and_kept(tickets: None, connection: Connection) -> None:
     seen: list[tuple[int, str | None]] = []
 
     def meddling(item: Ticket) -> Ticket:
@@ -245,7 +243,7 @@ def test_bad_migration_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(MigrationError, match="0001_broken: model must be a model class"):
         load_migrations(tmp_path)
     (tmp_path / "0001_broken.py").write_text("x = 1\n")
-    with pytest.raises(MigrationError, match="0001_broken.py: a migration file defines 'model'"):
+    with pytest.raises(MigrationError, match=r"0001_broken\.py: a migration file defines 'model'"):
         load_migrations(tmp_path)
     with pytest.raises(MigrationError, match="no migrations folder"):
         load_migrations(tmp_path / "missing")

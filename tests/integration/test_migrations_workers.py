@@ -74,7 +74,14 @@ def test_two_workers_one_killed_and_a_writer_upgrade_every_item_once(
     second = _start(worker, dynamodb_endpoint, prefix)
     writes = ITEMS // 10  # spread over about the time the workers take
     writer = _start(
-        ["-m", "tests.support.migration_scale", "writer", str(ITEMS), str(writes), str(ITEMS / 400)],
+        [
+            "-m",
+            "tests.support.migration_scale",
+            "writer",
+            str(ITEMS),
+            str(writes),
+            str(ITEMS / 400),
+        ],
         dynamodb_endpoint,
         prefix,
     )

@@ -67,7 +67,10 @@ def test_ddb_json_lines_are_dynamodb_s3_export_lines(loaded: None, connection: C
     deserializer = TypeDeserializer()
     exported = sorted(
         (
-            {name: deserializer.deserialize(value) for name, value in json.loads(line)["Item"].items()}
+            {
+                name: deserializer.deserialize(value)
+                for name, value in json.loads(line)["Item"].items()
+            }
             for line in lines
         ),
         key=lambda row: (row["year"], row["title"]),
@@ -85,9 +88,7 @@ def test_an_export_imports_as_identical_items(
     loaded: None, copy_table: None, connection: Connection, format: str
 ) -> None:
     out = io.StringIO()
-    export_items(
-        connection, ExportedMovie.__table_name__, out, format=format, model=ExportedMovie
-    )
+    export_items(connection, ExportedMovie.__table_name__, out, format=format, model=ExportedMovie)
     out.seek(0)
     items = read_lines(out, format, ImportedMovie)
     result = import_items(connection, ImportedMovie.__table_name__, items)
@@ -104,10 +105,18 @@ def test_a_rerun_after_a_crash_skips_what_is_stored(
     export_items(connection, ExportedMovie.__table_name__, out)
     lines = out.getvalue().splitlines(keepends=True)
     half = lines[: len(lines) // 2]
-    first = import_items(connection, ImportedMovie.__table_name__, read_lines(io.StringIO("".join(half))))
+    first = import_items(
+        connection, ImportedMovie.__table_name__, read_lines(io.StringIO("".join(half)))
+    )
     assert first.written == len(half)
-    again = import_items(connection, ImportedMovie.__table_name__, read_lines(io.StringIO("".join(lines))))
-    assert (again.read, again.written, again.skipped) == (MOVIE_COUNT, MOVIE_COUNT - len(half), len(half))
+    again = import_items(
+        connection, ImportedMovie.__table_name__, read_lines(io.StringIO("".join(lines)))
+    )
+    assert (again.read, again.written, again.skipped) == (
+        MOVIE_COUNT,
+        MOVIE_COUNT - len(half),
+        len(half),
+    )
     assert len(raw_scan(connection, ImportedMovie.__table_name__)) == MOVIE_COUNT
 
 
@@ -132,7 +141,7 @@ def test_binary_and_sets_round_trip_in_base64(connection: Connection) -> None:
 
 def test_a_bad_line_is_named_by_its_number() -> None:
     source = io.StringIO('{"Item": {"id": {"S": "a"}}}\n\nnot json\n')
-    with pytest.raises(TransferError, match="^line 3: "):
+    with pytest.raises(TransferError, match=r"^line 3: "):
         list(read_lines(source))
     with pytest.raises(TransferError, match=r'line 1: not \{"Item": \{...\}\}'):
         list(read_lines(io.StringIO('{"id": {"S": "a"}}\n')))

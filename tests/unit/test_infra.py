@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from dynamodb import CharField, IntegerField, Model, TTLField
 from dynamodb.models.infra import (

@@ -34,7 +34,12 @@ class Lazy(Model):
         raw.setdefault("history", []).append(3)
 
 
-V1 = {"id": {"S": "a"}, "name": {"S": "Ann"}, "total": {"N": "1.25"}, "tags": {"SS": ["x"]}}
+V1: dict[str, Any] = {
+    "id": {"S": "a"},
+    "name": {"S": "Ann"},
+    "total": {"N": "1.25"},
+    "tags": {"SS": ["x"]},
+}
 
 
 def test_an_old_item_reads_in_the_current_shape() -> None:
@@ -49,7 +54,7 @@ def test_an_old_item_reads_in_the_current_shape() -> None:
 
 
 def test_steps_start_at_the_stored_version() -> None:
-    v2 = {"id": {"S": "a"}, "full_name": {"S": "Ann"}, "total": {"N": "2"}}
+    v2: dict[str, Any] = {"id": {"S": "a"}, "full_name": {"S": "Ann"}, "total": {"N": "2"}}
     item = Lazy._from_wire({**v2, SCHEMA_VERSION_ATTRIBUTE: {"N": "2"}})
     assert (item.full_name, item.cents, item.history) == ("Ann", 200, [3])
 
@@ -83,7 +88,9 @@ def test_a_partial_item_is_not_upgraded() -> None:
 
 
 def test_a_failing_step_names_the_model_and_step() -> None:
-    with pytest.raises(UpgradeError, match=r"model Lazy: upgrade_to_3 failed on an item of version 2: ValueError"):
+    with pytest.raises(
+        UpgradeError, match=r"model Lazy: upgrade_to_3 failed on an item of version 2: ValueError"
+    ):
         Lazy._from_wire({"id": {"S": "a"}, "total": {"S": "x"}})
 
 

@@ -122,7 +122,7 @@ def test_billing_and_a_missing_global_index() -> None:
     assert plan.changes[1].description == (
         "add global index by_status on status (HASH), total (RANGE), INCLUDE (note)"
     )
-    (operation, request), = plan.changes[1].requests
+    ((operation, request),) = plan.changes[1].requests
     assert operation == "UpdateTable"
     assert request["GlobalSecondaryIndexUpdates"][0]["Create"]["IndexName"] == "by_status"
 

@@ -65,8 +65,10 @@ def same(text: str, built: Condition) -> None:
         ('tags[0] = "first"', WhereOrder.tags[0] == "first"),
         ("t > 3", WhereOrder.total > 3),  # the stored name works too
         ('status = "say \\"hi\\""', WhereOrder.status == 'say "hi"'),
-        ("info.flag = true and info.gone = null", (WhereOrder.info["flag"] == True)  # noqa: E712
-         & (WhereOrder.info["gone"] == None)),  # noqa: E711
+        (
+            "info.flag = true and info.gone = null",
+            WhereOrder.info["flag"].eq(True) & WhereOrder.info["gone"].eq(None),
+        ),
     ],
 )
 def test_text_builds_the_same_condition_as_python(text: str, built: Condition) -> None:
@@ -77,8 +79,11 @@ def test_text_builds_the_same_condition_as_python(text: str, built: Condition) -
     ("text", "where"),
     [
         ("", "expected a condition, found the end at position 0"),
-        ("total >", "expected a value (a quoted string, a number, true, false or null), found "
-         "the end at position 7"),
+        (
+            "total >",
+            "expected a value (a quoted string, a number, true, false or null), found "
+            "the end at position 7",
+        ),
         ("total > 1 status", "expected 'and', 'or' or the end, found 'status' at position 10"),
         ("(total > 1", "expected ')', found the end at position 10"),
         ("total ~ 1", "unexpected character '~' at position 6"),

@@ -37,6 +37,7 @@ from dynamodb.core.expressions import Condition, SizeOf
 
 __all__ = ["Operand", "parse_where"]
 
+
 class Operand(Protocol):
     """What a name resolves to: a field, or a path inside one (conditions are built on it)."""
 

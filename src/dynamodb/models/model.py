@@ -12,7 +12,7 @@ import copy
 import datetime as dt
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from dynamodb.core import operations
 from dynamodb.core.codec import AttributeValue, Item
@@ -121,9 +121,8 @@ class ModelMeta(type):
             version, steps = versioned
             meta.schema_version = version
             meta.schema_version_value = {"N": str(version)}
-            meta.decode_item = upgrading_decoder(
-                name, version, steps, meta.decode_item, cls._decode_carefully
-            )
+            careful = cast("type[Model]", cls)._decode_carefully
+            meta.decode_item = upgrading_decoder(name, version, steps, meta.decode_item, careful)
         if is_map or is_abstract:
             for field in fields.values():
                 if is_map and (field.is_key or field.indexed):

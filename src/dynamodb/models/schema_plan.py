@@ -32,7 +32,11 @@ __all__ = [
     "Change",
     "SchemaPlan",
     "TablePlan",
+    "aapply_schema",
+    "aplan_schema",
     "apply_plan",
+    "apply_schema",
+    "plan_schema",
     "plan_schema_flow",
     "plan_table",
     "table_schemas",
@@ -319,7 +323,9 @@ def _ttl_changes(schema: TableSchema, ttl: Mapping[str, Any]) -> list[Change]:
 
     if wanted is None:
         assert current is not None
-        return [Change(table, "ttl", f"Time to Live off (was on {current})", (spec(False, current),))]
+        return [
+            Change(table, "ttl", f"Time to Live off (was on {current})", (spec(False, current),))
+        ]
     if current is None:
         return [Change(table, "ttl", f"Time to Live on {wanted}", (spec(True, wanted),))]
     return [
@@ -420,3 +426,60 @@ def apply_plan(
             yield from operations.wait_until_active(table.table, policy)
             applied.append(change)
     return applied
+
+
+def _connection_of(models: Sequence[type[Any]], connection: Any) -> Any:
+    if connection is not None:
+        return connection
+    from dynamodb.wire.connection import get_connection
+
+    return models[0]._meta.connection() if models else get_connection()
+
+
+def plan_schema(*models: type[Any], connection: Any = None) -> SchemaPlan:
+    """What creating or updating the tables of ``models`` would change (sends no change).
+
+    ``dynamodb.plan_schema(Order, Customer).changes`` lists the changes in the
+    order :func:`apply_schema` makes them; ``.blocked`` what cannot change in place.
+    """
+    return _connection_of(models, connection).run(plan_schema_flow(models))  # type: ignore[no-any-return]
+
+
+async def aplan_schema(*models: type[Any], connection: Any = None) -> SchemaPlan:
+    """Async twin of :func:`plan_schema`."""
+    return await _connection_of(models, connection).arun(plan_schema_flow(models))  # type: ignore[no-any-return]
+
+
+def apply_schema(
+    plan: SchemaPlan,
+    *,
+    connection: Any = None,
+    wait: WaitPolicy | None = None,
+    on_change: Callable[[Change], None] | None = None,
+) -> list[Change]:
+    """Apply a plan of :func:`plan_schema`, one change at a time; the changes applied."""
+    driver, flow = _applying(plan, connection, wait, on_change)
+    return driver.run(flow)  # type: ignore[no-any-return]
+
+
+async def aapply_schema(
+    plan: SchemaPlan,
+    *,
+    connection: Any = None,
+    wait: WaitPolicy | None = None,
+    on_change: Callable[[Change], None] | None = None,
+) -> list[Change]:
+    """Async twin of :func:`apply_schema`."""
+    driver, flow = _applying(plan, connection, wait, on_change)
+    return await driver.arun(flow)  # type: ignore[no-any-return]
+
+
+def _applying(
+    plan: SchemaPlan,
+    connection: Any,
+    wait: WaitPolicy | None,
+    on_change: Callable[[Change], None] | None,
+) -> tuple[Any, Flow[list[Change]]]:
+    """The connection (the given one, else the first model's) and the flow that applies."""
+    models = [t.schema.model for t in plan.tables if t.schema is not None and t.schema.model]
+    return _connection_of(models, connection), apply_plan(plan, wait, on_change)

@@ -56,8 +56,7 @@ class Migration:
         meta = getattr(self.model, "_meta", None)
         if meta is None or meta.schema is None:
             raise MigrationError(
-                f"migration {self.id}: model must be a model class with a table, "
-                f"not {self.model!r}"
+                f"migration {self.id}: model must be a model class with a table, not {self.model!r}"
             )
         if not callable(self.upgrade):
             raise MigrationError(f"migration {self.id}: upgrade must be a function")
@@ -66,7 +65,7 @@ class Migration:
                 f"migration {self.id}: where must be a condition or text, not {self.where!r}"
             )
         segments = self.segments
-        if isinstance(segments, bool) or not isinstance(segments, int) or not 1 <= segments:
+        if isinstance(segments, bool) or not isinstance(segments, int) or segments < 1:
             raise MigrationError(
                 f"migration {self.id}: segments must be a positive int, not {segments!r}"
             )

@@ -412,8 +412,8 @@ class MigrationRunner:
                 return counts
             undone = undone[offset % len(undone) :] + undone[: offset % len(undone)]
             taken: Lease | None = None
-            number = 0
-            for number, row in undone:
+            chosen = 0
+            for candidate, row in undone:
                 if row.held_by_another(worker, now):
                     continue
                 expires = now + self.lease_seconds
@@ -421,12 +421,13 @@ class MigrationRunner:
                     self.consumer, row.shard, worker, expires, now
                 )
                 if taken is not None:
+                    chosen = candidate
                     break
             if taken is None:
                 yield from sleep(wait)
                 continue
             progress = _Progress.load(taken.checkpoint)
-            counts.add((yield from self._segment(number, segments, progress, worker)))
+            counts.add((yield from self._segment(chosen, segments, progress, worker)))
 
     def _finish(self) -> Flow[bool]:
         """Write the ``done`` row once every segment is done; whether it is."""
@@ -581,8 +582,7 @@ async def arun_pending(
     migrations = list(migrations)
     store = options.setdefault("store", TableCheckpoints(MIGRATIONS_TABLE))
     states = {
-        s.id: s.state
-        for s in await connection.arun(_status_flow(migrations, store, time.time))
+        s.id: s.state for s in await connection.arun(_status_flow(migrations, store, time.time))
     }
     results = []
     for migration in migrations:

@@ -44,8 +44,8 @@ class Settings:
             options: dict[str, Any] = {"table_prefix": self.table_prefix}
             if self.profile:
                 options["profile_name"] = self.profile
-            region = self.region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get(
-                "AWS_REGION"
+            region = (
+                self.region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
             )
             self._connection = Connection(
                 endpoint_url=self.endpoint_url, region_name=region or "us-east-1", **options

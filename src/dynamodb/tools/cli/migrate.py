@@ -57,12 +57,27 @@ def register(cli: click.Group) -> None:
     @_PATH
     @_TABLE
     @click.option("--dry-run", is_flag=True, help="Count what would change; write nothing.")
-    @click.option("--concurrency", type=click.IntRange(1, 256), default=1, show_default=True,
-                  help="Segments this worker works on at once (threads).")
-    @click.option("--lease-seconds", type=click.FloatRange(1), default=30.0, show_default=True,
-                  help="How long a segment stays this worker's without a heartbeat.")
-    @click.option("--page-size", type=click.IntRange(1, 1000), default=100, show_default=True,
-                  help="Items per scan page (a checkpoint after each).")
+    @click.option(
+        "--concurrency",
+        type=click.IntRange(1, 256),
+        default=1,
+        show_default=True,
+        help="Segments this worker works on at once (threads).",
+    )
+    @click.option(
+        "--lease-seconds",
+        type=click.FloatRange(1),
+        default=30.0,
+        show_default=True,
+        help="How long a segment stays this worker's without a heartbeat.",
+    )
+    @click.option(
+        "--page-size",
+        type=click.IntRange(1, 1000),
+        default=100,
+        show_default=True,
+        help="Items per scan page (a checkpoint after each).",
+    )
     @click.option("--worker", help="This worker's name (default: host:pid:random).")
     @click.option("--no-progress", is_flag=True, help="No progress output.")
     @click.pass_context
@@ -108,14 +123,16 @@ def register(cli: click.Group) -> None:
             console().print(f"no pending migrations ({len(migrations)} applied)")
             return
         for migration in pending:
-            out.print(f"{'dry run of' if dry_run else 'running'} {migration.id}"
-                      f"{': ' + migration.description if migration.description else ''}")
+            out.print(
+                f"{'dry run of' if dry_run else 'running'} {migration.id}"
+                f"{': ' + migration.description if migration.description else ''}"
+            )
             seen = Counts()
 
-            def on_progress(page: Counts, seen: Counts = seen) -> None:
+            def on_progress(page: Counts, seen: Counts = seen, name: str = migration.id) -> None:
                 seen.add(page)
                 if not no_progress:
-                    out.print(f"  {migration.id}: {_counts(seen)}")
+                    out.print(f"  {name}: {_counts(seen)}")
 
             runner = MigrationRunner(
                 migration,

@@ -69,8 +69,10 @@ def _print(items: Iterable[Model], model: type[Model], output: str) -> int:
         son = item.to_son()
         table.add_row(
             *[
-                "" if son.get(c) is None
-                else json.dumps(son[c], default=str) if isinstance(son[c], (dict, list))
+                ""
+                if son.get(c) is None
+                else json.dumps(son[c], default=str)
+                if isinstance(son[c], (dict, list))
                 else str(son[c])
                 for c in columns
             ]
@@ -87,7 +89,7 @@ _OUTPUT = click.option(
     show_default=True,
     help="A table, or one JSON object (to_son()) per line.",
 )
-_WHERE = click.option("--where", help='A condition: \'status = "open" and total > 10\'.')
+_WHERE = click.option("--where", help="A condition: 'status = \"open\" and total > 10'.")
 _LIMIT = click.option("--limit", type=click.IntRange(1), help="At most this many items.")
 
 
@@ -96,8 +98,13 @@ def register(cli: click.Group) -> None:
 
     @cli.command("query")
     @click.argument("model_name", metavar="MODEL")
-    @click.option("--eq", "eqs", multiple=True, metavar="FIELD=VALUE",
-                  help="An equality (repeatable); the hash key of the table or an index.")
+    @click.option(
+        "--eq",
+        "eqs",
+        multiple=True,
+        metavar="FIELD=VALUE",
+        help="An equality (repeatable); the hash key of the table or an index.",
+    )
     @_WHERE
     @_LIMIT
     @click.option("--index", help="The index to read (default: the planner chooses).")
@@ -139,8 +146,13 @@ def register(cli: click.Group) -> None:
     @click.argument("model_name", metavar="MODEL")
     @_WHERE
     @_LIMIT
-    @click.option("--segments", type=click.IntRange(1, 1000), default=1, show_default=True,
-                  help="Parallel scan segments.")
+    @click.option(
+        "--segments",
+        type=click.IntRange(1, 1000),
+        default=1,
+        show_default=True,
+        help="Parallel scan segments.",
+    )
     @_OUTPUT
     @pass_settings
     def scan(

@@ -67,19 +67,28 @@ def summary(description: dict[str, Any]) -> list[tuple[str, str]]:
             f" {throughput.get('WriteCapacityUnits')} write)"
         )
     rows.append(("billing", mode))
-    for kind, key in (("local index", "LocalSecondaryIndexes"), ("global index", "GlobalSecondaryIndexes")):
+    for kind, key in (
+        ("local index", "LocalSecondaryIndexes"),
+        ("global index", "GlobalSecondaryIndexes"),
+    ):
         for index in description.get(key, []):
             projection = index["Projection"]
             shown = projection["ProjectionType"]
             if projection.get("NonKeyAttributes"):
                 shown += f" ({', '.join(projection['NonKeyAttributes'])})"
             status = f", {index['IndexStatus']}" if "IndexStatus" in index else ""
-            rows.append((kind, f"{index['IndexName']}: {_keys(index['KeySchema'])}, {shown}{status}"))
+            rows.append(
+                (kind, f"{index['IndexName']}: {_keys(index['KeySchema'])}, {shown}{status}")
+            )
     ttl = description.get("TimeToLive") or {}
     status = ttl.get("TimeToLiveStatus", "DISABLED")
-    rows.append(("ttl", f"{status} ({ttl['AttributeName']})" if ttl.get("AttributeName") else status))
+    rows.append(
+        ("ttl", f"{status} ({ttl['AttributeName']})" if ttl.get("AttributeName") else status)
+    )
     stream = description.get("StreamSpecification") or {}
-    rows.append(("stream", stream.get("StreamViewType", "?") if stream.get("StreamEnabled") else "off"))
+    rows.append(
+        ("stream", stream.get("StreamViewType", "?") if stream.get("StreamEnabled") else "off")
+    )
     rows.append(("items", str(description.get("ItemCount", 0))))
     rows.append(("size", _size(int(description.get("TableSizeBytes", 0)))))
     return rows

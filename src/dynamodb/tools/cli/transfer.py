@@ -30,10 +30,18 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="ddb-json: DynamoDB JSON lines (the S3 export format); json: to_son() lines; csv.",
     )
-    @click.option("--segments", type=click.IntRange(1, 1000), default=4, show_default=True,
-                  help="Parallel scan segments (one thread each).")
-    @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-                  help="The file to write (default: standard output).")
+    @click.option(
+        "--segments",
+        type=click.IntRange(1, 1000),
+        default=4,
+        show_default=True,
+        help="Parallel scan segments (one thread each).",
+    )
+    @click.option(
+        "--out",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The file to write (default: standard output).",
+    )
     @click.option("--no-progress", is_flag=True, help="No progress bar.")
     @pass_settings
     def export(
@@ -67,8 +75,11 @@ def register(cli: click.Group) -> None:
                 sys.stdout if out is None else stack.enter_context(out.open("w", newline=""))
             )
             bar = stack.enter_context(
-                progress(int(description.get("ItemCount", 0)) or None, f"export {target.table}",
-                         enabled=not no_progress)
+                progress(
+                    int(description.get("ItemCount", 0)) or None,
+                    f"export {target.table}",
+                    enabled=not no_progress,
+                )
             )
             task = bar.task_ids[0]
             result = export_items(
@@ -85,10 +96,20 @@ def register(cli: click.Group) -> None:
     @cli.command("import")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     @click.argument("table_or_model")
-    @click.option("--format", "format_", type=click.Choice(FORMATS), default=None,
-                  help="The file's format (default: csv for *.csv, else ddb-json).")
-    @click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
-                  help="Batch chunks in flight.")
+    @click.option(
+        "--format",
+        "format_",
+        type=click.Choice(FORMATS),
+        default=None,
+        help="The file's format (default: csv for *.csv, else ddb-json).",
+    )
+    @click.option(
+        "--concurrency",
+        type=click.IntRange(1, 64),
+        default=4,
+        show_default=True,
+        help="Batch chunks in flight.",
+    )
     @click.option("--no-progress", is_flag=True, help="No progress bar.")
     @pass_settings
     def import_(
@@ -116,9 +137,10 @@ def register(cli: click.Group) -> None:
         with file.open(newline="") as counting:
             lines = sum(1 for line in counting if line.strip()) - (chosen == "csv")
         connection = settings.connection()
-        with file.open(newline="") as source, progress(
-            lines, f"import {target.table}", enabled=not no_progress
-        ) as bar:
+        with (
+            file.open(newline="") as source,
+            progress(lines, f"import {target.table}", enabled=not no_progress) as bar,
+        ):
             task = bar.task_ids[0]
             items: Any = read_lines(source, chosen, target.model)
             try:
