@@ -47,7 +47,7 @@ def invoke(dynamodb_endpoint: str, connection: Connection) -> Iterator[Invoke]:
 def test_every_command_has_help_with_examples() -> None:
     runner = CliRunner()
     commands = [
-        ["tables"], ["describe"], ["schema", "plan"], ["schema", "apply"], ["export"],
+        ["tables"], ["describe"], ["schema"], ["schema", "plan"], ["schema", "apply"], ["export"],
         ["import"], ["query"], ["scan"], ["infra"], ["migrate"], ["migrate", "status"], ["demo"],
     ]  # fmt: skip
     for command in commands:

@@ -247,3 +247,17 @@ def test_bad_migration_files_are_named(tmp_path: Path) -> None:
         load_migrations(tmp_path)
     with pytest.raises(MigrationError, match="no migrations folder"):
         load_migrations(tmp_path / "missing")
+
+
+def test_rate_limits_are_refused_until_the_library_has_them(connection: Connection) -> None:
+    import io
+
+    from dynamodb import InvalidArgument
+    from dynamodb.transfer import export_items, import_items
+
+    with pytest.raises(InvalidArgument, match=r"MigrationRunner: rate_limit= needs"):
+        MigrationRunner(Migration("0010_rl", Ticket, set_open), rate_limit=object())
+    with pytest.raises(InvalidArgument, match=r"export_items: rate_limit= needs"):
+        export_items(connection, "t", io.StringIO(), rate_limit=object())
+    with pytest.raises(InvalidArgument, match=r"import_items: rate_limit= needs"):
+        import_items(connection, "t", [], rate_limit=object())

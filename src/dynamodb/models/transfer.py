@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from dynamodb.core.batch import batch_get, get_chunks, key_identity, write_chunks
 from dynamodb.core.codec import AttributeValue, Item, wire_equal
-from dynamodb.core.errors import TransferError
+from dynamodb.core.errors import InvalidArgument, TransferError
 from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import describe_table
@@ -41,6 +41,7 @@ __all__ = [
     "FORMATS",
     "ExportResult",
     "ImportResult",
+    "check_rate_limit",
     "export_items",
     "from_ddb_json",
     "import_items",
@@ -51,6 +52,20 @@ __all__ = [
 FORMATS = ("ddb-json", "json", "csv")
 _IMPORT_CHUNK = 100
 Progress = Callable[[int], None]
+
+
+def check_rate_limit(rate_limit: Any, owner: str) -> None:
+    """The seam for rate limits (``dynamodb.RateLimit``, ``rate_limit=`` on scans and batches).
+
+    Exports, imports and migrations take ``rate_limit=`` and will pass it to their Scan,
+    BatchWriteItem and UpdateItem calls; until the library has rate limits, a value other
+    than None is refused here, so that nothing runs faster than asked.
+    """
+    if rate_limit is not None:
+        raise InvalidArgument(
+            f"{owner}: rate_limit= needs dynamodb.RateLimit, which this version of the "
+            "library does not have"
+        )
 
 
 def to_ddb_json(value: AttributeValue) -> Any:
@@ -199,12 +214,15 @@ def export_items(
     model: type[Any] | None = None,
     segments: int = 4,
     on_items: Progress | None = None,
+    rate_limit: Any = None,
 ) -> ExportResult:
     """Scan ``table`` in ``segments`` parallel segments and write every item to ``out``.
 
     ``model`` (needed for ``json`` and ``csv``) also limits a shared table to its
     entities. ``on_items(n)`` is called as items are written (progress).
+    ``rate_limit``: see :func:`check_rate_limit`.
     """
+    check_rate_limit(rate_limit, "export_items")
     if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
         raise TransferError(f"segments must be a positive int, not {segments!r}")
     writer = _Writer(out, format, model)
@@ -323,12 +341,14 @@ def import_items(
     *,
     concurrency: int = 4,
     on_items: Progress | None = None,
+    rate_limit: Any = None,
 ) -> ImportResult:
     """Write ``items`` (AttributeValues) to ``table``; skips items stored as they are.
 
     Chunks of 100 items run ``concurrency`` at a time; ``on_items(n)`` is called
-    after each chunk (progress).
+    after each chunk (progress). ``rate_limit``: see :func:`check_rate_limit`.
     """
+    check_rate_limit(rate_limit, "import_items")
     key_names = connection.run(_key_names(table))
     read = written = skipped = 0
     batch: list[list[Item]] = []

@@ -57,7 +57,7 @@ from dynamodb.core.leases import Lease, TableCheckpoints
 from dynamodb.core.operations import describe_table
 from dynamodb.core.ulid import ulid
 from dynamodb.models.migrations.files import Migration
-from dynamodb.models.transfer import from_ddb_json, to_ddb_json
+from dynamodb.models.transfer import check_rate_limit, from_ddb_json, to_ddb_json
 
 __all__ = [
     "MARKER",
@@ -197,13 +197,9 @@ class MigrationRunner:
                 raise InvalidArgument(f"MigrationRunner: {name} must be a positive int")
         if not lease_seconds > 0:
             raise InvalidArgument("MigrationRunner: lease_seconds must be positive")
-        if rate_limit is not None:
-            # The seam for rate limits: RateLimit objects go to every Scan and UpdateItem
-            # here once the library has them (dynamodb.RateLimit, rate_limit= on scans).
-            raise InvalidArgument(
-                "MigrationRunner: rate_limit= needs dynamodb.RateLimit, which this version "
-                "of the library does not have"
-            )
+        # The seam for rate limits: self.rate_limit goes to every Scan (_segment) and
+        # UpdateItem (_item) once the library has them (dynamodb.RateLimit).
+        check_rate_limit(rate_limit, "MigrationRunner")
         self.migration = migration
         self.store = store or TableCheckpoints(MIGRATIONS_TABLE)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{ulid()[-8:]}"

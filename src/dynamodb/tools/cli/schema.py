@@ -35,7 +35,13 @@ def register(cli: click.Group) -> None:
 
     @cli.group("schema")
     def schema() -> None:
-        """Compare the models with their tables, and make the tables match."""
+        """Compare the models with their tables, and make the tables match.
+
+        \b
+        Examples:
+          dynamodb-py --models app.models schema plan
+          dynamodb-py --models app.models schema apply --yes
+        """
 
     @schema.command("plan")
     @click.option("--json", "as_json", is_flag=True, help="The plan as JSON.")
