@@ -68,7 +68,10 @@ Examples:
     envvar="DYNAMODB_ENDPOINT",
     help="DynamoDB's endpoint (default: $DYNAMODB_ENDPOINT, else AWS's for the region).",
 )
-@click.option("--region", help="The AWS region (default: $AWS_DEFAULT_REGION, else us-east-1).")
+@click.option(
+    "--region",
+    help="The AWS region (default: your AWS configuration's; us-east-1 with an endpoint URL).",
+)
 @click.option("--profile", help="The AWS profile of the credentials.")
 @click.option("--table-prefix", default="", help="Prefix added to every table name.")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error.")

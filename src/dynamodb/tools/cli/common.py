@@ -44,11 +44,11 @@ class Settings:
             options: dict[str, Any] = {"table_prefix": self.table_prefix}
             if self.profile:
                 options["profile_name"] = self.profile
-            region = (
-                self.region or os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-            )
+            region = self.region
+            if region is None and self.endpoint_url and not _configured_region():
+                region = "us-east-1"  # a local endpoint needs one, and any will do
             self._connection = Connection(
-                endpoint_url=self.endpoint_url, region_name=region or "us-east-1", **options
+                endpoint_url=self.endpoint_url, region_name=region, **options
             )
         return self._connection
 
@@ -105,6 +105,10 @@ class Target:
 
     table: str
     model: type[Model] | None
+
+
+def _configured_region() -> bool:
+    return bool(os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION"))
 
 
 def _import_tree(module_name: str) -> Iterator[str]:
