@@ -36,11 +36,15 @@ def _logical_id(table: str, taken: set[str]) -> str:
     """An alphanumeric resource name from a table name (``order-items`` -> ``OrderItems``)."""
     words = re.split(r"[^A-Za-z0-9]+", table)
     name = "".join(word[:1].upper() + word[1:] for word in words if word) or "Table"
-    if name[0].isdigit():
-        name = "T" + name
+    return _unique("T" + name if name[0].isdigit() else name, taken, "")
+
+
+def _unique(name: str, taken: set[str], separator: str) -> str:
+    """``name``, or ``name2``, ``name3`` ... (with ``separator`` before the number): one not
+    in ``taken``, which it is added to."""
     candidate, number = name, 2
     while candidate in taken:
-        candidate, number = f"{name}{number}", number + 1
+        candidate, number = f"{name}{separator}{number}", number + 1
     taken.add(candidate)
     return candidate
 
@@ -150,13 +154,8 @@ def terraform(models: Iterable[type[Any]]) -> dict[str, Any]:
     taken: set[str] = set()
     for schema, _names in table_schemas(models):
         name = re.sub(r"[^A-Za-z0-9_]+", "_", schema.table_name).strip("_").lower() or "table"
-        if name[0].isdigit():
-            name = "t_" + name
-        candidate, number = name, 2
-        while candidate in taken:
-            candidate, number = f"{name}_{number}", number + 1
-        taken.add(candidate)
-        tables[candidate] = _terraform_table(schema)
+        name = _unique("t_" + name if name[0].isdigit() else name, taken, "_")
+        tables[name] = _terraform_table(schema)
     return {"resource": {"aws_dynamodb_table": tables}}
 
 

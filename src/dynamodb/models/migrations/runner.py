@@ -40,7 +40,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -556,15 +556,25 @@ def run_pending(
     """
     migrations = list(migrations)
     store = options.setdefault("store", TableCheckpoints(MIGRATIONS_TABLE))
-    states = {s.id: s.state for s in migration_status(migrations, connection, store=store)}
-    results = []
+    statuses = connection.run(_status_flow(migrations, store, time.time))
+    return [
+        MigrationRunner(migration, **options).run(connection)
+        for migration in _pending(migrations, statuses, on_start)
+    ]
+
+
+def _pending(
+    migrations: list[Migration],
+    statuses: list[MigrationStatus],
+    on_start: Callable[[Migration], None] | None,
+) -> Iterator[Migration]:
+    """The migrations not applied, in order; ``on_start`` is called as each is taken."""
+    states = {status.id: status.state for status in statuses}
     for migration in migrations:
-        if states.get(migration.id) == "applied":
-            continue
-        if on_start is not None:
-            on_start(migration)
-        results.append(MigrationRunner(migration, **options).run(connection))
-    return results
+        if states.get(migration.id) != "applied":
+            if on_start is not None:
+                on_start(migration)
+            yield migration
 
 
 async def arun_pending(
@@ -577,14 +587,8 @@ async def arun_pending(
     """Async twin of :func:`run_pending`."""
     migrations = list(migrations)
     store = options.setdefault("store", TableCheckpoints(MIGRATIONS_TABLE))
-    states = {
-        s.id: s.state for s in await connection.arun(_status_flow(migrations, store, time.time))
-    }
-    results = []
-    for migration in migrations:
-        if states.get(migration.id) == "applied":
-            continue
-        if on_start is not None:
-            on_start(migration)
-        results.append(await MigrationRunner(migration, **options).arun(connection))
-    return results
+    statuses = await connection.arun(_status_flow(migrations, store, time.time))
+    return [
+        await MigrationRunner(migration, **options).arun(connection)
+        for migration in _pending(migrations, statuses, on_start)
+    ]
