@@ -147,3 +147,17 @@ def test_a_bad_line_is_named_by_its_number() -> None:
         list(read_lines(io.StringIO('{"id": {"S": "a"}}\n')))
     with pytest.raises(TransferError, match="the json format needs a model"):
         list(read_lines(io.StringIO(""), "json"))
+
+
+async def test_the_async_twins(loaded: None, copy_table: None, aconnection: Connection) -> None:
+    from dynamodb.transfer import aexport_items, aimport_items
+
+    out = io.StringIO()
+    exported = await aexport_items(aconnection, ExportedMovie.__table_name__, out, segments=3)
+    assert exported.items == MOVIE_COUNT
+    out.seek(0)
+    result = await aimport_items(aconnection, ImportedMovie.__table_name__, read_lines(out))
+    assert (result.read, result.written, result.skipped) == (MOVIE_COUNT, MOVIE_COUNT, 0)
+    assert raw_scan(aconnection, ImportedMovie.__table_name__) == raw_scan(
+        aconnection, ExportedMovie.__table_name__
+    )

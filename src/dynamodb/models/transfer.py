@@ -41,6 +41,8 @@ __all__ = [
     "FORMATS",
     "ExportResult",
     "ImportResult",
+    "aexport_items",
+    "aimport_items",
     "check_rate_limit",
     "export_items",
     "from_ddb_json",
@@ -205,6 +207,34 @@ def _export_segment(
         request = {**request, "ExclusiveStartKey": last}
 
 
+def _export_flows(
+    table: str,
+    out: IO[str],
+    format: str,
+    model: type[Any] | None,
+    segments: int,
+    on_items: Progress | None,
+    rate_limit: Any,
+) -> tuple[_Writer, list[Flow[int]]]:
+    check_rate_limit(rate_limit, "export_items")
+    if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
+        raise TransferError(f"segments must be a positive int, not {segments!r}")
+    writer = _Writer(out, format, model)
+    request = _scan_request(table, model)
+    return writer, [
+        _export_segment(request, n, segments, writer, on_items) for n in range(segments)
+    ]
+
+
+def _raise_any(outcomes: Iterable[Any]) -> list[Any]:
+    """The outcomes of ``run_many``; the first exception among them is raised."""
+    outcomes = list(outcomes)
+    for outcome in outcomes:
+        if isinstance(outcome, Exception):
+            raise outcome
+    return outcomes
+
+
 def export_items(
     connection: Any,
     table: str,
@@ -222,16 +252,25 @@ def export_items(
     entities. ``on_items(n)`` is called as items are written (progress).
     ``rate_limit``: see :func:`check_rate_limit`.
     """
-    check_rate_limit(rate_limit, "export_items")
-    if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
-        raise TransferError(f"segments must be a positive int, not {segments!r}")
-    writer = _Writer(out, format, model)
-    request = _scan_request(table, model)
-    flows = [_export_segment(request, n, segments, writer, on_items) for n in range(segments)]
-    outcomes = connection.run_many(flows, segments)
-    for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            raise outcome
+    writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
+    _raise_any(connection.run_many(flows, segments))
+    return ExportResult(table, writer.count)
+
+
+async def aexport_items(
+    connection: Any,
+    table: str,
+    out: IO[str],
+    *,
+    format: str = "ddb-json",
+    model: type[Any] | None = None,
+    segments: int = 4,
+    on_items: Progress | None = None,
+    rate_limit: Any = None,
+) -> ExportResult:
+    """Async twin of :func:`export_items` (segments as tasks)."""
+    writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
+    _raise_any(await connection.arun_many(flows, segments))
     return ExportResult(table, writer.count)
 
 
@@ -334,6 +373,45 @@ def _import_chunk(table: str, items: list[Item], key_names: tuple[str, ...]) -> 
     return len(items) - len(todo)
 
 
+class _Import:
+    """One import's state: its chunks go out ``concurrency`` at a time, counted as they end."""
+
+    def __init__(self, table: str, key_names: tuple[str, ...], on_items: Progress | None):
+        self.table = table
+        self.key_names = key_names
+        self.on_items = on_items
+        self.read = self.written = self.skipped = 0
+
+    def batches(self, items: Iterable[Item], concurrency: int) -> Iterator[list[list[Item]]]:
+        batch: list[list[Item]] = []
+        for chunk in _chunks(items, _IMPORT_CHUNK):
+            missing = [name for name in self.key_names for item in chunk if name not in item]
+            if missing:
+                raise TransferError(
+                    f"table {self.table}: an item has no key attribute {missing[0]!r}"
+                )
+            self.read += len(chunk)
+            batch.append(chunk)
+            if len(batch) >= concurrency:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def flows(self, batch: list[list[Item]]) -> list[Flow[int]]:
+        return [_import_chunk(self.table, chunk, self.key_names) for chunk in batch]
+
+    def take(self, batch: list[list[Item]], outcomes: Iterable[Any]) -> None:
+        for chunk, skipped in zip(batch, _raise_any(outcomes), strict=True):
+            self.skipped += skipped
+            self.written += len(chunk) - skipped
+            if self.on_items is not None:
+                self.on_items(len(chunk))
+
+    def result(self) -> ImportResult:
+        return ImportResult(self.table, self.read, self.written, self.skipped)
+
+
 def import_items(
     connection: Any,
     table: str,
@@ -349,32 +427,24 @@ def import_items(
     after each chunk (progress). ``rate_limit``: see :func:`check_rate_limit`.
     """
     check_rate_limit(rate_limit, "import_items")
-    key_names = connection.run(_key_names(table))
-    read = written = skipped = 0
-    batch: list[list[Item]] = []
+    job = _Import(table, connection.run(_key_names(table)), on_items)
+    for batch in job.batches(items, concurrency):
+        job.take(batch, connection.run_many(job.flows(batch), concurrency))
+    return job.result()
 
-    def flush() -> None:
-        nonlocal written, skipped
-        outcomes = connection.run_many(
-            [_import_chunk(table, chunk, key_names) for chunk in batch], concurrency
-        )
-        for chunk, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, Exception):
-                raise outcome
-            skipped += outcome
-            written += len(chunk) - outcome
-            if on_items is not None:
-                on_items(len(chunk))
-        batch.clear()
 
-    for chunk in _chunks(items, _IMPORT_CHUNK):
-        missing = [name for name in key_names for item in chunk if name not in item]
-        if missing:
-            raise TransferError(f"table {table}: an item has no key attribute {missing[0]!r}")
-        read += len(chunk)
-        batch.append(chunk)
-        if len(batch) >= concurrency:
-            flush()
-    if batch:
-        flush()
-    return ImportResult(table, read, written, skipped)
+async def aimport_items(
+    connection: Any,
+    table: str,
+    items: Iterable[Item],
+    *,
+    concurrency: int = 4,
+    on_items: Progress | None = None,
+    rate_limit: Any = None,
+) -> ImportResult:
+    """Async twin of :func:`import_items` (chunks as tasks)."""
+    check_rate_limit(rate_limit, "import_items")
+    job = _Import(table, await connection.arun(_key_names(table)), on_items)
+    for batch in job.batches(items, concurrency):
+        job.take(batch, await connection.arun_many(job.flows(batch), concurrency))
+    return job.result()
