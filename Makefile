@@ -9,14 +9,14 @@ LINT_DIRS := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
-.PHONY: help install-demo install-dev lock dynamodb-local demo lint typecheck test test-user-example clean distclean bench
+.PHONY: help install-demo install-dev lock dynamodb-local demo lint typecheck test test-scale test-user-example clean distclean bench
 
 help:
 	@echo 'Usage: make TARGET [PYTHON=python3] [PYTEST_ARGS="..."]'
 	@echo
 	@echo 'Targets:'
 	@echo '  help            show this list (the default)'
-	@echo '  demo            install the library with its [local,async,encryption,pydantic] extras into .venv, run the demo'
+	@echo '  demo            install the library with its [local,async,encryption,pydantic,cli] extras into .venv, run the demo'
 	@echo '  install-demo    only the install step of `demo`'
 	@echo '  install-dev     install the library with its [dev] extras into .venv'
 	@echo '  lock            refresh uv.lock after changing dependencies in pyproject.toml'
@@ -25,6 +25,8 @@ help:
 	@echo '  typecheck       mypy --strict (src, tests), pyright in strict mode (tests/typing)'
 	@echo '  test            install-dev, dynamodb-local, lint, typecheck, then pytest $$(PYTEST_ARGS);'
 	@echo '                  the integration tests run twice: direct transport, then botocore'
+	@echo '  test-scale      the migration of 20,000 items by worker processes (one killed) beside a'
+	@echo '                  writer, on DynamoDB Local (the suite runs it on 2,000); about two minutes'
 	@echo '  test-user-example  the README'"'"'s example test file, in a fresh virtualenv with the wheel'
 	@echo '                  and its [testing] extra: on moto (no java on PATH), on DynamoDB Local, async'
 	@echo '  clean           remove .venv and tool caches (keeps .cache/dynamodb-local)'
@@ -47,7 +49,7 @@ $(UV_HOME)/bin/uv:
 
 # Stamps record an install; they are redone whenever pyproject.toml or uv.lock changes.
 $(VENV)/.stamp-demo: pyproject.toml uv.lock | $(UV)
-	$(UV_SYNC) --extra local --extra async --extra encryption --extra pydantic
+	$(UV_SYNC) --extra local --extra async --extra encryption --extra pydantic --extra cli
 	touch $@
 
 $(VENV)/.stamp-dev: pyproject.toml uv.lock | $(UV)
@@ -102,6 +104,10 @@ test: $(VENV)/.stamp-dev dynamodb-local lint typecheck
 EXAMPLE := .cache/user-example
 EXAMPLE_PY := $(abspath $(EXAMPLE))/venv/bin/python
 EXAMPLE_PYTEST := $(EXAMPLE_PY) -m pytest -q -p no:cacheprovider
+
+# The suite's migration test on 20,000 items (DYNAMODB_MIGRATION_ITEMS), with its timing printed.
+test-scale: $(VENV)/.stamp-dev dynamodb-local
+	DYNAMODB_MIGRATION_ITEMS=20000 $(BIN)/pytest tests/integration/test_migrations_workers.py -s $(PYTEST_ARGS)
 
 test-user-example: dynamodb-local
 	rm -rf $(EXAMPLE)

@@ -30,6 +30,13 @@ from dynamodb.models.associations import belongs_to, has_and_belongs_to_many, ha
 from dynamodb.models.fields import *  # noqa: F403 - every field type is public
 from dynamodb.models.model import Conditional, MapModel, Model
 from dynamodb.models.query import Query, Scan
+from dynamodb.models.schema_plan import (
+    SchemaPlan,
+    aapply_schema,
+    aplan_schema,
+    apply_schema,
+    plan_schema,
+)
 from dynamodb.models.single_table.collection import Collection, CollectionResult
 from dynamodb.models.table import Table, acreate_table, adelete_table, create_table, delete_table
 from dynamodb.models.transaction import (
@@ -40,6 +47,7 @@ from dynamodb.models.transaction import (
     transaction,
 )
 from dynamodb.models.typed import Typed
+from dynamodb.models.where import parse_condition
 from dynamodb.wire.connection import (
     Connection,
     aclose,
@@ -64,6 +72,7 @@ __all__ = [
     "Query",
     "RetryPolicy",
     "Scan",
+    "SchemaPlan",
     "Table",
     "Transaction",
     "Transport",
@@ -71,9 +80,12 @@ __all__ = [
     "UpdateAction",
     "WaitPolicy",
     "__version__",
+    "aapply_schema",
     "aclose",
     "acreate_table",
     "adelete_table",
+    "aplan_schema",
+    "apply_schema",
     "atransact_get",
     "atransaction",
     "belongs_to",
@@ -83,6 +95,8 @@ __all__ = [
     "has_and_belongs_to_many",
     "has_many",
     "has_one",
+    "parse_condition",
+    "plan_schema",
     "set_connection",
     "set_cursor_secret",
     "transact_get",

@@ -40,6 +40,7 @@ __all__ = [
     "LeaseLost",
     "LimitExceeded",
     "LimitViolation",
+    "MigrationError",
     "MissingDependency",
     "ModelDefinitionError",
     "NestingTooDeep",
@@ -63,6 +64,7 @@ __all__ = [
     "TransactionConflict",
     "TransactionPayloadTooLarge",
     "TransactionTooLarge",
+    "TransferError",
     "TransportError",
     "TrimmedDataAccess",
     "UniqueViolation",
@@ -70,9 +72,11 @@ __all__ = [
     "UnknownAttribute",
     "UnknownField",
     "UpdateConflict",
+    "UpgradeError",
     "ValidationError",
     "VersionConflict",
     "WaitTimeout",
+    "WhereSyntaxError",
     "error_from_response",
 ]
 
@@ -107,6 +111,10 @@ class DecodeError(DynamoDBError, ValueError):
         self.field = field
         self.attribute = attribute
         super().__init__(f"{model}.{field}: cannot read stored value {attribute!r}: {reason}")
+
+
+class UpgradeError(DynamoDBError, ValueError):
+    """A lazy upgrade (``upgrade_to_N(raw)``) failed on a stored item, or returned a non-dict."""
 
 
 class AssociationNotLoaded(DynamoDBError, RuntimeError):
@@ -485,6 +493,20 @@ class UnknownAttribute(UnknownField, AttributeError):
 
 class InvalidValue(DynamoDBError, ValueError):
     """An argument is of the right kind but a value the call cannot take."""
+
+
+class WhereSyntaxError(InvalidValue):
+    """Condition text (``--where``, a migration's ``where``) that does not parse; says where."""
+
+
+class MigrationError(DynamoDBError):
+    """A migration file or run that cannot go on: a bad file, a changed plan, an upgrade
+    that returned something other than an item of its model or None."""
+
+
+class TransferError(DynamoDBError, ValueError):
+    """An export or import that cannot go on: a line of an import file that is not an item
+    (its number is in the message), an unknown format."""
 
 
 class UnknownAssociation(InvalidValue, AttributeError):

@@ -12,7 +12,17 @@ import copy
 import datetime as dt
 import functools
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, ParamSpec, TypeVar, overload
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    ParamSpec,
+    TypeVar,
+    cast,
+    overload,
+)
 
 from dynamodb.core import operations
 from dynamodb.core.codec import AttributeValue, Item
@@ -27,6 +37,7 @@ from dynamodb.core.errors import (
     UnknownAssociation,
     UnknownAttribute,
     UnknownField,
+    UpgradeError,
 )
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
@@ -62,6 +73,7 @@ from dynamodb.models.single_table.entities import check_compatible
 from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
 from dynamodb.models.single_table.unique import check_unique_fields
 from dynamodb.models.streams import ChangeStream, StreamOptions, stream_of
+from dynamodb.models.upgrades import SCHEMA_VERSION_ATTRIBUTE, schema_steps, upgrading_decoder
 from dynamodb.wire.connection import Connection
 
 if TYPE_CHECKING:
@@ -121,6 +133,13 @@ class ModelMeta(type):
         meta = ModelOptions(cls, fields, associations, is_map=is_map, is_abstract=is_abstract)
         meta.hooks = lifecycle.defined_hooks(cls, _BASE[0] if _BASE else None)
         cls._meta = meta
+        versioned = schema_steps(cls)
+        if versioned is not None:
+            version, steps = versioned
+            meta.schema_version = version
+            meta.schema_version_value = {"N": str(version)}
+            careful = cast("type[Model]", cls)._decode_carefully
+            meta.decode_item = upgrading_decoder(name, version, steps, meta.decode_item, careful)
         if is_map or is_abstract:
             for field in fields.values():
                 if is_map and (field.is_key or field.indexed):
@@ -325,6 +344,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
             item, state["_sealed"] = open_item(cls, item)
         try:
             state["_data"] = cls._meta.decode_item(item, flag)
+        except UpgradeError:  # a lazy upgrade that failed: not a field to decode carefully
+            raise
         except Exception:
             state["_data"] = cls._decode_carefully(item, flag)
         # Items come from parsed answers that nothing else holds: no copy needed.
@@ -362,6 +383,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
         tag = meta.entity_tag
         if tag is not None:
             item[tag[0]] = {"S": tag[1]}
+        if meta.schema_version_value is not None:
+            item[SCHEMA_VERSION_ATTRIBUTE] = meta.schema_version_value
         return item
 
     def _encode_carefully(self) -> Item:

@@ -74,6 +74,8 @@ class ModelOptions:
         "model",
         "name",
         "schema",
+        "schema_version",
+        "schema_version_value",
         "templated",
         "ttl_field",
         "unique_fields",
@@ -106,6 +108,10 @@ class ModelOptions:
         """The encrypted fields (the item layer encrypts and decrypts them: models/sealing.py)."""
         self.decode_item, self.encode_item = compile_codec(fields)
         self.schema: TableSchema | None = None
+        self.schema_version: int | None = None
+        """``__schema_version__`` (None: items are not versioned; see models/upgrades.py)."""
+        self.schema_version_value: dict[str, str] | None = None
+        """The ``_schema_version`` AttributeValue written on every item (None: none)."""
         self.templated: tuple[Field[Any], ...] = bind_templates(self.name, fields)
         self.unique_fields: tuple[Field[Any], ...] = tuple(
             field for field in fields.values() if field.unique

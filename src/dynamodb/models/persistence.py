@@ -51,6 +51,7 @@ from dynamodb.models.projection import nested_changes
 from dynamodb.models.sealing import seal_item, seal_plan
 from dynamodb.models.single_table.templates import template_actions
 from dynamodb.models.single_table.unique import UniqueChange, refuse_unknowable, run_guarded
+from dynamodb.models.upgrades import SCHEMA_VERSION_ATTRIBUTE
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -384,6 +385,11 @@ def changes_of(item: Model) -> UpdatePlan | None:
                 plan.add(UpdateAction(field.path, "remove"))
         elif old is None or not wire_equal(new, old):
             plan.add(UpdateAction(field.path, "set", new))
+    stamp = cls._meta.schema_version_value
+    if stamp is not None and projection is None:
+        stored = original.get(SCHEMA_VERSION_ATTRIBUTE)
+        if stored is None or not wire_equal(stored, stamp):  # upgraded on read: written back
+            plan.add(UpdateAction(Path.of(SCHEMA_VERSION_ATTRIBUTE), "set", stamp))
     return plan
 
 

@@ -48,6 +48,7 @@ from dynamodb import (
     VersionField,
     create_table,
 )
+from dynamodb.core import operations
 from dynamodb.core.flow import call
 from dynamodb.encryption import StaticKeys, reencrypt
 from dynamodb.testing.servers import MotoServer
@@ -674,6 +675,42 @@ def _single_table(walk: _Walkthrough) -> None:
     walk.step("Table(User).delete()", Table(User).delete())
 
 
+class Note(Model):
+    """The model of the schema and migration steps."""
+
+    __table_name__ = "demo_notes"
+    id = IntegerField(hash_key=True)
+    text = CharField()
+    status = CharField()
+
+
+def _schema_and_migrations(walk: _Walkthrough) -> None:
+    from dynamodb.core.leases import TableCheckpoints
+    from dynamodb.migrations import Migration, MigrationRunner
+
+    walk.out("\n== Schema plans and data migrations ==")
+    plan = dynamodb.plan_schema(Note)
+    dynamodb.apply_schema(plan)
+    walk.step(
+        "dynamodb.plan_schema(Note), applied: what it did, and is anything left?",
+        ([c.kind for c in plan.changes], not dynamodb.plan_schema(Note).empty),
+    )
+    Note.batch_write([Note(id=n, text=f"note {n}") for n in range(6)])
+
+    def upgrade(note: Note) -> Note:
+        note.status = "open"
+        return note
+
+    store = TableCheckpoints("demo_migrations")
+    migration = Migration("0001_status", Note, upgrade, segments=2)
+    result = MigrationRunner(migration, store=store).run(dynamodb.get_connection())
+    walk.step("a migration: items read, upgraded", (result.counts.scanned, result.counts.upgraded))
+    found = Note.scan().where(dynamodb.parse_condition(Note, 'status = "open" and id > 3'))
+    walk.step("parse_condition(Note, 'status = \"open\" and id > 3')", sorted(n.id for n in found))
+    dynamodb.get_connection().run(operations.delete_table(store.table_name))
+    Table(Note).delete()
+
+
 def run(out: Printer = print, run_async: bool = True) -> None:
     """Run the walkthrough on the current default connection."""
     walk = _Walkthrough(out, run_async)
@@ -683,6 +720,7 @@ def run(out: Printer = print, run_async: bool = True) -> None:
     _single_table(walk)
     _typed(walk)
     _encrypted_fields(walk)
+    _schema_and_migrations(walk)
     out(f"\nDone: {walk.count} steps.")
 
 

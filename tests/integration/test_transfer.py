@@ -1,0 +1,163 @@
+"""Export and import: the 4,610 movies of the AWS tutorial, round trip, and reruns."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer
+
+import dynamodb
+from dynamodb import BinaryField, CharField, Connection, DictField, IntegerField, Model, SetField
+from dynamodb.exceptions import TransferError
+from dynamodb.models.transfer import export_items, import_items, read_lines
+from tests.support.movies import MOVIE_COUNT, movies
+
+
+class ExportedMovie(Model):
+    __table_name__ = "test_transfer_movies"
+
+    year = IntegerField(hash_key=True)
+    title = CharField(range_key=True)
+    info = DictField()
+
+
+class ImportedMovie(ExportedMovie):
+    __table_name__ = "test_transfer_movies_copy"
+
+
+class Blob(Model):
+    __table_name__ = "test_transfer_blobs"
+
+    id = CharField(hash_key=True)
+    data = BinaryField()
+    tags = SetField(of=str)
+
+
+@pytest.fixture(scope="module")
+def loaded(connection: Connection) -> Iterator[None]:
+    dynamodb.create_table(ExportedMovie, force=True)
+    ExportedMovie.batch_write(ExportedMovie(**movie) for movie in movies())
+    yield
+    dynamodb.delete_table(ExportedMovie)
+
+
+@pytest.fixture
+def copy_table(connection: Connection) -> Iterator[None]:
+    dynamodb.create_table(ImportedMovie, force=True)
+    yield
+    dynamodb.delete_table(ImportedMovie)
+
+
+def raw_scan(connection: Connection, table: str) -> list[dict[str, Any]]:
+    pages = connection.client.get_paginator("scan").paginate(TableName=table)
+    rows = [row for page in pages for row in page["Items"]]
+    return sorted(rows, key=lambda row: (int(row["year"]["N"]), row["title"]["S"]))
+
+
+def test_ddb_json_lines_are_dynamodb_s3_export_lines(loaded: None, connection: Connection) -> None:
+    out = io.StringIO()
+    result = export_items(connection, ExportedMovie.__table_name__, out, segments=4)
+    assert result.items == MOVIE_COUNT
+    lines = out.getvalue().splitlines()
+    assert len(lines) == MOVIE_COUNT
+    deserializer = TypeDeserializer()
+    exported = sorted(
+        (
+            {
+                name: deserializer.deserialize(value)
+                for name, value in json.loads(line)["Item"].items()
+            }
+            for line in lines
+        ),
+        key=lambda row: (row["year"], row["title"]),
+    )
+    stored = [
+        {name: deserializer.deserialize(value) for name, value in row.items()}
+        for row in raw_scan(connection, ExportedMovie.__table_name__)
+    ]
+    assert exported == stored
+    assert all(list(json.loads(line)) == ["Item"] for line in lines)
+
+
+@pytest.mark.parametrize("format", ["ddb-json", "json"])
+def test_an_export_imports_as_identical_items(
+    loaded: None, copy_table: None, connection: Connection, format: str
+) -> None:
+    out = io.StringIO()
+    export_items(connection, ExportedMovie.__table_name__, out, format=format, model=ExportedMovie)
+    out.seek(0)
+    items = read_lines(out, format, ImportedMovie)
+    result = import_items(connection, ImportedMovie.__table_name__, items)
+    assert (result.read, result.written, result.skipped) == (MOVIE_COUNT, MOVIE_COUNT, 0)
+    assert raw_scan(connection, ImportedMovie.__table_name__) == raw_scan(
+        connection, ExportedMovie.__table_name__
+    )
+
+
+def test_a_rerun_after_a_crash_skips_what_is_stored(
+    loaded: None, copy_table: None, connection: Connection
+) -> None:
+    out = io.StringIO()
+    export_items(connection, ExportedMovie.__table_name__, out)
+    lines = out.getvalue().splitlines(keepends=True)
+    half = lines[: len(lines) // 2]
+    first = import_items(
+        connection, ImportedMovie.__table_name__, read_lines(io.StringIO("".join(half)))
+    )
+    assert first.written == len(half)
+    again = import_items(
+        connection, ImportedMovie.__table_name__, read_lines(io.StringIO("".join(lines)))
+    )
+    assert (again.read, again.written, again.skipped) == (
+        MOVIE_COUNT,
+        MOVIE_COUNT - len(half),
+        len(half),
+    )
+    assert len(raw_scan(connection, ImportedMovie.__table_name__)) == MOVIE_COUNT
+
+
+def test_binary_and_sets_round_trip_in_base64(connection: Connection) -> None:
+    dynamodb.create_table(Blob, force=True)
+    try:
+        Blob(id="a", data=b"\x00\xffbytes", tags={"x", "y"}).save()
+        out = io.StringIO()
+        export_items(connection, Blob.__table_name__, out, segments=1)
+        (line,) = out.getvalue().splitlines()
+        item = json.loads(line)["Item"]
+        assert item["data"] == {"B": "AP9ieXRlcw=="}
+        assert sorted(item["tags"]["SS"]) == ["x", "y"]
+        Blob.delete_by_key(id="a")
+        import_items(connection, Blob.__table_name__, read_lines(io.StringIO(line)))
+        stored = Blob.get(id="a", consistent=True)
+        assert stored is not None
+        assert (stored.data, stored.tags) == (b"\x00\xffbytes", {"x", "y"})
+    finally:
+        dynamodb.delete_table(Blob)
+
+
+def test_a_bad_line_is_named_by_its_number() -> None:
+    source = io.StringIO('{"Item": {"id": {"S": "a"}}}\n\nnot json\n')
+    with pytest.raises(TransferError, match=r"^line 3: "):
+        list(read_lines(source))
+    with pytest.raises(TransferError, match=r'line 1: not \{"Item": \{...\}\}'):
+        list(read_lines(io.StringIO('{"id": {"S": "a"}}\n')))
+    with pytest.raises(TransferError, match="the json format needs a model"):
+        list(read_lines(io.StringIO(""), "json"))
+
+
+async def test_the_async_twins(loaded: None, copy_table: None, aconnection: Connection) -> None:
+    from dynamodb.transfer import aexport_items, aimport_items
+
+    out = io.StringIO()
+    exported = await aexport_items(aconnection, ExportedMovie.__table_name__, out, segments=3)
+    assert exported.items == MOVIE_COUNT
+    out.seek(0)
+    result = await aimport_items(aconnection, ImportedMovie.__table_name__, read_lines(out))
+    assert (result.read, result.written, result.skipped) == (MOVIE_COUNT, MOVIE_COUNT, 0)
+    assert raw_scan(aconnection, ImportedMovie.__table_name__) == raw_scan(
+        aconnection, ExportedMovie.__table_name__
+    )
