@@ -33,6 +33,7 @@ from dynamodb.models.single_table.entities import (
     table_entities,
 )
 from dynamodb.models.single_table.templates import bind_templates
+from dynamodb.wire import tracing
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
@@ -219,14 +220,30 @@ class ModelOptions:
         """The connection a call uses: the one given, the model's, or the default."""
         return explicit or self.model.__connection__ or get_connection()
 
+    def call_name(self, flow: Flow[Any]) -> str:
+        """What an item call's span is named: ``"Test.save"`` for ``_save_flow``."""
+        name = getattr(flow, "__name__", "") or "call"
+        return f"{self.name}.{name.strip('_').removesuffix('_flow')}"
+
+    def traced(self, flow: Flow[Any]) -> Any:
+        """The span of one item call (a no-op block when the application does not trace)."""
+        if tracing.tracer() is None:
+            return tracing.call_span("")
+        schema = self.schema
+        return tracing.call_span(self.call_name(flow), schema.table_name if schema else None)
+
     def run(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Run an item call's flow on :meth:`connection`; a missing table raises
         TableNotFound naming it and this model."""
-        return self.connection(connection).run(naming_missing_tables(flow, (self.model,)))
+        with self.traced(flow):
+            return self.connection(connection).run(naming_missing_tables(flow, (self.model,)))
 
     async def arun(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Async twin of :meth:`run`."""
-        return await self.connection(connection).arun(naming_missing_tables(flow, (self.model,)))
+        with self.traced(flow):
+            return await self.connection(connection).arun(
+                naming_missing_tables(flow, (self.model,))
+            )
 
     def unknown_fields(self, problem: str, names: Iterable[str], advice: str = "") -> str:
         """The message of an UnknownField for ``names``, which are not fields: ``problem``
