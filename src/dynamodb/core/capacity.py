@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "CAPACITY_OPERATIONS",
@@ -71,9 +71,6 @@ class Units:
         return self.read_units + self.write_units
 
 
-NO_UNITS = Units()
-
-
 @dataclass(frozen=True, slots=True)
 class Prices:
     """On-demand prices, in US dollars per million request units.
@@ -98,19 +95,26 @@ ON_DEMAND_US_EAST_1 = Prices()
 """The default prices (us-east-1, on-demand, Standard table class)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Consumed:
     """One ``ConsumedCapacity`` entry of one answer: an operation on one table.
 
-    ``units`` is the whole cost (table and indexes); ``indexes`` the part each
-    index took, by name: from DynamoDB's ``INDEXES`` detail when it was asked for,
-    else (a query or scan of an index) the whole cost, under the index read.
+    ``read_units`` and ``write_units`` are the whole cost (table and indexes);
+    ``indexes`` the part each index took, by name: from DynamoDB's ``INDEXES`` detail
+    when it was asked for, else (a query or scan of an index) the whole cost, under
+    the index read.
     """
 
     operation: str
     table: str
-    units: Units
+    read_units: float
+    write_units: float
     indexes: tuple[tuple[str, Units], ...] = ()
+
+    @property
+    def units(self) -> Units:
+        """The whole cost as :class:`Units`."""
+        return Units(self.read_units, self.write_units)
 
 
 def kind_of(operation: str, params: Mapping[str, Any] | None = None) -> str:
@@ -125,13 +129,13 @@ def kind_of(operation: str, params: Mapping[str, Any] | None = None) -> str:
     return "write" if operation == "ExecuteTransaction" else "read"
 
 
-def _units(entry: Mapping[str, Any], kind: str) -> Units:
+def _units(entry: Mapping[str, Any], kind: str) -> tuple[float, float]:
     read = entry.get("ReadCapacityUnits")
     write = entry.get("WriteCapacityUnits")
     if read is not None or write is not None:
-        return Units(float(read or 0.0), float(write or 0.0))
+        return float(read or 0.0), float(write or 0.0)
     total = float(entry.get("CapacityUnits") or 0.0)
-    return Units(total, 0.0) if kind == "read" else Units(0.0, total)
+    return (total, 0.0) if kind == "read" else (0.0, total)
 
 
 def consumed_of(
@@ -141,21 +145,32 @@ def consumed_of(
     reported = answer.get("ConsumedCapacity")
     if not reported:
         return []
-    entries = reported if isinstance(reported, list) else [reported]
-    kind = kind_of(operation, params)
+    kind = "read" if operation in READ_OPERATIONS else kind_of(operation, params)
     index = params.get("IndexName")
+    if type(reported) is dict and len(reported) == 2 and index is None:
+        # the usual answer, TOTAL for one table: {"TableName": ..., "CapacityUnits": ...}
+        total = reported.get("CapacityUnits")
+        if total is not None:
+            table = str(reported.get("TableName", ""))
+            if kind == "read":
+                return [Consumed(operation, table, float(total), 0.0)]
+            return [Consumed(operation, table, 0.0, float(total))]
+    entries = reported if isinstance(reported, list) else (reported,)
     records = []
     for entry in entries:
         if not isinstance(entry, dict):
             continue
-        units = _units(entry, kind)
-        detail: list[tuple[str, Units]] = []
-        for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
-            for name, part in (entry.get(member) or {}).items():
-                detail.append((str(name), _units(part, kind)))
-        if not detail and isinstance(index, str):
-            detail.append((index, units))
-        records.append(Consumed(operation, str(entry.get("TableName", "")), units, tuple(detail)))
+        read, write = _units(entry, kind)
+        detail: tuple[tuple[str, Units], ...] = ()
+        if "GlobalSecondaryIndexes" in entry or "LocalSecondaryIndexes" in entry:
+            detail = tuple(
+                (str(name), Units(*_units(part, kind)))
+                for member in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes")
+                for name, part in (entry.get(member) or {}).items()
+            )
+        elif isinstance(index, str):
+            detail = ((index, Units(read, write)),)
+        records.append(Consumed(operation, str(entry.get("TableName", "")), read, write, detail))
     return records
 
 
@@ -173,47 +188,50 @@ class Capacity:
         self.indexes = indexes
         self.prices = prices or ON_DEMAND_US_EAST_1
         self._lock = threading.Lock()
-        self._units = NO_UNITS
+        self._read = 0.0
+        self._write = 0.0
         self._requests = 0
-        self._tables: dict[str, Units] = {}
-        self._indexes: dict[tuple[str, str], Units] = {}
-        self._operations: dict[str, Units] = {}
+        # [read, write] accumulators: adding allocates nothing per request
+        self._tables: dict[str, list[float]] = {}
+        self._indexes: dict[tuple[str, str], list[float]] = {}
+        self._operations: dict[str, list[float]] = {}
 
     def add(self, records: Iterable[Consumed], requests: int = 1) -> None:
         """Count ``requests`` answered requests and the units their records report."""
         with self._lock:
             self._requests += requests
             for record in records:
-                units = record.units
-                self._units += units
-                self._tables[record.table] = self._tables.get(record.table, NO_UNITS) + units
-                operation = record.operation
-                self._operations[operation] = self._operations.get(operation, NO_UNITS) + units
+                read, write = record.read_units, record.write_units
+                self._read += read
+                self._write += write
+                _accumulate(self._tables, record.table, read, write)
+                _accumulate(self._operations, record.operation, read, write)
                 for name, part in record.indexes:
-                    key = (record.table, name)
-                    self._indexes[key] = self._indexes.get(key, NO_UNITS) + part
+                    _accumulate(
+                        self._indexes, (record.table, name), part.read_units, part.write_units
+                    )
 
     def reset(self) -> None:
         """Forget everything counted so far."""
         with self._lock:
-            self._units = NO_UNITS
+            self._read = self._write = 0.0
             self._requests = 0
             self._tables, self._indexes, self._operations = {}, {}, {}
 
     @property
     def units(self) -> Units:
         """Read and write units in all."""
-        return self._units
+        return Units(self._read, self._write)
 
     @property
     def read_units(self) -> float:
         """Read units in all."""
-        return self._units.read_units
+        return self._read
 
     @property
     def write_units(self) -> float:
         """Write units in all."""
-        return self._units.write_units
+        return self._write
 
     @property
     def requests(self) -> int:
@@ -224,31 +242,47 @@ class Capacity:
     def by_table(self) -> dict[str, Units]:
         """Units by table name (the models' names, without a connection's prefix)."""
         with self._lock:
-            return dict(self._tables)
+            return _snapshot(self._tables)
 
     @property
     def by_index(self) -> dict[tuple[str, str], Units]:
         """Units by ``(table, index)``: queries and scans of an index, and with
         ``indexes=True`` the part of every write each index took."""
         with self._lock:
-            return dict(self._indexes)
+            return _snapshot(self._indexes)
 
     @property
     def by_operation(self) -> dict[str, Units]:
         """Units by DynamoDB operation (``"Query"``, ``"BatchWriteItem"`` ...)."""
         with self._lock:
-            return dict(self._operations)
+            return _snapshot(self._operations)
 
     def cost(self, prices: Prices | None = None) -> float:
         """What the units cost in dollars, at ``prices`` (default: this collector's)."""
-        return (prices or self.prices).cost(self._units)
+        return (prices or self.prices).cost(self.units)
 
     def __repr__(self) -> str:
-        units = self._units
+        units = self.units
         return (
             f"<Capacity {units.read_units:g} read, {units.write_units:g} write units "
             f"in {self._requests} requests, ${self.cost():.6f}>"
         )
+
+
+K = TypeVar("K")
+
+
+def _accumulate(totals: dict[K, list[float]], key: K, read: float, write: float) -> None:
+    found = totals.get(key)
+    if found is None:
+        totals[key] = [read, write]
+    else:
+        found[0] += read
+        found[1] += write
+
+
+def _snapshot(totals: dict[K, list[float]]) -> dict[K, Units]:
+    return {key: Units(read, write) for key, (read, write) in totals.items()}
 
 
 _collectors: ContextVar[tuple[Capacity, ...]] = ContextVar("dynamodb_capacity", default=())

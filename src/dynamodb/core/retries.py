@@ -152,7 +152,13 @@ class RetryState:
 
 class Watch(Protocol):
     """What sees each request :func:`retrying` sends: the connection's capacity
-    counting, logs, spans and rate limits (:mod:`dynamodb.wire.telemetry`)."""
+    counting, logs, spans and rate limits (:mod:`dynamodb.wire.telemetry`).
+
+    ``limited`` says whether :meth:`delay` may ask for a wait (when it is False,
+    it is not asked).
+    """
+
+    limited: bool
 
     def begin(self, request: Request) -> tuple[Request, Any]:
         """The request to send in place of ``request`` (with ``ReturnConsumedCapacity``),
@@ -209,7 +215,7 @@ def retrying(
                 wait = limiter.delay(time.monotonic())
                 if wait > 0:
                     yield Sleep(wait)
-            if watch is not None:
+            if watch is not None and watch.limited:
                 wait = watch.delay(token, time.monotonic())
                 if wait > 0:
                     yield Sleep(wait)

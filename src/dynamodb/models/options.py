@@ -9,6 +9,7 @@ this object and the instances they are given, so none of them imports
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -220,27 +221,35 @@ class ModelOptions:
         """The connection a call uses: the one given, the model's, or the default."""
         return explicit or self.model.__connection__ or get_connection()
 
-    def call_name(self, flow: Flow[Any]) -> str:
-        """What an item call's span is named: ``"Test.save"`` for ``_save_flow``."""
-        name = getattr(flow, "__name__", "") or "call"
-        return f"{self.name}.{name.strip('_').removesuffix('_flow')}"
+    def call_name(self, method: str) -> str:
+        """What the span of an item call made by ``method`` is named: ``"Test.save"``
+        (an async twin's is its sync name: ``asave`` is ``"Test.save"`` too)."""
+        if method.startswith("a") and callable(getattr(self.model, method[1:], None)):
+            method = method[1:]
+        return f"{self.name}.{method}"
 
-    def traced(self, flow: Flow[Any]) -> Any:
-        """The span of one item call (a no-op block when the application does not trace)."""
+    def traced(self) -> Any:
+        """The span of one item call (a no-op block when the application does not trace).
+
+        Named after the public method that called :meth:`run` or :meth:`arun`
+        (``save``, ``get``, ``commit_changes`` ...), read from the stack only when
+        tracing, so that no call site has to name itself.
+        """
         if tracing.tracer() is None:
             return tracing.call_span("")
+        method = sys._getframe(2).f_code.co_name
         schema = self.schema
-        return tracing.call_span(self.call_name(flow), schema.table_name if schema else None)
+        return tracing.call_span(self.call_name(method), schema.table_name if schema else None)
 
     def run(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Run an item call's flow on :meth:`connection`; a missing table raises
         TableNotFound naming it and this model."""
-        with self.traced(flow):
+        with self.traced():
             return self.connection(connection).run(naming_missing_tables(flow, (self.model,)))
 
     async def arun(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Async twin of :meth:`run`."""
-        with self.traced(flow):
+        with self.traced():
             return await self.connection(connection).arun(
                 naming_missing_tables(flow, (self.model,))
             )

@@ -149,6 +149,7 @@ class Connection(WithBlock):
         self.log_values = log_values
         self.capacity = Capacity()
         """The capacity every call made through this connection consumed (running totals)."""
+        self._plain_watch: RequestWatch | None = None  # the watch of runs with nothing in effect
         if max_attempts < 1:
             raise InvalidValue(
                 f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"

@@ -165,7 +165,7 @@ class RequestWatch:
     effect in the running context (collectors, the call's rate limit, a tracer).
     """
 
-    __slots__ = ("collectors", "connection", "detail", "limits", "tracer")
+    __slots__ = ("collectors", "connection", "detail", "limited", "limits", "tracer")
 
     def __init__(
         self,
@@ -178,19 +178,48 @@ class RequestWatch:
         self.connection = connection
         self.collectors = collectors
         self.limits = limits
+        self.limited = bool(limits)
         self.detail = detail
         self.tracer = tracer
 
     @classmethod
     def for_run(cls, connection: Connection) -> RequestWatch:
-        """The watch of a run starting now in this thread or task."""
+        """The watch of a run starting now in this thread or task.
+
+        Nothing in effect (no collector, no call's limit, no tracer): the
+        connection's own watch, made once (a few lookups per run).
+        """
         collectors = active_collectors()
+        call = _call_limit.get()
+        tracer = tracing.tracer()
+        if not collectors and call is None and tracer is None:
+            plain = connection._plain_watch
+            if plain is not None and plain.matches(connection):
+                return plain
+            plain = connection._plain_watch = cls._made(connection, (), None, None)
+            return plain
+        return cls._made(connection, collectors, call, tracer)
+
+    @classmethod
+    def _made(
+        cls,
+        connection: Connection,
+        collectors: tuple[Capacity, ...],
+        call: RateLimit | None,
+        tracer: Any,
+    ) -> RequestWatch:
         detail = connection.return_consumed_capacity
         if detail == "TOTAL" and collectors and wants_indexes(collectors):
             detail = "INDEXES"
-        own, call = connection.rate_limit, _call_limit.get()
-        limits = tuple(limit for limit in (own, call) if limit is not None)
-        return cls(connection, collectors, limits, detail, tracing.tracer())
+        limits = tuple(limit for limit in (connection.rate_limit, call) if limit is not None)
+        return cls(connection, collectors, limits, detail, tracer)
+
+    def matches(self, connection: Connection) -> bool:
+        """Whether this plain watch still has the connection's settings."""
+        own = connection.rate_limit
+        return self.detail == connection.return_consumed_capacity and (
+            self.limits == ((own,) if own is not None else ())
+        )
 
     # -- the Watch protocol --------------------------------------------------------
 
@@ -205,9 +234,15 @@ class RequestWatch:
             request = Request(
                 operation, {**params, "ReturnConsumedCapacity": self.detail}, request.idempotent
             )
-        span = self._start_span(request) if self.tracer is not None else None
-        kind = kind_of(operation, params) if self.limits else ""
-        return request, _Pending(request, kind, time.perf_counter(), span)
+        span = None
+        started = 0.0  # timed only for a span or a DEBUG line
+        if self.tracer is not None:
+            span = self._start_span(request)
+            started = time.perf_counter()
+        elif logger.isEnabledFor(logging.DEBUG):
+            started = time.perf_counter()
+        kind = kind_of(operation, params) if self.limited else ""
+        return request, _Pending(request, kind, started, span)
 
     def delay(self, token: _Pending, now: float) -> float:
         """What the rate limits in effect make this attempt wait."""
@@ -223,9 +258,9 @@ class RequestWatch:
         self.connection.capacity.add(records)
         for collector in self.collectors:
             collector.add(records)
-        if self.limits and records:
-            read = sum(record.units.read_units for record in records)
-            write = sum(record.units.write_units for record in records)
+        if self.limited and records:
+            read = sum(record.read_units for record in records)
+            write = sum(record.write_units for record in records)
             now = time.monotonic()
             for limit in self.limits:
                 limit.charge(read, write, now)
@@ -292,8 +327,8 @@ class RequestWatch:
             ms=round((time.perf_counter() - token.started) * 1000, 3),
             attempts=attempts,
             status=status,
-            read_units=sum(record.units.read_units for record in records),
-            write_units=sum(record.units.write_units for record in records),
+            read_units=sum(record.read_units for record in records),
+            write_units=sum(record.write_units for record in records),
             request_id=metadata.get("RequestId") or "-",
         )
         message = (

@@ -24,6 +24,7 @@ Spans follow OpenTelemetry's semantic conventions for DynamoDB (``db.system.name
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -34,15 +35,24 @@ DB_SYSTEM = "aws.dynamodb"
 """``db.system.name`` of every span."""
 
 _cached: tuple[Any, Any] = (None, None)  # (the provider, its tracer or None)
+_from_environment: bool | None = None  # whether the environment names a provider (read once)
+_UNKNOWN = object()
 _NULL = contextlib.nullcontext()
 
 
 def tracer() -> Any:
     """The tracer to make spans with, or None when the application does not trace."""
-    global _cached
+    global _cached, _from_environment
     trace = sys.modules.get("opentelemetry.trace")
     if trace is None:
         return None
+    # The API's global, read first: ``get_tracer_provider()`` looks in os.environ
+    # (a microsecond) at every call while no provider is set.
+    if getattr(trace, "_TRACER_PROVIDER", _UNKNOWN) is None:
+        if _from_environment is None:
+            _from_environment = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+        if not _from_environment:
+            return None
     provider = trace.get_tracer_provider()
     cached_provider, cached = _cached
     if provider is cached_provider:
