@@ -296,7 +296,10 @@ def active_collectors() -> tuple[Capacity, ...]:
 
 def wants_indexes(collectors: tuple[Capacity, ...]) -> bool:
     """Whether one of ``collectors`` asked for the index detail."""
-    return any(collector.indexes for collector in collectors)
+    for collector in collectors:
+        if collector.indexes:
+            return True
+    return False
 
 
 @contextmanager

@@ -211,7 +211,11 @@ class RequestWatch:
         detail = connection.return_consumed_capacity
         if detail == "TOTAL" and collectors and wants_indexes(collectors):
             detail = "INDEXES"
-        limits = tuple(limit for limit in (connection.rate_limit, call) if limit is not None)
+        own = connection.rate_limit
+        if own is None:
+            limits: tuple[RateLimit, ...] = () if call is None else (call,)
+        else:
+            limits = (own,) if call is None else (own, call)
         return cls(connection, collectors, limits, detail, tracer)
 
     def matches(self, connection: Connection) -> bool:
