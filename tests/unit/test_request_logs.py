@@ -142,3 +142,18 @@ def test_a_batch_that_gives_up_warns(caplog: pytest.LogCaptureFixture) -> None:
         "BatchWriteItem gives up: 1 requests left unprocessed after 2 attempts"
     )
     assert SECRET not in caplog.text
+
+
+def test_a_request_abandoned_in_flight_ends_its_line(caplog: pytest.LogCaptureFixture) -> None:
+    from dynamodb.core.flow import call
+    from dynamodb.core.retries import retrying
+    from dynamodb.wire.telemetry import RequestWatch
+
+    connection = Connection(transport=MockTransport(_answer))
+    with caplog.at_level(logging.DEBUG, logger="dynamodb"):
+        watch = RequestWatch.for_run(connection)
+        edged = retrying(call("GetItem", {"TableName": "T"}), connection.retry_policy, None, watch)
+        next(edged)  # the request is in flight ...
+        edged.close()  # ... when its flow is closed (a cancelled task, a dropped iterator)
+    (record,) = _lines(caplog, logging.DEBUG)
+    assert record.dynamodb["status"] == "abandoned"  # type: ignore[attr-defined]

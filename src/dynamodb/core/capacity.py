@@ -296,10 +296,7 @@ def active_collectors() -> tuple[Capacity, ...]:
 
 def wants_indexes(collectors: tuple[Capacity, ...]) -> bool:
     """Whether one of ``collectors`` asked for the index detail."""
-    for collector in collectors:
-        if collector.indexes:
-            return True
-    return False
+    return any(collector.indexes for collector in collectors)
 
 
 @contextmanager

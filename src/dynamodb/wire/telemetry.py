@@ -165,7 +165,17 @@ class RequestWatch:
     effect in the running context (collectors, the call's rate limit, a tracer).
     """
 
-    __slots__ = ("collectors", "connection", "detail", "limited", "limits", "tracer")
+    __slots__ = (
+        "capacity",
+        "collectors",
+        "detail",
+        "limited",
+        "limits",
+        "log_values",
+        "max_attempts",
+        "prefix",
+        "tracer",
+    )
 
     def __init__(
         self,
@@ -175,7 +185,13 @@ class RequestWatch:
         detail: str,
         tracer: Any,
     ) -> None:
-        self.connection = connection
+        # What it needs of the connection, not the connection: the plain watch is kept
+        # on its connection, and a cycle would keep a dropped connection's clients alive
+        # until a full collection.
+        self.capacity = connection.capacity
+        self.prefix = connection.table_prefix
+        self.log_values = connection.log_values
+        self.max_attempts = connection.max_attempts
         self.collectors = collectors
         self.limits = limits
         self.limited = bool(limits)
@@ -221,8 +237,12 @@ class RequestWatch:
     def matches(self, connection: Connection) -> bool:
         """Whether this plain watch still has the connection's settings."""
         own = connection.rate_limit
-        return self.detail == connection.return_consumed_capacity and (
-            self.limits == ((own,) if own is not None else ())
+        return (
+            self.detail == connection.return_consumed_capacity
+            and self.limits == ((own,) if own is not None else ())
+            and self.log_values == connection.log_values
+            and self.max_attempts == connection.max_attempts
+            and self.capacity is connection.capacity
         )
 
     # -- the Watch protocol --------------------------------------------------------
@@ -259,7 +279,7 @@ class RequestWatch:
         """Count the capacity, charge the limits, log, end the span."""
         request = token.request
         records = consumed_of(request.operation, request.params, reply)
-        self.connection.capacity.add(records)
+        self.capacity.add(records)
         for collector in self.collectors:
             collector.add(records)
         if self.limited and records:
@@ -312,7 +332,7 @@ class RequestWatch:
     # -- logs ------------------------------------------------------------------------
 
     def _names(self, request: Request) -> str:
-        prefix = self.connection.table_prefix
+        prefix = self.prefix
         return ",".join(prefix + table for table in _tables(request.params)) or "-"
 
     def _log(
@@ -340,7 +360,7 @@ class RequestWatch:
             "status=%(status)s units=%(read_units)g read/%(write_units)g write "
             "request_id=%(request_id)s"
         )
-        if self.connection.log_values:
+        if self.log_values:
             logger.debug(
                 message + " params=%(params)s",
                 {**fields, "params": json.dumps(request.params, default=str)},
@@ -358,7 +378,7 @@ class RequestWatch:
             self._names(request),
             code,
             attempt,
-            self.connection.max_attempts,
+            self.max_attempts,
             what,
         )
 
@@ -368,7 +388,7 @@ class RequestWatch:
         from opentelemetry.trace import SpanKind
 
         operation, params = request.operation, request.params
-        prefix = self.connection.table_prefix
+        prefix = self.prefix
         tables = [prefix + table for table in _tables(params)]
         attributes: dict[str, Any] = {
             "db.system.name": tracing.DB_SYSTEM,
@@ -404,7 +424,7 @@ class RequestWatch:
         reported = reply.get("ConsumedCapacity")
         if reported:
             entries = reported if isinstance(reported, list) else [reported]
-            prefix = self.connection.table_prefix
+            prefix = self.prefix
             span.set_attribute(
                 "aws.dynamodb.consumed_capacity",
                 [json.dumps(_prefixed_entry(entry, prefix), sort_keys=True) for entry in entries],
@@ -450,9 +470,12 @@ def _prefixed_entry(entry: Any, prefix: str) -> Any:
 
 
 def _code(error: BaseException) -> str:
-    """What failed, as a code: DynamoDB's error code, else the error's class name."""
+    """What failed, as a code: DynamoDB's error code, ``"abandoned"`` for a request whose
+    flow was closed or cancelled while it was in flight, else the error's class name."""
     if isinstance(error, ServiceError) and error.code:
         return error.code
+    if isinstance(error, GeneratorExit) or type(error).__name__ == "CancelledError":
+        return "abandoned"
     return type(error).__name__
 
 
