@@ -3,6 +3,7 @@ adaptive mode's AIMD, and the waits a connection's requests take (Sleep steps)."
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -165,10 +166,28 @@ def test_a_limited_scan_waits_between_its_pages() -> None:
 
     connection = Connection(transport=MockTransport(answer))
     scan = Item.scan(rate_limit=RateLimit(read_units_per_second=40)).using(connection)
-    import time
-
     started = time.monotonic()
     assert [item.key for item in scan] == ["a", "b"]
     # three pages of 2 units at 40 a second: two waits of 0.05 s
     assert time.monotonic() - started >= 0.09
     assert scan.consumed.read_units == 6.0
+
+
+def test_a_batchs_chunks_on_all_its_threads_share_one_budget() -> None:
+    def answer(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ConsumedCapacity": [{"TableName": "unit_rate_limit", "CapacityUnits": 10.0}]}
+
+    connection = Connection(transport=MockTransport(answer))
+    items = [Item(key=str(n)) for n in range(300)]  # 12 chunks of 25, 10 units each
+    started = time.monotonic()
+    Item.batch_write(
+        items,
+        connection=connection,
+        concurrency=4,
+        rate_limit=RateLimit(write_units_per_second=100),
+    )
+    elapsed = time.monotonic() - started
+    # The first 4 chunks go at once (their cost is known only when answered); the other
+    # 80 units wait for the budget: at least 0.8 s, whatever thread sends them.
+    assert elapsed >= 0.75
+    assert elapsed < 3.0
