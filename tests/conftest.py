@@ -8,6 +8,7 @@ always DynamoDB Local, the suite's reference.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from dynamodb.testing.support import is_loopback
 from tests.support.dynamodb_local import DynamoDBLocal
+from tests.support.log_canary import LeakCatcher
 
 _INTEGRATION_DIR = Path(__file__).resolve().parent / "integration"
 
@@ -46,6 +48,28 @@ def aws_test_credentials() -> Iterator[None]:
             if not os.environ.get(name):
                 patch.setenv(name, value)
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_values_in_logs() -> Iterator[LeakCatcher]:
+    """Log every request of the session at DEBUG, and fail if a value got into a line.
+
+    The ``"dynamodb"`` logger is set to DEBUG for the whole run, so every request
+    builds its log line; a handler looks for the canary value
+    (``tests/support/log_canary.py``) in each formatted record. The canary workload
+    (``tests/integration/test_log_canary.py``) puts it in keys, items, conditions and
+    errors; no other value of the suite is allowed either, but only the canary is known.
+    """
+    logger = logging.getLogger("dynamodb")
+    catcher, level = LeakCatcher(), logger.level
+    logger.addHandler(catcher)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield catcher
+    finally:
+        logger.removeHandler(catcher)
+        logger.setLevel(level)
+    assert not catcher.leaks, "values reached the logs:\n" + "\n".join(catcher.leaks[:10])
 
 
 @pytest.fixture(scope="session")

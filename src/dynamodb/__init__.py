@@ -18,10 +18,12 @@ from __future__ import annotations
 from dynamodb import signals  # noqa: F401 - so that dynamodb.signals works after import dynamodb
 from dynamodb import streams as streams  # dynamodb.streams.read(...) after `import dynamodb`
 from dynamodb.core import errors as _errors
+from dynamodb.core.capacity import Capacity, Prices, Units, capacity
 from dynamodb.core.cursor import Cursor, set_cursor_secret
 from dynamodb.core.errors import *  # noqa: F403 - every error class is public
 from dynamodb.core.expressions import Condition
 from dynamodb.core.operations import WaitPolicy
+from dynamodb.core.ratelimit import RateLimit
 from dynamodb.core.retries import RetryPolicy
 from dynamodb.core.ulid import ulid
 from dynamodb.core.updates import UpdateAction
@@ -60,6 +62,7 @@ from dynamodb.wire.transport import MockTransport, Transport
 __version__ = "0.1.0"
 
 __all__ = [
+    "Capacity",
     "Collection",
     "CollectionResult",
     "Condition",
@@ -69,7 +72,9 @@ __all__ = [
     "MapModel",
     "MockTransport",
     "Model",
+    "Prices",
     "Query",
+    "RateLimit",
     "RetryPolicy",
     "Scan",
     "SchemaPlan",
@@ -77,6 +82,7 @@ __all__ = [
     "Transaction",
     "Transport",
     "Typed",
+    "Units",
     "UpdateAction",
     "WaitPolicy",
     "__version__",
@@ -89,6 +95,7 @@ __all__ = [
     "atransact_get",
     "atransaction",
     "belongs_to",
+    "capacity",
     "create_table",
     "delete_table",
     "get_connection",

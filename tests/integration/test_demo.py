@@ -62,4 +62,4 @@ def test_demo_walks_both_seeds_on_dynamodb_local(
     assert "(nothing of ours was written): ['100', '101', \"another writer's\"]" in text
     assert "a transaction moves 30 from alice to bob\n    -> (70, 30)" in text
     assert "VersionConflict: Account {'id': 'alice'}: expected version 2, found 3" in text
-    assert text.rstrip().endswith("Done: 57 steps.")
+    assert text.rstrip().endswith("Done: 59 steps.")

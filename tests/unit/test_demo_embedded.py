@@ -56,7 +56,7 @@ def test_make_demo_runs_every_step_async_included_with_no_java_on_path(tmp_path:
     assert "-> UpdateConflict, before any request: ForumThread: append(user_reviews)" in text
     assert "-> ConcurrentModification: ForumThread {'forum_id': 'science'" in text
     assert "a transaction moves 30 from alice to bob\n    -> (70, 30)" in text
-    assert text.rstrip().endswith("Done: 57 steps.")
+    assert text.rstrip().endswith("Done: 59 steps.")
 
 
 def test_the_embedded_backend_is_the_default_inside_and_stops_after() -> None:

@@ -57,16 +57,23 @@ def mock_connection(handler: Recorder) -> Connection:
     return Connection(transport=MockTransport(handler))
 
 
-GET = {"TableName": "unit_transport_scores", "Key": {"player": {"S": "ann"}, "game": {"N": "1"}}}
+# Every item request asks for its consumed capacity (the connection counts it).
+GET = {
+    "TableName": "unit_transport_scores",
+    "Key": {"player": {"S": "ann"}, "game": {"N": "1"}},
+    "ReturnConsumedCapacity": "TOTAL",
+}
 PUT = {
     "TableName": "unit_transport_scores",
     "Item": {"player": {"S": "ann"}, "game": {"N": "2"}, "points": {"N": "3"}},
+    "ReturnConsumedCapacity": "TOTAL",
 }
 QUERY = {
     "TableName": "unit_transport_scores",
     "KeyConditionExpression": "(#n0 = :v0) AND (#n1 > :v1)",
     "ExpressionAttributeNames": {"#n0": "player", "#n1": "game"},
     "ExpressionAttributeValues": {":v0": {"S": "ann"}, ":v1": {"N": "0"}},
+    "ReturnConsumedCapacity": "TOTAL",
 }
 
 

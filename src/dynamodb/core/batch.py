@@ -15,6 +15,7 @@ written; :func:`gather` merges the chunks' outcomes into one such error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -28,6 +29,8 @@ from dynamodb.core.errors import (
 from dynamodb.core.expressions import Path, Placeholders
 from dynamodb.core.flow import Flow, call, sleep
 from dynamodb.core.retries import RetryPolicy
+
+_logger = logging.getLogger("dynamodb.batch")
 
 __all__ = [
     "BatchIncomplete",
@@ -85,6 +88,13 @@ def _retrying(
                 f"{operation}: {len(left)} left after {attempt} attempts{reason}", left
             )
             incomplete.partial = responses
+            _logger.warning(
+                "%s gives up: %d requests left unprocessed after %d attempts%s",
+                operation,
+                len(left),
+                attempt,
+                f" (last error: {type(cause).__name__})" if cause is not None else "",
+            )
             raise incomplete
         pending = left
         yield from sleep(policy.delay(attempt))

@@ -33,7 +33,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from dynamodb.core.codec import decode_value
 from dynamodb.core.errors import (
@@ -54,6 +54,7 @@ __all__ = [
     "TRANSIENT_CODES",
     "RetryPolicy",
     "RetryState",
+    "Watch",
     "is_idempotent",
     "retrying",
 ]
@@ -149,7 +150,44 @@ class RetryState:
         self.limiter: RateLimiter | None = RateLimiter() if adaptive else None
 
 
-def retrying(flow: Flow[T], policy: RetryPolicy, state: RetryState | None = None) -> Flow[T]:
+class Watch(Protocol):
+    """What sees each request :func:`retrying` sends: the connection's capacity
+    counting, logs, spans and rate limits (:mod:`dynamodb.wire.telemetry`).
+
+    ``limited`` says whether :meth:`delay` may ask for a wait (when it is False,
+    it is not asked).
+    """
+
+    limited: bool
+
+    def begin(self, request: Request) -> tuple[Request, Any]:
+        """The request to send in place of ``request`` (with ``ReturnConsumedCapacity``),
+        and a token that the other calls get back."""
+
+    def delay(self, token: Any, now: float) -> float:
+        """Seconds to wait before the next attempt (a rate limit's debt)."""
+
+    def answered(self, token: Any, reply: dict[str, Any], attempts: int) -> None:
+        """The request was answered, at its ``attempts``-th attempt."""
+
+    def failed(
+        self,
+        token: Any,
+        error: BaseException,
+        attempt: int,
+        throttled: bool,
+        retry_in: float | None,
+    ) -> None:
+        """An attempt failed (or was abandoned: the flow closed while it was in
+        flight); it is resent in ``retry_in`` seconds (None: it is not)."""
+
+
+def retrying(
+    flow: Flow[T],
+    policy: RetryPolicy,
+    state: RetryState | None = None,
+    watch: Watch | None = None,
+) -> Flow[T]:
     """``flow``, with each of its requests resent as :mod:`this module <.retries>` says.
 
     Requests and sleeps pass through; a failed request is resent (after a
@@ -157,6 +195,7 @@ def retrying(flow: Flow[T], policy: RetryPolicy, state: RetryState | None = None
     (``policy.max_attempts``, and ``state``'s retry quota), and otherwise its error
     (or :class:`OutcomeUnknown`) is thrown into ``flow``, which may handle it. With
     ``state``'s rate limiter (adaptive mode), a request may first wait for its turn.
+    ``watch`` sees every request, its attempts and how it ended (see :class:`Watch`).
     """
     quota = state.quota if state is not None else None
     limiter = state.limiter if state is not None else None
@@ -167,32 +206,50 @@ def retrying(flow: Flow[T], policy: RetryPolicy, state: RetryState | None = None
             return None
         if not isinstance(step, Request):  # user code (hooks): not a request to resend
             return (yield step)
+        token = None
+        if watch is not None:
+            step, token = watch.begin(step)
         spent = 0
         for attempt in range(1, policy.max_attempts + 1):
             if limiter is not None:
                 wait = limiter.delay(time.monotonic())
                 if wait > 0:
                     yield Sleep(wait)
+            if watch is not None and watch.limited:
+                wait = watch.delay(token, time.monotonic())
+                if wait > 0:
+                    yield Sleep(wait)
             try:
                 reply = yield step
             except DynamoDBError as error:
+                throttled = _is_throttling(error)
                 if limiter is not None:
-                    limiter.update(_is_throttling(error), time.monotonic())
+                    limiter.update(throttled, time.monotonic())
                 failure = _verdict(step, error, attempt, policy)
                 if failure is None and quota is not None:
                     spent = quota.spend(timeout=getattr(error, "timeout", False))
                     if not spent:
                         failure = error  # the retry quota is spent: no more retries for now
+                backoff = policy.delay(attempt) if failure is None else None
+                if watch is not None:
+                    watch.failed(token, error, attempt, throttled, backoff)
                 if failure is error:
                     raise
                 if failure is not None:
                     raise failure from error
-                yield Sleep(policy.delay(attempt))
+                assert backoff is not None
+                yield Sleep(backoff)
+            except BaseException as abandoned:  # the flow was closed (or cancelled) meanwhile
+                if watch is not None:
+                    watch.failed(token, abandoned, attempt, False, None)
+                raise
             else:
                 if limiter is not None:
                     limiter.update(False, time.monotonic())
                 if quota is not None:
                     quota.refund(spent)
+                if watch is not None:
+                    watch.answered(token, reply, attempt)
                 return reply
         raise AssertionError("unreachable: the last attempt always gives a verdict")
 

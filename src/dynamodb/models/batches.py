@@ -32,6 +32,7 @@ from dynamodb.core.errors import (
 )
 from dynamodb.core.flow import Flow, sleep
 from dynamodb.core.progress import ProgressCallback, make_progress
+from dynamodb.core.ratelimit import RateLimit
 from dynamodb.core.retries import RetryPolicy
 from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_items, each_within_limits
@@ -39,6 +40,8 @@ from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.persistence import check_whole, prepare_delete, prepare_put, run_write
 from dynamodb.models.projection import ProjectionEntry, projection_of, read_with
 from dynamodb.models.sealing import seal_item, warming_keys
+from dynamodb.wire import tracing
+from dynamodb.wire.telemetry import limiting
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -73,6 +76,9 @@ class BatchOptions(TypedDict, total=False):
     """The retry budget of each chunk (default: ``RetryPolicy()``)."""
     connection: Connection | None
     """The connection to send with (default: the model's)."""
+    rate_limit: RateLimit | None
+    """Hold the call's chunks, on all their threads or tasks, to this budget of
+    capacity units per second (on top of the connection's own)."""
 
 
 class BatchGetOptions(BatchOptions, total=False):
@@ -111,15 +117,21 @@ class BatchPlan(Generic[R]):
     connection: Connection
     models: tuple[type[Any], ...] = ()
     """The models read or written (the async run fetches their KMS keys off the loop)."""
+    name: str = "batch"
+    """The call, as its span is named (``"Test.batch_write"``)."""
+    table: str | None = None
+    rate_limit: RateLimit | None = None
 
     def run(self) -> R:
-        """Run the chunk flows on threads and finish."""
-        return self.finish(self.connection.run_many(self.flows, self.concurrency))
+        """Run the chunk flows on threads and finish (one span; the threads carry it)."""
+        with tracing.call_span(self.name, self.table), limiting(self.rate_limit):
+            return self.finish(self.connection.run_many(self.flows, self.concurrency))
 
     async def arun(self) -> R:
         """Run the chunk flows as tasks on the running event loop and finish."""
         flows = [warming_keys(flow, self.models) for flow in self.flows]
-        return self.finish(await self.connection.arun_many(flows, self.concurrency))
+        with tracing.call_span(self.name, self.table), limiting(self.rate_limit):
+            return self.finish(await self.connection.arun_many(flows, self.concurrency))
 
 
 def _plan(
@@ -127,13 +139,22 @@ def _plan(
     flows: Iterable[Flow[Any]],
     finish: Callable[[list[Any]], R],
     options: Mapping[str, Any],
+    call: str,
 ) -> BatchPlan[R]:
+    limit = options.get("rate_limit")
+    if limit is not None and not isinstance(limit, RateLimit):
+        raise InvalidArgument(
+            f"{cls.__name__}.{call}(rate_limit=...) takes a dynamodb.RateLimit, not {limit!r}"
+        )
     return BatchPlan(
         [naming_missing_tables(flow, (cls,)) for flow in flows],
         finish,
         options.get("concurrency") or DEFAULT_CONCURRENCY,
         cls._meta.connection(options.get("connection")),
         (cls,),
+        name=f"{cls.__name__}.{call}",
+        table=cls._meta.table_name if cls._meta.schema is not None else None,
+        rate_limit=limit,
     )
 
 
@@ -234,7 +255,7 @@ def plan_batch_write(
             written.append(instance)
         return written
 
-    return _plan(cls, flows, finish, options)
+    return _plan(cls, flows, finish, options, "batch_write")
 
 
 def _plan_conditional_puts(
@@ -310,7 +331,7 @@ def _plan_conditional_puts(
             raise error
         return instances
 
-    return _plan(cls, [put(instance) for instance in instances], finish, options)
+    return _plan(cls, [put(instance) for instance in instances], finish, options, "batch_write")
 
 
 def _raise_violations(cls: type[M], instances: list[M], outcomes: list[Any]) -> None:
@@ -403,7 +424,7 @@ def plan_batch_get(
             raise
         return in_order(pages)
 
-    return _plan(cls, flows, finish, options)
+    return _plan(cls, flows, finish, options, "batch_get")
 
 
 def plan_batch_delete(
@@ -428,7 +449,7 @@ def plan_batch_delete(
         )
         return len(requests)
 
-    return _plan(cls, flows, finish, options)
+    return _plan(cls, flows, finish, options, "batch_delete")
 
 
 def _plan_guarded_deletes(
@@ -457,4 +478,4 @@ def _plan_guarded_deletes(
                 raise outcome
         return len(chosen)
 
-    return _plan(cls, [delete(key) for key in chosen.values()], finish, options)
+    return _plan(cls, [delete(key) for key in chosen.values()], finish, options, "batch_delete")

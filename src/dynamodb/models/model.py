@@ -41,6 +41,7 @@ from dynamodb.core.errors import (
 )
 from dynamodb.core.expressions import Condition, and_all, require_condition
 from dynamodb.core.flow import Flow, call
+from dynamodb.core.ratelimit import RateLimit
 from dynamodb.core.updates import UpdateAction, UpdatePlan
 from dynamodb.models import lifecycle, pydantic_interop
 from dynamodb.models.associations import Association
@@ -736,17 +737,28 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     # -- reading many ------------------------------------------------------------------
 
     @classmethod
-    def query(cls, *projection: Field[Any] | NestedAttribute) -> Query[Self]:
+    def query(
+        cls, *projection: Field[Any] | NestedAttribute, rate_limit: RateLimit | None = None
+    ) -> Query[Self]:
         """A query builder; pass fields or nested paths (``Test.doc["a"]``) to read only
-        those (and the key, and the version field)."""
-        return Query(cls, _Spec(projection=_projection_spec(cls, projection, "query")))
+        those (and the key, and the version field). ``rate_limit`` holds its reads to a
+        budget of capacity units per second (see :class:`~dynamodb.RateLimit`)."""
+        query = Query(cls, _Spec(projection=_projection_spec(cls, projection, "query")))
+        return query.rate_limit(rate_limit) if rate_limit is not None else query
 
     @classmethod
-    def scan(cls, *projection: Field[Any] | NestedAttribute, segments: int = 1) -> Scan[Self]:
+    def scan(
+        cls,
+        *projection: Field[Any] | NestedAttribute,
+        segments: int = 1,
+        rate_limit: RateLimit | None = None,
+    ) -> Scan[Self]:
         """A scan builder; ``segments=N`` reads with N parallel workers. Projections as
-        in :meth:`query`."""
+        in :meth:`query`; ``rate_limit`` holds the whole scan, all its segments, to a
+        budget of capacity units per second (see :class:`~dynamodb.RateLimit`)."""
         spec = _Spec(projection=_projection_spec(cls, projection, "scan"))
-        return Scan(cls, spec).segments(segments)
+        scan = Scan(cls, spec).segments(segments)
+        return scan.rate_limit(rate_limit) if rate_limit is not None else scan
 
     @classmethod
     def stream(cls, **options: Unpack[StreamOptions]) -> ChangeStream[Self]:

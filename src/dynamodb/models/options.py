@@ -9,6 +9,7 @@ this object and the instances they are given, so none of them imports
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -35,6 +36,7 @@ from dynamodb.models.single_table.entities import (
     table_entities,
 )
 from dynamodb.models.single_table.templates import bind_templates
+from dynamodb.wire import tracing
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
@@ -233,15 +235,37 @@ class ModelOptions:
         """The connection a call uses: the one given, the model's, or the default."""
         return explicit or self.model.__connection__ or get_connection()
 
+    def call_name(self, method: str) -> str:
+        """What the span of an item call made by ``method`` is named: ``"Test.save"``
+        (an async twin's is its sync name: ``asave`` is ``"Test.save"`` too)."""
+        if method.startswith("a") and callable(getattr(self.model, method[1:], None)):
+            method = method[1:]
+        return f"{self.name}.{method}"
+
+    def traced(self) -> Any:
+        """The span of one item call (a no-op block when the application does not trace).
+
+        Named after the public method that called :meth:`run` or :meth:`arun`
+        (``save``, ``get``, ``commit_changes`` ...), read from the stack only when
+        tracing, so that no call site has to name itself.
+        """
+        if tracing.tracer() is None:
+            return tracing.call_span("")
+        method = sys._getframe(2).f_code.co_name
+        schema = self.schema
+        return tracing.call_span(self.call_name(method), schema.table_name if schema else None)
+
     def run(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Run an item call's flow on :meth:`connection`; a missing table raises
         TableNotFound naming it and this model."""
-        return self.connection(connection).run(naming_missing_tables(flow, (self.model,)))
+        with self.traced():
+            return self.connection(connection).run(naming_missing_tables(flow, (self.model,)))
 
     async def arun(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Async twin of :meth:`run`."""
         flow = naming_missing_tables(warming_keys(flow, (self.model,)), (self.model,))
-        return await self.connection(connection).arun(flow)
+        with self.traced():
+            return await self.connection(connection).arun(flow)
 
     def unknown_fields(self, problem: str, names: Iterable[str], advice: str = "") -> str:
         """The message of an UnknownField for ``names``, which are not fields: ``problem``

@@ -17,12 +17,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dynamodb.core.batch import batch_get, get_chunks, key_identity
+from dynamodb.core.capacity import Capacity
 from dynamodb.core.codec import Item
 from dynamodb.core.cursor import Cursor, decode_cursor, query_scope
 from dynamodb.core.errors import InvalidArgument, InvalidValue, QueryError, UnknownAssociation
 from dynamodb.core.expressions import Condition, Placeholders, and_all, require_condition
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.planner import QueryPlan, Target, find_target, plan_query
+from dynamodb.core.ratelimit import RateLimit
 from dynamodb.models import lifecycle
 from dynamodb.models.associations import prefetch_flow
 from dynamodb.models.fields import Field
@@ -31,8 +33,10 @@ from dynamodb.models.limit_checks import check_expressions, check_key_condition
 from dynamodb.models.options import naming_missing_tables
 from dynamodb.models.projection import Projection, read_with
 from dynamodb.models.sealing import warming_keys
+from dynamodb.wire import tracing
 from dynamodb.wire.connection import Connection
 from dynamodb.wire.parser import gc_paused
+from dynamodb.wire.telemetry import call_scope
 
 if TYPE_CHECKING:
     from dynamodb.core.compat import Self
@@ -61,6 +65,29 @@ class _Spec:
     connection: Connection | None = None
     prefetch: tuple[str, ...] = ()
     include_expired: bool = False
+    rate_limit: RateLimit | None = None
+
+
+class _Reading:
+    """One read of a builder (an iteration, ``get_items()``, ``count()`` ...): its span,
+    the collector of its pages' capacity, its rate limit."""
+
+    __slots__ = ("collector", "limit", "span")
+
+    def __init__(self, name: str, table: str, limit: RateLimit | None) -> None:
+        self.collector = Capacity()
+        self.limit = limit
+        self.span = tracing.start_span(name, table)
+
+    def step(self) -> Any:
+        """The block around one ``Connection.run`` of the read (a page, a count)."""
+        return call_scope(self.span, self.collector, self.limit)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """The read is over (``error``: how it failed; stopping early is no failure)."""
+        if isinstance(error, GeneratorExit):
+            error = None
+        tracing.end_span(self.span, error)
 
 
 class Pager(Generic[M]):
@@ -200,11 +227,57 @@ class Pager(Generic[M]):
 class _Reader(Generic[M]):
     """What Query and Scan share: the builder steps and the ways to read."""
 
-    __slots__ = ("_model", "_spec")
+    __slots__ = ("_consumed", "_model", "_spec")
 
     def __init__(self, model: type[M], spec: _Spec) -> None:
         self._model = model
         self._spec = spec
+        self._consumed: Capacity | None = None
+
+    @property
+    def consumed(self) -> Capacity:
+        """What the pages of this builder's latest read cost (``consumed.read_units``,
+        ``.by_index``, ``.cost()`` ...): counted as they are read, so after an
+        iteration, ``get_items()``, ``first()`` or ``count()`` it holds the whole read,
+        the segments of a parallel scan included. Each read starts it afresh; a
+        builder made by a step (``.where()``, ``.limit()`` ...) has its own."""
+        return self._consumed if self._consumed is not None else Capacity()
+
+    def _reading(self) -> _Reading:
+        reading = _Reading(
+            f"{self._model.__name__}.{self._operation().lower()}",
+            self._model._meta.table_name,
+            self._spec.rate_limit,
+        )
+        self._consumed = reading.collector
+        return reading
+
+    def _read(self, run: Any, *flows: Any) -> Any:
+        """Run ``flows`` (one after the other, with ``run``) as one read of the builder."""
+        reading = self._reading()
+        try:
+            with reading.step():
+                results = [run(flow) for flow in flows]
+        except BaseException as error:
+            reading.end(error)
+            raise
+        reading.end()
+        return results
+
+    async def _aread(self, *flows: Any) -> Any:
+        """Async twin of :meth:`_read` (the flows run concurrently)."""
+        import asyncio
+
+        connection = self._connection()
+        reading = self._reading()
+        try:
+            with reading.step():
+                results = await asyncio.gather(*(connection.arun(flow) for flow in flows))
+        except BaseException as error:
+            reading.end(error)
+            raise
+        reading.end()
+        return list(results)
 
     def _with(self, **changes: Any) -> Self:
         return type(self)(self._model, replace(self._spec, **changes))
@@ -274,6 +347,13 @@ class _Reader(Generic[M]):
     def using(self, connection: Connection | None) -> Self:
         """Read through this connection instead of the model's."""
         return self._with(connection=connection)
+
+    def rate_limit(self, limit: RateLimit | None) -> Self:
+        """Hold this read (all its segments) to ``limit``'s budget of capacity units per
+        second, on top of the connection's own (None: no limit of its own)."""
+        if limit is not None and not isinstance(limit, RateLimit):
+            raise InvalidArgument(f"rate_limit() takes a dynamodb.RateLimit, not {limit!r}")
+        return self._with(rate_limit=limit)
 
     # -- planning --------------------------------------------------------------------
 
@@ -404,7 +484,8 @@ class _Reader(Generic[M]):
         ones); without, it is one DynamoDB response (up to 1 MB or ``page_size``).
         """
         self._check_single()
-        return self._connection().run(self._get_items_flow(requery_for_all_projections))
+        flow = self._get_items_flow(requery_for_all_projections)
+        return self._read(self._connection().run, flow)[0]  # type: ignore[no-any-return]
 
     async def aget_items(
         self, requery_for_all_projections: bool = False
@@ -412,29 +493,26 @@ class _Reader(Generic[M]):
         """Async twin of :meth:`get_items`."""
         self._check_single()
         flow = self._get_items_flow(requery_for_all_projections)
-        return await self._connection().arun(warming_keys(flow, (self._model,)))
+        return (await self._aread(warming_keys(flow, (self._model,))))[0]  # type: ignore[no-any-return]
 
     def first(self) -> M | None:
         """The first matching item, or None."""
         self._check_single()
-        return self._connection().run(self._first_flow())
+        return self._read(self._connection().run, self._first_flow())[0]  # type: ignore[no-any-return]
 
     async def afirst(self) -> M | None:
         """Async twin of :meth:`first`."""
         self._check_single()
-        return await self._connection().arun(warming_keys(self._first_flow(), (self._model,)))
+        return (await self._aread(warming_keys(self._first_flow(), (self._model,))))[0]  # type: ignore[no-any-return]
 
     def count(self) -> int:
         """How many items match (a ``Select=COUNT`` read; capped by ``limit``)."""
-        connection = self._connection()
-        return self._capped(sum(connection.run(pager.count()) for pager in self._pagers()))
+        counts = self._read(self._connection().run, *(pager.count() for pager in self._pagers()))
+        return self._capped(sum(counts))
 
     async def acount(self) -> int:
         """Async twin of :meth:`count` (segments of a parallel scan counted concurrently)."""
-        import asyncio
-
-        connection = self._connection()
-        counts = await asyncio.gather(*(connection.arun(pager.count()) for pager in self._pagers()))
+        counts = await self._aread(*(pager.count() for pager in self._pagers()))
         return self._capped(sum(counts))
 
     def _capped(self, total: int) -> int:
@@ -461,32 +539,52 @@ class _Reader(Generic[M]):
 
     def __iter__(self) -> Iterator[M]:
         pagers = self._pagers()
-        if len(pagers) > 1:
-            yield from _parallel(self._connection(), pagers, self._spec.limit)
-            return
-        connection, pager = self._connection(), pagers[0]
-        while (page := connection.run(pager.page())) is not None:
-            yield from page
-            page = None  # let this page go before the next one is read
+        reading = self._reading()
+        try:
+            if len(pagers) > 1:
+                yield from _parallel(self._connection(), pagers, self._spec.limit, reading)
+            else:
+                connection, pager = self._connection(), pagers[0]
+                while True:
+                    with reading.step():
+                        page = connection.run(pager.page())
+                    if page is None:
+                        break
+                    yield from page
+                    page = None  # let this page go before the next one is read
+        except BaseException as error:
+            reading.end(error)
+            raise
+        reading.end()
 
     def __aiter__(self) -> AsyncIterator[M]:
         return self._aiterate()
 
     async def _aiterate(self) -> AsyncIterator[M]:
         pagers = self._pagers()
-        if len(pagers) > 1:
-            parallel = _aparallel(self._connection(), pagers, self._spec.limit)
-            try:
-                async for item in parallel:
-                    yield item
-            finally:
-                await parallel.aclose()  # stop the workers now, not when collected
-            return
-        connection, pager = self._connection(), pagers[0]
-        while (page := await connection.arun(_warmed(pager))) is not None:
-            for item in page:
-                yield item
-            page = None  # let this page go before the next one is read
+        reading = self._reading()
+        try:
+            if len(pagers) > 1:
+                parallel = _aparallel(self._connection(), pagers, self._spec.limit, reading)
+                try:
+                    async for item in parallel:
+                        yield item
+                finally:
+                    await parallel.aclose()  # stop the workers now, not when collected
+            else:
+                connection, pager = self._connection(), pagers[0]
+                while True:
+                    with reading.step():
+                        page = await connection.arun(_warmed(pager))
+                    if page is None:
+                        break
+                    for item in page:
+                        yield item
+                    page = None  # let this page go before the next one is read
+        except BaseException as error:
+            reading.end(error)
+            raise
+        reading.end()
 
 
 class Query(_Reader[M]):
@@ -636,7 +734,9 @@ class _Merge(Generic[M]):
         return self.running == 0 or self.remaining == 0
 
 
-def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | None) -> Iterator[M]:
+def _parallel(
+    connection: Connection, pagers: Sequence[Pager[M]], limit: int | None, reading: _Reading
+) -> Iterator[M]:
     messages: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=2 * len(pagers))
     stop = threading.Event()
 
@@ -651,7 +751,8 @@ def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | N
     def work(pager: Pager[M]) -> None:
         try:
             while not stop.is_set():
-                page = connection.run(pager.page())
+                with reading.step():
+                    page = connection.run(pager.page())
                 if page is None:
                     break
                 offer(("page", page))
@@ -679,7 +780,7 @@ def _parallel(connection: Connection, pagers: Sequence[Pager[M]], limit: int | N
 
 
 async def _aparallel(
-    connection: Connection, pagers: Sequence[Pager[M]], limit: int | None
+    connection: Connection, pagers: Sequence[Pager[M]], limit: int | None, reading: _Reading
 ) -> AsyncGenerator[M, None]:
     import asyncio
 
@@ -688,7 +789,11 @@ async def _aparallel(
     async def work(pager: Pager[M]) -> None:
         # Cancellation (the reader stopped) propagates; other errors go to the reader.
         try:
-            while (page := await connection.arun(_warmed(pager))) is not None:
+            while True:
+                with reading.step():
+                    page = await connection.arun(_warmed(pager))
+                if page is None:
+                    break
                 await messages.put(("page", page))
         except Exception as error:
             await messages.put(("error", error))

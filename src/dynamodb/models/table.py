@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from dynamodb.core import operations
 from dynamodb.core.flow import Flow
@@ -14,9 +14,12 @@ from dynamodb.core.operations import WaitPolicy
 from dynamodb.models.model import Model
 from dynamodb.models.schema import TableSchema
 from dynamodb.models.single_table.entities import shared_schema, table_entities
+from dynamodb.wire import tracing
 from dynamodb.wire.connection import Connection
 
 __all__ = ["Table", "acreate_table", "adelete_table", "create_table", "delete_table"]
+
+T = TypeVar("T")
 
 
 class Table:
@@ -44,6 +47,14 @@ class Table:
     def __repr__(self) -> str:
         return f"<Table {self.name} of {self.model.__name__}>"
 
+    def _run(self, call: str, flow: Flow[T]) -> T:
+        with tracing.call_span(f"Table.{call}", self.schema.table_name):
+            return self.connection.run(flow)
+
+    async def _arun(self, call: str, flow: Flow[T]) -> T:
+        with tracing.call_span(f"Table.{call}", self.schema.table_name):
+            return await self.connection.arun(flow)
+
     def _create(self, wait: bool) -> Flow[dict[str, Any]]:
         return operations.create_table(self.schema, wait=wait, policy=self.wait)
 
@@ -53,11 +64,11 @@ class Table:
         Raises ResourceInUse if the table exists (see :func:`create_table` for a
         form that leaves an existing table alone).
         """
-        return self.connection.run(self._create(wait))
+        return self._run("create", self._create(wait))
 
     async def acreate(self, *, wait: bool = True) -> dict[str, Any]:
         """Async twin of :meth:`create`."""
-        return await self.connection.arun(self._create(wait))
+        return await self._arun("create", self._create(wait))
 
     def _update(self) -> Flow[dict[str, Any]]:
         return operations.update_table(self.schema, policy=self.wait)
@@ -68,11 +79,11 @@ class Table:
         Sends nothing when the table matches already. Raises SchemaMismatch for
         what cannot change in place (keys, local indexes).
         """
-        return self.connection.run(self._update())
+        return self._run("update", self._update())
 
     async def aupdate(self) -> dict[str, Any]:
         """Async twin of :meth:`update`."""
-        return await self.connection.arun(self._update())
+        return await self._arun("update", self._update())
 
     def _delete(self, wait: bool, missing_ok: bool) -> Flow[bool]:
         return operations.delete_table(
@@ -81,11 +92,11 @@ class Table:
 
     def delete(self, *, wait: bool = True, missing_ok: bool = False) -> bool:
         """DeleteTable and wait until it is gone; False if it was missing and ``missing_ok``."""
-        return self.connection.run(self._delete(wait, missing_ok))
+        return self._run("delete", self._delete(wait, missing_ok))
 
     async def adelete(self, *, wait: bool = True, missing_ok: bool = False) -> bool:
         """Async twin of :meth:`delete`."""
-        return await self.connection.arun(self._delete(wait, missing_ok))
+        return await self._arun("delete", self._delete(wait, missing_ok))
 
     def _info(self) -> Flow[dict[str, Any]]:
         description = yield from operations.describe_table(self.schema.table_name)
@@ -101,11 +112,11 @@ class Table:
         """DescribeTable's description of the table (status, keys, indexes, counts), with
         ``"TimeToLive"`` (DescribeTimeToLive's ``TimeToLiveStatus`` and ``AttributeName``) and
         ``"Entities"``: the entities of the models sharing it (empty when one model owns it)."""
-        return self.connection.run(self._info())
+        return self._run("info", self._info())
 
     async def ainfo(self) -> dict[str, Any]:
         """Async twin of :meth:`info`."""
-        return await self.connection.arun(self._info())
+        return await self._arun("info", self._info())
 
 
 def _ensure(table: Table, force: bool) -> Flow[dict[str, Any]]:
@@ -120,7 +131,7 @@ def create_table(
     Without ``force`` an existing table is left as it is (and waited for).
     """
     table = Table(model, connection=connection)
-    return table.connection.run(_ensure(table, force))
+    return table._run("create_table", _ensure(table, force))
 
 
 async def acreate_table(
@@ -128,7 +139,7 @@ async def acreate_table(
 ) -> dict[str, Any]:
     """Async twin of :func:`create_table`."""
     table = Table(model, connection=connection)
-    return await table.connection.arun(_ensure(table, force))
+    return await table._arun("create_table", _ensure(table, force))
 
 
 def delete_table(model: type[Model] | Model, *, connection: Connection | None = None) -> bool:

@@ -59,6 +59,7 @@ from dynamodb.models.persistence import (
 )
 from dynamodb.models.sealing import warming_keys
 from dynamodb.models.single_table.unique import UniqueChange, guard_actions, read_stored, violation
+from dynamodb.wire import tracing
 from dynamodb.wire.connection import Connection, get_connection
 
 if TYPE_CHECKING:
@@ -336,11 +337,13 @@ class Transaction(WithBlock):
 
     def commit(self) -> None:
         """Send the transaction now (``with`` does this on exit)."""
-        self._connection().run(self._named_flow())
+        with tracing.call_span("transaction.commit"):
+            self._connection().run(self._named_flow())
 
     async def acommit(self) -> None:
         """Async twin of :meth:`commit`."""
-        await self._connection().arun(warming_keys(self._named_flow(), self._models()))
+        with tracing.call_span("transaction.commit"):
+            await self._connection().arun(warming_keys(self._named_flow(), self._models()))
 
     def _named_flow(self) -> Flow[None]:
         """:meth:`_flow`, naming a missing table and its model."""
@@ -422,7 +425,8 @@ def transact_get(requests: Iterable[Any], *, connection: Connection | None = Non
     ``requests`` holds model instances (re-read by key) or ``(Model, key)`` pairs.
     """
     targets = list(requests)
-    return _connection_for(targets, connection).run(_named_get_flow(targets))
+    with tracing.call_span("transact_get"):
+        return _connection_for(targets, connection).run(_named_get_flow(targets))
 
 
 async def atransact_get(
@@ -431,7 +435,8 @@ async def atransact_get(
     """Async twin of :func:`transact_get`."""
     targets = list(requests)
     flow = warming_keys(_named_get_flow(targets), _models_of(targets))
-    return await _connection_for(targets, connection).arun(flow)
+    with tracing.call_span("transact_get"):
+        return await _connection_for(targets, connection).arun(flow)
 
 
 def _named_get_flow(requests: Sequence[Any]) -> Flow[list[Any]]:

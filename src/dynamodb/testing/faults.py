@@ -42,6 +42,8 @@ from dynamodb.core.operations import ITEM_OPERATIONS
 from dynamodb.testing.calls import Call
 from dynamodb.testing.observe import Scope, ScopedBlock
 
+_NOT_DRAWN = frozenset({"ClientRequestToken", "ReturnConsumedCapacity"})
+
 __all__ = ["CANCEL_REASONS", "DATA_PLANE", "FAULTS", "Faults", "faults"]
 
 Answer = dict[str, Any]
@@ -191,8 +193,12 @@ class Faults(ScopedBlock):
         return self._faulty(operation, params, fault, how, delay if delayed else 0.0, rng)
 
     def _generator(self, operation: str, params: dict[str, Any]) -> random.Random:
-        """The random generator of this request: from the seed, its content, its repeats."""
-        content = {key: value for key, value in params.items() if key != "ClientRequestToken"}
+        """The random generator of this request: from the seed, its content, its repeats.
+
+        Not its content: the ClientRequestToken (new per transaction) and the capacity
+        asked for (the connection's setting), so a request meets the same faults
+        whatever they are."""
+        content = {key: value for key, value in params.items() if key not in _NOT_DRAWN}
         text = json.dumps([operation, content], sort_keys=True, default=_plain)
         digest = hashlib.blake2b(text.encode(), digest_size=16).digest()
         with self._lock:

@@ -510,6 +510,24 @@ def _beyond_the_seeds(walk: _Walkthrough) -> None:
     walk.step("Table(Account).delete()", Table(Account).delete())
 
 
+def _observability(walk: _Walkthrough) -> None:
+    walk.out("\n== Observability: capacity, cost, rate limits ==")
+    create_table(Account, force=True)
+    with dynamodb.capacity() as cap:
+        Account.batch_write([Account(id=f"acct{n}", balance=n) for n in range(30)])
+        scan = Account.scan(rate_limit=dynamodb.RateLimit(read_units_per_second=1000))
+        found = scan.all()
+    walk.step(
+        "Account.scan(rate_limit=RateLimit(read_units_per_second=1000)): items, scan.consumed",
+        (len(found), scan.consumed.read_units),
+    )
+    walk.step(
+        "with dynamodb.capacity() as cap: read units, write units, cap.cost() in dollars",
+        (cap.read_units, cap.write_units, f"{cap.cost():.8f}"),
+    )
+    Table(Account).delete()
+
+
 class User(Model):
     """The README's single-table example: users and their orders in one table."""
 
@@ -717,6 +735,7 @@ def run(out: Printer = print, run_async: bool = True) -> None:
     _seed_dynamodb_py(walk)
     _seed_dynamix(walk)
     _beyond_the_seeds(walk)
+    _observability(walk)
     _single_table(walk)
     _typed(walk)
     _encrypted_fields(walk)

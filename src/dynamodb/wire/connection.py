@@ -28,11 +28,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from dynamodb.core.blocks import WithBlock
+from dynamodb.core.capacity import Capacity
 from dynamodb.core.errors import DynamoDBError, InvalidArgument, InvalidValue
 from dynamodb.core.flow import Flow, Invoke, Request, Sleep, Step
 from dynamodb.core.prefix import check_prefix, with_table_prefix
+from dynamodb.core.ratelimit import RateLimit
 from dynamodb.core.retries import RetryPolicy, RetryState, retrying
 from dynamodb.wire.intercept import effective
+from dynamodb.wire.telemetry import CAPACITY_MODES, RequestWatch
 from dynamodb.wire.transport import Transport
 
 if TYPE_CHECKING:
@@ -101,6 +104,14 @@ class Connection(WithBlock):
     prefixes share an account without seeing each other's tables. It is letters,
     digits, ``_``, ``-`` and ``.``, as table names are. :meth:`send`, :meth:`asend`
     and :attr:`client` are raw: they take and give the names as DynamoDB has them.
+
+    Every request that can report its cost asks for it: ``return_consumed_capacity``
+    is ``"TOTAL"`` (the default), ``"INDEXES"`` (each index's part too) or ``"NONE"``;
+    :attr:`capacity` keeps the running totals (see :func:`dynamodb.capacity`).
+    ``rate_limit`` (a :class:`~dynamodb.RateLimit`) holds every call made through this
+    connection to a budget of capacity units per second. ``log_values=True`` adds each
+    request's parameters (its keys and values) to its DEBUG line on the ``"dynamodb"``
+    logger, which otherwise never shows values.
     """
 
     def __init__(
@@ -121,8 +132,24 @@ class Connection(WithBlock):
         verify: bool | str | None = None,
         transport: Transport | str | None = None,
         table_prefix: str = "",
+        rate_limit: RateLimit | None = None,
+        return_consumed_capacity: str = "TOTAL",
+        log_values: bool = False,
     ) -> None:
         self._table_prefix = check_prefix(table_prefix)
+        if return_consumed_capacity not in CAPACITY_MODES:
+            raise InvalidValue(
+                f"return_consumed_capacity is one of {', '.join(map(repr, CAPACITY_MODES))}, "
+                f"not {return_consumed_capacity!r}"
+            )
+        if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+            raise InvalidValue(f"rate_limit is a dynamodb.RateLimit or None, not {rate_limit!r}")
+        self.rate_limit = rate_limit
+        self.return_consumed_capacity = return_consumed_capacity
+        self.log_values = log_values
+        self.capacity = Capacity()
+        """The capacity every call made through this connection consumed (running totals)."""
+        self._plain_watch: RequestWatch | None = None  # the watch of runs with nothing in effect
         if max_attempts < 1:
             raise InvalidValue(
                 f"max_attempts counts the first attempt, so it is >= 1: {max_attempts}"
@@ -276,15 +303,21 @@ class Connection(WithBlock):
             policy = self._policy = RetryPolicy(max_attempts=self.max_attempts, base=0.05, cap=20.0)
         return policy
 
+    def _edge(self, flow: Flow[T]) -> Flow[T]:
+        """``flow`` as the transport gets it: each request watched (capacity, logs,
+        spans, rate limits) and retried, then given the table prefix."""
+        watch = RequestWatch.for_run(self)
+        return with_table_prefix(
+            retrying(flow, self.retry_policy, self._retry_state, watch), self._table_prefix
+        )
+
     def run(self, flow: Flow[T]) -> T:
         """Drive a flow to its end, blocking (each request retried by what it does).
 
         The flow's table names get :attr:`table_prefix` as they are sent, and lose it
         in the answers; the flow sees only its own names.
         """
-        flow = with_table_prefix(
-            retrying(flow, self.retry_policy, self._retry_state), self._table_prefix
-        )
+        flow = self._edge(flow)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
@@ -300,9 +333,7 @@ class Connection(WithBlock):
         """Drive a flow to its end on the running event loop (async twin of :meth:`run`)."""
         import asyncio
 
-        flow = with_table_prefix(
-            retrying(flow, self.retry_policy, self._retry_state), self._table_prefix
-        )
+        flow = self._edge(flow)
         step = _resume(flow, None)
         while not isinstance(step, _Finished):
             if isinstance(step, Sleep):
