@@ -170,6 +170,44 @@ def test_migrate_and_status(invoke: Invoke, tmp_path: Path) -> None:
     assert "Orders get a status." in result.stdout
 
 
+def test_migrate_export_and_import_take_a_rate_limit(invoke: Invoke, tmp_path: Path) -> None:
+    import time
+
+    assert invoke("schema", "apply", "--yes").exit_code == 0
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    (folder / "0001_note.py").write_text(
+        "from tests.support.cli_models import CliOrder\n"
+        "model = CliOrder\n"
+        "def upgrade(item):\n    item.status = 'slow'\n    return item\n"
+    )
+    source = tmp_path / "orders.jsonl"
+    source.write_text(
+        "".join(
+            json.dumps({"Item": {"customer": {"S": "c"}, "number": {"N": str(n)}}}) + "\n"
+            for n in range(6)
+        )
+    )
+    result = invoke("import", str(source), "CliOrder", "--write-units-per-second", "0")
+    assert result.exit_code == 2
+    assert "--write-units-per-second" in result.stderr
+    args = ("import", str(source), "CliOrder", "--no-progress", "--write-units-per-second", "50")
+    assert invoke(*args).exit_code == 0
+    started = time.monotonic()
+    result = invoke(
+        "migrate", "--path", str(folder), "--no-progress", "--write-units-per-second", "20"
+    )
+    elapsed = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert "0001_note: upgraded 6 of 6 items" in result.stdout
+    # The upgrades, the leases and the checkpoints (about 50 units) at 20 units a second.
+    assert elapsed > 1.0, elapsed  # unlimited, it takes about 0.3 s
+    out = tmp_path / "out.jsonl"
+    args = ("export", "CliOrder", "--out", str(out), "--no-progress")
+    assert invoke(*args, "--read-units-per-second", "100").exit_code == 0
+    assert len(out.read_text().splitlines()) == 6
+
+
 def test_exit_statuses_and_one_line_errors(invoke: Invoke) -> None:
     result = invoke("describe", "no_such_table")
     assert result.exit_code == 1

@@ -249,15 +249,39 @@ def test_bad_migration_files_are_named(tmp_path: Path) -> None:
         load_migrations(tmp_path / "missing")
 
 
-def test_rate_limits_are_refused_until_the_library_has_them(connection: Connection) -> None:
+def test_a_rate_limit_that_is_not_one_is_refused_before_anything_is_sent(
+    connection: Connection,
+) -> None:
     import io
 
     from dynamodb import InvalidArgument
     from dynamodb.transfer import export_items, import_items
 
-    with pytest.raises(InvalidArgument, match=r"MigrationRunner: rate_limit= needs"):
+    with pytest.raises(InvalidArgument, match=r"MigrationRunner: rate_limit must be a dynamodb"):
         MigrationRunner(Migration("0010_rl", Ticket, set_open), rate_limit=object())
-    with pytest.raises(InvalidArgument, match=r"export_items: rate_limit= needs"):
-        export_items(connection, "t", io.StringIO(), rate_limit=object())
-    with pytest.raises(InvalidArgument, match=r"import_items: rate_limit= needs"):
-        import_items(connection, "t", [], rate_limit=object())
+    with pytest.raises(InvalidArgument, match=r"export_items: rate_limit must be a dynamodb"):
+        export_items(connection, "t", io.StringIO(), rate_limit=100)
+    with pytest.raises(InvalidArgument, match=r"import_items: rate_limit must be a dynamodb"):
+        import_items(connection, "t", [], rate_limit="fast")
+
+
+def test_a_rate_limited_migration_keeps_its_write_budget(
+    tickets: None, connection: Connection
+) -> None:
+    import time
+
+    budget = 20.0  # write units per second; each upgrade is one UpdateItem of ~1 unit
+    limit = dynamodb.RateLimit(write_units_per_second=budget)
+    migration = Migration("0011_limited", Ticket, set_open, segments=2)
+    runner = MigrationRunner(migration, store=STORE, page_size=10, concurrency=2, rate_limit=limit)
+    started = time.monotonic()
+    with dynamodb.capacity() as cap:
+        result = runner.run(connection)
+    elapsed = time.monotonic() - started
+    assert result.counts.upgraded == 60
+    table = cap.by_table[Ticket.__table_name__]
+    assert table.write_units >= 60
+    # Every write of the run (upgrades and checkpoints) draws on one budget: beyond the
+    # bucket's one second of burst, the run cannot go faster than the budget.
+    assert cap.write_units <= budget * (elapsed + 1.0) + 2, (cap.write_units, elapsed)
+    assert elapsed >= (cap.write_units - budget - 2) / budget, (cap.write_units, elapsed)

@@ -36,6 +36,8 @@ from dynamodb.core.errors import InvalidArgument, TransferError
 from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import describe_table
+from dynamodb.core.ratelimit import RateLimit
+from dynamodb.wire.telemetry import limiting
 
 __all__ = [
     "FORMATS",
@@ -56,18 +58,19 @@ _IMPORT_CHUNK = 100
 Progress = Callable[[int], None]
 
 
-def check_rate_limit(rate_limit: Any, owner: str) -> None:
-    """The seam for rate limits (``dynamodb.RateLimit``, ``rate_limit=`` on scans and batches).
+def check_rate_limit(rate_limit: Any, owner: str) -> RateLimit | None:
+    """``rate_limit`` if it is a :class:`~dynamodb.RateLimit` or None; anything else is
+    refused before a request is sent (``owner`` names the call in the message).
 
-    Exports, imports and migrations take ``rate_limit=`` and will pass it to their Scan,
-    BatchWriteItem and UpdateItem calls; until the library has rate limits, a value other
-    than None is refused here, so that nothing runs faster than asked.
+    Exports, imports and migrations hold every request they make (scans, batch writes,
+    conditional updates, in every thread or task) to it, as ``Model.scan(rate_limit=...)``
+    and batches do.
     """
-    if rate_limit is not None:
-        raise InvalidArgument(
-            f"{owner}: rate_limit= needs dynamodb.RateLimit, which this version of the "
-            "library does not have"
-        )
+    if rate_limit is None or isinstance(rate_limit, RateLimit):
+        return rate_limit
+    raise InvalidArgument(
+        f"{owner}: rate_limit must be a dynamodb.RateLimit or None, not {rate_limit!r}"
+    )
 
 
 def to_ddb_json(value: AttributeValue) -> Any:
@@ -250,10 +253,11 @@ def export_items(
 
     ``model`` (needed for ``json`` and ``csv``) also limits a shared table to its
     entities. ``on_items(n)`` is called as items are written (progress).
-    ``rate_limit``: see :func:`check_rate_limit`.
+    ``rate_limit``: a :class:`~dynamodb.RateLimit` for every request it makes.
     """
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
-    _raise_any(connection.run_many(flows, segments))
+    with limiting(rate_limit):
+        _raise_any(connection.run_many(flows, segments))
     return ExportResult(table, writer.count)
 
 
@@ -270,7 +274,8 @@ async def aexport_items(
 ) -> ExportResult:
     """Async twin of :func:`export_items` (segments as tasks)."""
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
-    _raise_any(await connection.arun_many(flows, segments))
+    with limiting(rate_limit):
+        _raise_any(await connection.arun_many(flows, segments))
     return ExportResult(table, writer.count)
 
 
@@ -424,12 +429,14 @@ def import_items(
     """Write ``items`` (AttributeValues) to ``table``; skips items stored as they are.
 
     Chunks of 100 items run ``concurrency`` at a time; ``on_items(n)`` is called
-    after each chunk (progress). ``rate_limit``: see :func:`check_rate_limit`.
+    after each chunk (progress). ``rate_limit``: a :class:`~dynamodb.RateLimit` for
+    every request it makes.
     """
-    check_rate_limit(rate_limit, "import_items")
+    limit = check_rate_limit(rate_limit, "import_items")
     job = _Import(table, connection.run(_key_names(table)), on_items)
-    for batch in job.batches(items, concurrency):
-        job.take(batch, connection.run_many(job.flows(batch), concurrency))
+    with limiting(limit):
+        for batch in job.batches(items, concurrency):
+            job.take(batch, connection.run_many(job.flows(batch), concurrency))
     return job.result()
 
 
@@ -443,8 +450,9 @@ async def aimport_items(
     rate_limit: Any = None,
 ) -> ImportResult:
     """Async twin of :func:`import_items` (chunks as tasks)."""
-    check_rate_limit(rate_limit, "import_items")
+    limit = check_rate_limit(rate_limit, "import_items")
     job = _Import(table, await connection.arun(_key_names(table)), on_items)
-    for batch in job.batches(items, concurrency):
-        job.take(batch, await connection.arun_many(job.flows(batch), concurrency))
+    with limiting(limit):
+        for batch in job.batches(items, concurrency):
+            job.take(batch, await connection.arun_many(job.flows(batch), concurrency))
     return job.result()

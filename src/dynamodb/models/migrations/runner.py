@@ -58,6 +58,7 @@ from dynamodb.core.operations import describe_table
 from dynamodb.core.ulid import ulid
 from dynamodb.models.migrations.files import Migration
 from dynamodb.models.transfer import check_rate_limit, from_ddb_json, to_ddb_json
+from dynamodb.wire.telemetry import limiting
 
 __all__ = [
     "MARKER",
@@ -174,8 +175,8 @@ class MigrationRunner:
     heartbeat; ``page_size``: items per Scan page (a checkpoint after each);
     ``dry_run``: count what would change, write nothing (no checkpoints either);
     ``on_progress(counts)``: called after each page with that page's counts.
-    ``rate_limit``: passed through to the scans and writes (needs a version of
-    the library with ``dynamodb.RateLimit``).
+    ``rate_limit``: a :class:`~dynamodb.RateLimit` that every Scan and conditional
+    write of the run (in all its threads or tasks) is held to.
     """
 
     def __init__(
@@ -197,9 +198,6 @@ class MigrationRunner:
                 raise InvalidArgument(f"MigrationRunner: {name} must be a positive int")
         if not lease_seconds > 0:
             raise InvalidArgument("MigrationRunner: lease_seconds must be positive")
-        # The seam for rate limits: self.rate_limit goes to every Scan (_segment) and
-        # UpdateItem (_item) once the library has them (dynamodb.RateLimit).
-        check_rate_limit(rate_limit, "MigrationRunner")
         self.migration = migration
         self.store = store or TableCheckpoints(MIGRATIONS_TABLE)
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{ulid()[-8:]}"
@@ -208,7 +206,7 @@ class MigrationRunner:
         self.concurrency = concurrency
         self.dry_run = dry_run
         self.on_progress = on_progress
-        self.rate_limit = rate_limit
+        self.rate_limit = check_rate_limit(rate_limit, "MigrationRunner")
         self.clock = clock
         self.consumer = _consumer(migration.id)
         model = migration.model
@@ -456,12 +454,16 @@ class MigrationRunner:
         """Run the migration as this worker until every segment is done (blocking)."""
         counts = Counts()
         if self.dry_run:
-            for outcome in _raised(connection.run_many(self._dry(), self.concurrency)):
+            with limiting(self.rate_limit):
+                outcomes = connection.run_many(self._dry(), self.concurrency)
+            for outcome in _raised(outcomes):
                 counts.add(outcome)
             return MigrationResult(self.migration.id, counts, dry_run=True)
         segments = connection.run(self._prepare())
         flows = [self._work(segments, worker) for worker in self._workers()]
-        for outcome in _raised(connection.run_many(flows, self.concurrency)):
+        with limiting(self.rate_limit):
+            outcomes = connection.run_many(flows, self.concurrency)
+        for outcome in _raised(outcomes):
             counts.add(outcome)
         applied = connection.run(self._finish())
         return MigrationResult(self.migration.id, counts, applied=applied)
@@ -470,12 +472,16 @@ class MigrationRunner:
         """Async twin of :meth:`run`."""
         counts = Counts()
         if self.dry_run:
-            for outcome in _raised(await connection.arun_many(self._dry(), self.concurrency)):
+            with limiting(self.rate_limit):
+                outcomes = await connection.arun_many(self._dry(), self.concurrency)
+            for outcome in _raised(outcomes):
                 counts.add(outcome)
             return MigrationResult(self.migration.id, counts, dry_run=True)
         segments = await connection.arun(self._prepare())
         flows = [self._work(segments, worker) for worker in self._workers()]
-        for outcome in _raised(await connection.arun_many(flows, self.concurrency)):
+        with limiting(self.rate_limit):
+            outcomes = await connection.arun_many(flows, self.concurrency)
+        for outcome in _raised(outcomes):
             counts.add(outcome)
         applied = await connection.arun(self._finish())
         return MigrationResult(self.migration.id, counts, applied=applied)

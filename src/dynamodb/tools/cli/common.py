@@ -6,18 +6,45 @@ import importlib
 import os
 import pkgutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import click
 
 from dynamodb.core.errors import DynamoDBError
+from dynamodb.core.ratelimit import RateLimit
 from dynamodb.models.model import Model
 from dynamodb.models.registry import _live_models
 from dynamodb.wire.connection import Connection
 
-__all__ = ["Settings", "Target", "fail", "pass_settings"]
+__all__ = ["Settings", "Target", "fail", "pass_settings", "rate_limit_of", "rate_limit_options"]
+
+
+_UNITS = click.FloatRange(min=0, min_open=True)
+
+F = Callable[..., Any]
+
+
+def rate_limit_options(command: F) -> F:
+    """``--read-units-per-second`` and ``--write-units-per-second``: a command's
+    :class:`~dynamodb.RateLimit` (give them to :func:`rate_limit_of`)."""
+    for kind in ("write", "read"):
+        command = click.option(
+            f"--{kind}-units-per-second",
+            f"{kind}_units",
+            type=_UNITS,
+            default=None,
+            help=f"Hold the command to this many {kind} capacity units a second (all threads).",
+        )(command)
+    return command
+
+
+def rate_limit_of(read_units: float | None, write_units: float | None) -> RateLimit | None:
+    """The rate limit the options name, or None when neither was given."""
+    if read_units is None and write_units is None:
+        return None
+    return RateLimit(read_units_per_second=read_units, write_units_per_second=write_units)
 
 
 def fail(message: str) -> click.ClickException:

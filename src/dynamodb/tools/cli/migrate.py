@@ -18,7 +18,13 @@ from dynamodb.models.migrations import (
     load_migrations,
     migration_status,
 )
-from dynamodb.tools.cli.common import Settings, console, pass_settings
+from dynamodb.tools.cli.common import (
+    Settings,
+    console,
+    pass_settings,
+    rate_limit_of,
+    rate_limit_options,
+)
 
 __all__ = ["register"]
 
@@ -80,6 +86,7 @@ def register(cli: click.Group) -> None:
     )
     @click.option("--worker", help="This worker's name (default: host:pid:random).")
     @click.option("--no-progress", is_flag=True, help="No progress output.")
+    @rate_limit_options
     @click.pass_context
     def migrate(
         ctx: click.Context,
@@ -91,6 +98,8 @@ def register(cli: click.Group) -> None:
         page_size: int,
         worker: str | None,
         no_progress: bool,
+        read_units: float | None,
+        write_units: float | None,
     ) -> None:
         """Run the pending data migrations of a folder, in order.
 
@@ -104,6 +113,7 @@ def register(cli: click.Group) -> None:
           dynamodb-py migrate --path migrations
           dynamodb-py migrate --path migrations --dry-run
           dynamodb-py migrate --path migrations --concurrency 8
+          dynamodb-py migrate --path migrations --write-units-per-second 100
           dynamodb-py migrate status --path migrations
         """
         if ctx.invoked_subcommand is not None:
@@ -143,6 +153,7 @@ def register(cli: click.Group) -> None:
                 concurrency=concurrency,
                 dry_run=dry_run,
                 on_progress=on_progress,
+                rate_limit=rate_limit_of(read_units, write_units),
             )
             result = runner.run(connection)
             verb = "would upgrade" if dry_run else "upgraded"

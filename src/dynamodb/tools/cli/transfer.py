@@ -12,7 +12,15 @@ import click
 from dynamodb.core import operations
 from dynamodb.core.errors import ResourceNotFound
 from dynamodb.models.transfer import FORMATS, export_items, import_items, read_lines
-from dynamodb.tools.cli.common import Settings, console, fail, pass_settings, progress
+from dynamodb.tools.cli.common import (
+    Settings,
+    console,
+    fail,
+    pass_settings,
+    progress,
+    rate_limit_of,
+    rate_limit_options,
+)
 
 __all__ = ["register"]
 
@@ -43,6 +51,7 @@ def register(cli: click.Group) -> None:
         help="The file to write (default: standard output).",
     )
     @click.option("--no-progress", is_flag=True, help="No progress bar.")
+    @rate_limit_options
     @pass_settings
     def export(
         settings: Settings,
@@ -51,6 +60,8 @@ def register(cli: click.Group) -> None:
         segments: int,
         out: Path | None,
         no_progress: bool,
+        read_units: float | None,
+        write_units: float | None,
     ) -> None:
         """Export every item of a table (or of a model's entity) to a file.
 
@@ -59,6 +70,7 @@ def register(cli: click.Group) -> None:
           dynamodb-py --models app.models export Order --out orders.jsonl
           dynamodb-py export orders --format ddb-json --segments 8 > orders.jsonl
           dynamodb-py --models app.models export Order --format csv --out orders.csv
+          dynamodb-py export orders --read-units-per-second 500 > orders.jsonl
         """
         target = settings.target(table_or_model)
         if format_ != "ddb-json" and target.model is None:
@@ -90,6 +102,7 @@ def register(cli: click.Group) -> None:
                 model=target.model,
                 segments=segments,
                 on_items=lambda count: bar.advance(task, count),
+                rate_limit=rate_limit_of(read_units, write_units),
             )
         console(err=True).print(f"exported {result.items} items from {result.table}")
 
@@ -111,6 +124,7 @@ def register(cli: click.Group) -> None:
         help="Batch chunks in flight.",
     )
     @click.option("--no-progress", is_flag=True, help="No progress bar.")
+    @rate_limit_options
     @pass_settings
     def import_(
         settings: Settings,
@@ -119,6 +133,8 @@ def register(cli: click.Group) -> None:
         format_: str | None,
         concurrency: int,
         no_progress: bool,
+        read_units: float | None,
+        write_units: float | None,
     ) -> None:
         """Import a file's items into a table with batch writes (and the library's retries).
 
@@ -129,6 +145,7 @@ def register(cli: click.Group) -> None:
         Examples:
           dynamodb-py import orders.jsonl orders
           dynamodb-py --models app.models import orders.json Order --format json
+          dynamodb-py import orders.jsonl orders --write-units-per-second 200
         """
         target = settings.target(table_or_model)
         chosen = format_ or ("csv" if file.suffix == ".csv" else "ddb-json")
@@ -150,6 +167,7 @@ def register(cli: click.Group) -> None:
                     items,
                     concurrency=concurrency,
                     on_items=lambda count: bar.advance(task, count),
+                    rate_limit=rate_limit_of(read_units, write_units),
                 )
             except ResourceNotFound:
                 raise fail(f"table {target.table} does not exist") from None
