@@ -203,8 +203,10 @@ def test_migrate_export_and_import_take_a_rate_limit(invoke: Invoke, tmp_path: P
     # The upgrades, the leases and the checkpoints (about 50 units) at 20 units a second.
     assert elapsed > 1.0, elapsed  # unlimited, it takes about 0.3 s
     out = tmp_path / "out.jsonl"
-    args = ("export", "CliOrder", "--out", str(out), "--no-progress")
-    assert invoke(*args, "--read-units-per-second", "100").exit_code == 0
+    exported = invoke(
+        "export", "CliOrder", "--out", str(out), "--no-progress", "--read-units-per-second", "100"
+    )
+    assert exported.exit_code == 0, exported.output
     assert len(out.read_text().splitlines()) == 6
 
 
