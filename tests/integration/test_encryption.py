@@ -468,3 +468,62 @@ async def test_async_calls_make_kms_calls_off_the_event_loop(
     assert got_back is not None
     assert [name for name, _ in on_loop].count("Decrypt") == 3  # one per data key
     assert not [entry for entry in on_loop if entry[1]]  # none blocked the event loop
+
+
+async def test_async_collections_and_association_loads_fetch_kms_keys_off_the_loop(
+    tables: Callable[..., None], aconnection: Connection, kms_settings: dict[str, Any]
+) -> None:
+    from dynamodb import Collection, belongs_to
+
+    arn = boto3.client("kms", **kms_settings).create_key()["KeyMetadata"]["Arn"]
+    on_loop: list[tuple[str, bool]] = []
+
+    def watched(keys: KmsKeys) -> KmsKeys:
+        def note(model: Any, **_: Any) -> None:
+            on_loop.append((model.name, asyncio._get_running_loop() is not None))
+
+        keys._client().meta.events.register("before-call.kms", note)
+        return keys
+
+    writer = KmsKeys(arn, **kms_settings)
+
+    class Patient(Model):
+        __table_name__ = "test_encryption_clinic"
+        pk = CharField(hash_key=True, template="PATIENT#{patient_id}")
+        sk = CharField(range_key=True, template="PROFILE")
+        patient_id = CharField()
+        name = EncryptedField(CharField(), keys=writer)
+
+    class Visit(Model):
+        __table_name__ = "test_encryption_clinic"
+        pk = CharField(hash_key=True, template="PATIENT#{patient_id}")
+        sk = CharField(range_key=True, template="VISIT#{visit_id}")
+        patient_id = CharField()
+        visit_id = CharField()
+        notes = EncryptedField(CharField(), keys=writer)
+
+    class Invoice(Model):
+        __table_name__ = "test_encryption_invoices"
+        invoice_id = CharField(hash_key=True)
+        patient = belongs_to(Patient)
+
+    tables(Patient, Visit, Invoice)
+    ann = Patient(patient_id="p1", name="Ann")
+    ann.save()
+    Visit(patient_id="p1", visit_id="v1", notes="all well").save()
+    bill = Invoice(invoice_id="i1")
+    bill.patient = ann
+    bill.save()
+
+    # A new process: nothing cached; every read below needs a Decrypt.
+    Patient.name.keys = Visit.notes.keys = watched(KmsKeys(arn, **kms_settings))
+    result = await Collection(Patient, Visit).query(patient_id="p1").aall()
+    assert [p.name for p in result[Patient]] == ["Ann"]
+    assert [v.notes for v in result[Visit]] == ["all well"]
+    Patient.name.keys = watched(KmsKeys(arn, **kms_settings))
+    invoice = await Invoice.aget(invoice_id="i1")
+    assert invoice is not None
+    owner = await invoice.aload("patient")
+    assert owner.name == "Ann"
+    assert [name for name, _ in on_loop] == ["Decrypt", "Decrypt"]
+    assert not [entry for entry in on_loop if entry[1]]  # none blocked the event loop

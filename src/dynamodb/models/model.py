@@ -69,7 +69,7 @@ from dynamodb.models.projection import Projection, ProjectionEntry, projection_o
 from dynamodb.models.query import Query, Scan, _Spec
 from dynamodb.models.registry import models_of_table, register
 from dynamodb.models.schema import CAPACITY_SETTINGS, TableSchema, check_capacity
-from dynamodb.models.sealing import Sealed, open_item
+from dynamodb.models.sealing import Sealed, open_item, warming_keys
 from dynamodb.models.single_table.entities import check_compatible
 from dynamodb.models.single_table.templates import fill_templates, key_from_parts, key_part_names
 from dynamodb.models.single_table.unique import check_unique_fields
@@ -1133,7 +1133,8 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     async def aload(self, name: str, *, connection: Connection | None = None) -> Any:
         """Async twin of :meth:`load`: ``owner = await post.aload("user")``; then
         ``post.user`` reads the cache without a request."""
-        flow = self._association(name).load_flow(self)
+        association = self._association(name)
+        flow = warming_keys(association.load_flow(self), (association.target,))
         return await type(self)._meta.arun(flow, connection)
 
     # -- batches: sync and async twins --------------------------------------------------

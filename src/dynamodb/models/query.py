@@ -108,10 +108,13 @@ class Pager(Generic[M]):
         scope: str,
         prefetch: tuple[str, ...] = (),
         load: Any = None,
+        models: tuple[type[Any], ...] = (),
     ) -> None:
         """``projection``: what the items hold when they are partial (None: whole items);
-        ``scope``: what the cursors are bound to (:func:`~dynamodb.core.cursor.query_scope`)."""
+        ``scope``: what the cursors are bound to (:func:`~dynamodb.core.cursor.query_scope`);
+        ``models``: the classes its items are built as (default: ``model``)."""
         self.model = model
+        self.models = models or (model,)
         self.operation = operation
         self.request = request
         self.target = target
@@ -371,6 +374,11 @@ class _Reader(Generic[M]):
         """How items are built (None: the model's own loader)."""
         return None
 
+    def _decoded_models(self) -> tuple[type[Any], ...]:
+        """The classes items are built as (their encrypted fields' keys are fetched
+        off the event loop by the async reads)."""
+        return (self._model,)
+
     def _entity_filter(self) -> Condition | None:
         """What every read of the model adds to its filter: its entities (in a shared
         table), and items not past their TTLField's time (unless ``include_expired()``)."""
@@ -448,6 +456,7 @@ class _Reader(Generic[M]):
             scope=query_scope(request),
             prefetch=spec.prefetch,
             load=self._loader(),
+            models=self._decoded_models(),
         )
         if spec.start is not None:
             decode_cursor(spec.start, pager.scope)  # check it before any request
@@ -814,4 +823,4 @@ async def _aparallel(
 
 def _warmed(pager: Pager[M]) -> Flow[list[M] | None]:
     """The pager's next page for the async driver: KMS keys fetched off the event loop."""
-    return warming_keys(pager.page(), (pager.model,))
+    return warming_keys(pager.page(), pager.models)

@@ -218,6 +218,9 @@ class _CollectionReader(Generic[M]):
 
         return load
 
+    def _decoded_models(self) -> tuple[type[Any], ...]:
+        return tuple(self._collection.models)
+
     def _entity_filter(self) -> Condition | None:
         return self._collection._filter()
 
