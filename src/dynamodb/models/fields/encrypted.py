@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from dynamodb.core.codec import AttributeValue
 from dynamodb.core.envelope import KeyProvider, open_envelope, seal_envelope
@@ -12,6 +13,8 @@ from dynamodb.models.fields.base import Decoder, Encoder, Field, T
 from dynamodb.models.fields.wrapped import WrappingField
 
 __all__ = ["EncryptedField"]
+
+R = TypeVar("R")
 
 
 class EncryptedField(WrappingField[T]):
@@ -54,10 +57,17 @@ class EncryptedField(WrappingField[T]):
 
     def clean(self, value: Any, model_name: str | None = None) -> T | None:
         """The inner field's checks; a refusal does not show the value (it is secret)."""
-        try:
-            return super().clean(value, model_name)
-        except FieldValidationError as error:
-            raise FieldValidationError(error.model, error.field, _Hidden(), error.reason) from None
+        return _hiding(super().clean, value, model_name)
+
+    def encode_update(self, value: Any) -> AttributeValue:
+        """The value of a SET (``Model.field.set(...)``); a refusal does not show it."""
+        return _hiding(super().encode_update, value)
+
+    def invalid(
+        self, value: Any, reason: str, model_name: str | None = None
+    ) -> FieldValidationError:
+        """The FieldValidationError for ``value``, which it does not show."""
+        return super().invalid(_Hidden(), reason, model_name)
 
     # The field-level codec is the inner field's: the item layer encrypts and decrypts
     # (models/sealing.py), because the authenticated data needs the item's key.
@@ -79,6 +89,16 @@ class EncryptedField(WrappingField[T]):
         if blob is None or len(stored) != 1:
             raise ValueError(f"stored as {sorted(stored)}, not as encrypted binary")
         return unpack_attribute(open_envelope(self.keys, blob, context))
+
+
+def _hiding(step: Callable[..., R], *arguments: Any) -> R:
+    """``step(*arguments)``, a FieldValidationError it raises shown without its value."""
+    try:
+        return step(*arguments)
+    except FieldValidationError as error:
+        if isinstance(error.value, _Hidden):
+            raise
+        raise FieldValidationError(error.model, error.field, _Hidden(), error.reason) from None
 
 
 class _Hidden:

@@ -9,7 +9,7 @@ whether it exists, updates can only set or remove it, and it can never be a key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, NoReturn
 
 from dynamodb.core.codec import AttributeValue
@@ -17,7 +17,10 @@ from dynamodb.core.errors import InvalidArgument, ModelDefinitionError
 from dynamodb.core.expressions import Condition, SizeOf
 from dynamodb.core.updates import UpdateAction
 from dynamodb.models.fields.base import MISSING, Decoder, Encoder, Field, T
+from dynamodb.models.fields.containers import DictField, ListField
 from dynamodb.models.fields.paths import NestedAttribute
+from dynamodb.models.fields.temporal import TTLField
+from dynamodb.models.fields.version import VersionField
 
 __all__ = ["WrappingField", "check_wrapping_fields"]
 
@@ -162,13 +165,48 @@ class WrappingField(Field[T]):
         )
 
 
+def _chain(field: Field[Any]) -> Iterator[Field[Any]]:
+    """``field`` and, while it wraps another, each field it wraps."""
+    yield field
+    while isinstance(field, WrappingField):
+        field = field.inner
+        yield field
+
+
+def _nested_wrapping(field: Field[Any]) -> WrappingField[Any] | None:
+    """The first wrapping field stored as a container's element inside ``field``
+    (a list's or dict's ``of=``, at any depth), or None."""
+    for link in _chain(field):
+        element = link.of if isinstance(link, (ListField, DictField)) else None
+        if element is None:
+            continue
+        if isinstance(element, WrappingField):
+            return element
+        found = _nested_wrapping(element)
+        if found is not None:
+            return found
+    return None
+
+
 def check_wrapping_fields(model: str, fields: Mapping[str, Field[Any]], *, is_map: bool) -> None:
     """ModelDefinitionError for a wrapping field used where its stored form cannot serve:
-    a table or local index key, unique, a key-template part, or (encrypted) in a map model."""
+    a table or local index key, unique, a key-template part, (encrypted) in a map model,
+    an element of a list or dict (at any depth), or around a field whose value DynamoDB
+    must read (a VersionField's condition, a TTLField's expiry)."""
+    for attr, field in fields.items():
+        nested = _nested_wrapping(field)
+        if nested is not None:
+            kind = nested.opaque_as
+            verb = "encrypt" if kind == "encrypted" else "compress"
+            raise ModelDefinitionError(
+                f"model {model}: field {attr} holds {kind} elements ({nested!r}), which a "
+                f"list or dict cannot store: {verb} the whole container instead, e.g. "
+                f"{type(nested).__name__}(ListField(...))"
+            )
     wrapped = {attr: field for attr, field in fields.items() if isinstance(field, WrappingField)}
     for attr, field in wrapped.items():
         kind = field.opaque_as
-        for candidate in (field, field.inner):
+        for candidate in _chain(field):
             if candidate.is_key or candidate.indexed:
                 raise ModelDefinitionError(
                     f"model {model}: field {attr} is {kind}, so it cannot be a table or index "
@@ -177,6 +215,16 @@ def check_wrapping_fields(model: str, fields: Mapping[str, Field[Any]], *, is_ma
             if candidate.unique or candidate.template is not None:
                 raise ModelDefinitionError(
                     f"model {model}: field {attr} is {kind}, so it cannot be unique or templated"
+                )
+            if isinstance(candidate, (VersionField, TTLField)):
+                role = (
+                    "the version of optimistic locking"
+                    if isinstance(candidate, VersionField)
+                    else "the expiry time of TTL"
+                )
+                raise ModelDefinitionError(
+                    f"model {model}: field {attr} is {kind}, so it cannot hold {role} "
+                    f"({type(candidate).__name__}): DynamoDB must read that value"
                 )
         if is_map and field.binds_item:
             raise ModelDefinitionError(
