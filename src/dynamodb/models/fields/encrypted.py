@@ -9,7 +9,7 @@ from dynamodb.core.codec import AttributeValue
 from dynamodb.core.envelope import KeyProvider, open_envelope, seal_envelope
 from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
 from dynamodb.core.packing import pack_attribute, unpack_attribute
-from dynamodb.models.fields.base import Decoder, Encoder, Field, T
+from dynamodb.models.fields.base import Decoder, Encoder, Field, T, V
 from dynamodb.models.fields.wrapped import WrappingField
 
 __all__ = ["EncryptedField"]
@@ -17,7 +17,7 @@ __all__ = ["EncryptedField"]
 R = TypeVar("R")
 
 
-class EncryptedField(WrappingField[T]):
+class EncryptedField(WrappingField[T, V]):
     """Stores the inner field's values encrypted: ``EncryptedField(CharField(), keys=keys)``.
 
     The inner field (any non-key field: ``CharField()``, ``DictField()``,
@@ -42,7 +42,7 @@ class EncryptedField(WrappingField[T]):
     binds_item = True
 
     def __init__(
-        self, inner: Field[T], name: str | None = None, *, keys: KeyProvider, **options: Any
+        self, inner: Field[T, Any], name: str | None = None, *, keys: KeyProvider, **options: Any
     ) -> None:
         if isinstance(inner, EncryptedField):
             raise ModelDefinitionError("EncryptedField(EncryptedField(...)): encrypt once")

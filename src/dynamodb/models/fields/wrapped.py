@@ -3,8 +3,10 @@
 The inner field validates, converts and encodes the value; the wrapper turns the
 inner field's AttributeValue into what is stored (``wrap``) and back (``unwrap``).
 The wrapper's value type is the inner field's, so ``EncryptedField(CharField())``
-is a ``Field[str]``. The stored form is opaque to DynamoDB: conditions can only ask
-whether it exists, updates can only set or remove it, and it can never be a key.
+is a ``Field[str]``; like any field it takes a read type second
+(``EncryptedField[str, str | None]`` for a field that may be unset). The stored
+form is opaque to DynamoDB: conditions can only ask whether it exists, updates can
+only set or remove it, and it can never be a key.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dynamodb.core.codec import AttributeValue
 from dynamodb.core.errors import InvalidArgument, ModelDefinitionError
 from dynamodb.core.expressions import Condition, SizeOf
 from dynamodb.core.updates import UpdateAction
-from dynamodb.models.fields.base import MISSING, Decoder, Encoder, Field, T
+from dynamodb.models.fields.base import MISSING, Decoder, Encoder, Field, T, V
 from dynamodb.models.fields.containers import DictField, ListField
 from dynamodb.models.fields.paths import NestedAttribute
 from dynamodb.models.fields.temporal import TTLField
@@ -25,7 +27,7 @@ from dynamodb.models.fields.version import VersionField
 __all__ = ["WrappingField", "check_wrapping_fields"]
 
 
-class WrappingField(Field[T]):
+class WrappingField(Field[T, V]):
     """Base of :class:`EncryptedField` and :class:`CompressedField` (see the module)."""
 
     opaque_as: ClassVar[str] = "wrapped"
@@ -33,7 +35,7 @@ class WrappingField(Field[T]):
     binds_item: ClassVar[bool] = False
     """Whether the stored form is bound to its item's key (encrypted at the item level)."""
 
-    def __init__(self, inner: Field[T], name: str | None = None, **options: Any) -> None:
+    def __init__(self, inner: Field[T, Any], name: str | None = None, **options: Any) -> None:
         if not isinstance(inner, Field):
             raise ModelDefinitionError(
                 f"{type(self).__name__} wraps a field (e.g. CharField()), not {inner!r}"
@@ -42,7 +44,7 @@ class WrappingField(Field[T]):
         if options.get("default", MISSING) is MISSING:
             options["default"] = inner.default
         super().__init__(name or inner.name or None, **options)
-        self.inner: Field[T] = inner
+        self.inner: Field[T, Any] = inner
         self.type_label = inner.type_label  # type: ignore[misc]
 
     def __set_name__(self, owner: type[Any], attr: str) -> None:
