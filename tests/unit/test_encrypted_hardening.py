@@ -157,6 +157,25 @@ def test_pending_updates_do_not_show_the_value() -> None:
     _assert_hidden(caught)
 
 
+def test_a_refused_member_of_an_encrypted_container_is_not_shown() -> None:
+    class Chart(Model):
+        __table_name__ = "unit_hardening_chart"
+        cid = CharField(hash_key=True)
+        codes = EncryptedField(ListField(of=CharField(max_length=3)), keys=KEYS)
+        counts = EncryptedField(DictField(of=IntegerField()), keys=KEYS)
+
+    with pytest.raises(FieldValidationError) as caught:
+        Chart(cid="c", codes=["ok", SECRET])
+    assert str(caught.value) == (
+        "Chart.codes: <encrypted value> is not valid: element <encrypted value>: "
+        "length 23 is above max_length 3"
+    )
+    with pytest.raises(FieldValidationError) as caught:
+        Chart.counts.set({"k": SECRET})
+    assert SECRET not in str(caught.value)
+    assert "value <encrypted value>: expected an int" in str(caught.value)
+
+
 def test_repr_hides_encrypted_values() -> None:
     item = Patient(pid="p", secret="s3cr3t", note="visible")
     assert repr(item) == "Patient(pid='p', secret=<encrypted value>, note='visible')"

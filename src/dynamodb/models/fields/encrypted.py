@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from dynamodb.core.codec import AttributeValue
@@ -96,9 +96,27 @@ def _hiding(step: Callable[..., R], *arguments: Any) -> R:
     try:
         return step(*arguments)
     except FieldValidationError as error:
-        if isinstance(error.value, _Hidden):
-            raise
-        raise FieldValidationError(error.model, error.field, _Hidden(), error.reason) from None
+        reason = _scrubbed(error.reason, arguments[0] if arguments else None)
+        raise FieldValidationError(error.model, error.field, _Hidden(), reason) from None
+
+
+def _scrubbed(reason: str, value: Any) -> str:
+    """``reason`` with the value and its members (a container's refusal names the member
+    it refuses: ``element 'x': ...``) replaced by ``<encrypted value>``."""
+    shown: set[str] = set()
+    pending = [value]
+    while pending:
+        member = pending.pop()
+        if isinstance(member, Mapping):
+            pending.extend(member.keys())
+            pending.extend(member.values())
+        elif isinstance(member, (list, tuple, set, frozenset)):
+            pending.extend(member)
+        elif member is not None and not isinstance(member, bool):
+            shown.update(form for form in (repr(member), str(member)) if len(form) >= 3)
+    for form in sorted(shown, key=len, reverse=True):
+        reason = reason.replace(form, "<encrypted value>")
+    return reason
 
 
 class _Hidden:
