@@ -204,6 +204,16 @@ class Patient(Model, Typed):
     patient_id: CharField = CharField(hash_key=True)
     diagnosis: EncryptedField[str] = EncryptedField(CharField(), keys=StaticKeys({"k": b"0" * 32}))
     history: CompressedField[str] = CompressedField(CharField(), algorithm="gzip")
+    allergy: EncryptedField[str, str | None] = EncryptedField(
+        CharField(), keys=StaticKeys({"k": b"0" * 32})
+    )
+    summary: CompressedField[str, str | None] = CompressedField(CharField())
+    visits: EncryptedField[int, int | None] = EncryptedField(
+        CompressedField(IntegerField()), keys=StaticKeys({"k": b"0" * 32})
+    )
+
+
+KEYS = StaticKeys({"k": b"0" * 32})
 
 
 def wrapped_fields() -> None:
@@ -213,3 +223,12 @@ def wrapped_fields() -> None:
     assert_type(Patient.diagnosis.exists(), Condition)
     Patient(patient_id="p1", diagnosis=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
     Patient(patient_id="p1", history=b"x")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    assert_type(patient.allergy, str | None)
+    assert_type(patient.summary, str | None)
+    assert_type(patient.visits, int | None)
+    patient.allergy.upper()  # type: ignore[union-attr]  # pyright: ignore[reportOptionalMemberAccess]
+    patient.allergy = "pollen"
+    patient.allergy = None
+    Patient(patient_id="p1", allergy=1)  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    Patient(patient_id="p1", visits="3")  # type: ignore[arg-type]  # pyright: ignore[reportArgumentType]
+    _: EncryptedField[int] = EncryptedField(CharField(), keys=KEYS)  # type: ignore[arg-type]  # pyright: ignore[reportAssignmentType]

@@ -570,8 +570,12 @@ class Model(PendingUpdates, metaclass=ModelMeta):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
+        """``Model(attr=value, ...)``; encrypted fields show ``<encrypted value>``."""
+        hidden = {field.attr for field in self._meta.encrypted}
         shown = ", ".join(
-            f"{attr}={value!r}" for attr, value in self._data.items() if value is not None
+            f"{attr}={'<encrypted value>' if attr in hidden else repr(value)}"
+            for attr, value in self._data.items()
+            if value is not None
         )
         return f"{type(self).__name__}({shown})"
 

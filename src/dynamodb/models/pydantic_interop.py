@@ -43,6 +43,7 @@ from dynamodb.models.fields import (
     UUIDField,
 )
 from dynamodb.models.fields.base import MISSING
+from dynamodb.models.fields.wrapped import WrappingField
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -131,7 +132,10 @@ def _build(cls: type[Any], by_alias: bool) -> type[BaseModel]:
 
 
 def _annotation(field: Field[Any], by_alias: bool) -> tuple[Any, dict[str, Any]]:
-    """The Python type of ``field``'s values, and pydantic constraints for them."""
+    """The Python type of ``field``'s values, and pydantic constraints for them (those
+    of the inner field for an encrypted or compressed one: it holds the same values)."""
+    while isinstance(field, WrappingField):
+        field = field.inner
     constraints: dict[str, Any] = {}
     for name, option in (("min_length", "min_length"), ("max_length", "max_length")):
         if getattr(field, name, None) is not None:

@@ -89,7 +89,9 @@ def open_item(cls: type[Any], item: Mapping[str, AttributeValue]) -> tuple[Item,
     """``item`` with its encrypted attributes decrypted, and what was decrypted.
 
     DecryptionError, naming the model, the item's key and the field, for any
-    failure; a missing attribute (or NULL) stays as it is.
+    failure, including an attribute stored as anything but encrypted binary (a NULL
+    is refused too: it would read as an unset value); a missing attribute stays
+    missing (presence is not authenticated).
     """
     meta = cls._meta
     plain: Item = dict(item)
@@ -97,7 +99,7 @@ def open_item(cls: type[Any], item: Mapping[str, AttributeValue]) -> tuple[Item,
     key: Item | None = None
     for field in meta.encrypted:
         stored = item.get(field.name)
-        if stored is None or "NULL" in stored:
+        if stored is None:
             continue
         if key is None:
             key = _stored_key(cls, item)

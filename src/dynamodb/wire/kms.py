@@ -37,9 +37,14 @@ class KmsKeys:
     (and so must be the same to read). ``calls`` counts the KMS calls made, by
     operation.
 
+    Values are read only if the key id they name (the ARN KMS returned when they
+    were written) is this provider's: the ARN of ``key_id`` or one of
+    ``previous``; any other is a DecryptionError before KMS is asked, so a writer
+    of the table cannot make the reader decrypt under another KMS key it may use.
+
     To rotate, enable KMS's automatic rotation (nothing to do here: the key id
-    stays), or point ``key_id`` at a new key, keep the old one usable for
-    Decrypt, and run ``reencrypt()``.
+    stays), or point ``key_id`` at a new key, pass the old key's ARN in
+    ``previous=`` (keeping it usable for Decrypt), and run ``reencrypt()``.
 
     KMS calls are made synchronously, when a cache misses. The async calls of
     models (``aget``, ``asave``, async queries, batches and transactions) make
@@ -58,6 +63,7 @@ class KmsKeys:
         aws_secret_access_key: str | None = None,
         aws_session_token: str | None = None,
         *,
+        previous: Iterable[str] = (),
         max_age: float = 300.0,
         max_uses: int = 10_000,
         max_cached: int = 1_000,
@@ -68,7 +74,12 @@ class KmsKeys:
             raise InvalidArgument(f"KmsKeys needs a KMS key id, ARN or alias, not {key_id!r}")
         if max_age <= 0 or max_uses < 1 or max_cached < 1:
             raise InvalidArgument("KmsKeys: max_age, max_uses and max_cached must be positive")
+        previous = (previous,) if isinstance(previous, str) else tuple(previous)
+        if not all(isinstance(arn, str) and arn for arn in previous):
+            raise InvalidArgument(f"KmsKeys(previous=...) takes KMS key ARNs, not {previous!r}")
         self.key_id = key_id
+        self.previous: frozenset[str] = frozenset(previous)
+        """The ARNs of older KMS keys whose values still read (rotation)."""
         self.max_age = float(max_age)
         self.max_uses = int(max_uses)
         self.max_cached = int(max_cached)
@@ -138,6 +149,11 @@ class KmsKeys:
             raise LookupError("the value holds no wrapped data key (it was not written by KmsKeys)")
         entry_key = (key_id, bytes(wrapped))
         with self._lock:
+            if key_id not in self.previous and not self._is_own(key_id):
+                raise LookupError(
+                    f"the value names KMS key {key_id!r}, which is neither this provider's key "
+                    f"({self.key_id!r}) nor one of its previous= keys"
+                )
             now = self._clock()
             entry = self._unwrapped.get(entry_key)
             if entry is not None and self._fresh(now, entry[1], entry[2]):
@@ -161,12 +177,16 @@ class KmsKeys:
     def is_current(self, key_id: str) -> bool:
         """Whether ``key_id`` (as stored: the KMS key's ARN) is the key new values use."""
         with self._lock:
-            if key_id in self._arns:
-                return True
-            if len(self._arns) == 1:  # the ARN of key_id is not known yet: ask KMS once
-                response = self._call("DescribeKey", KeyId=self.key_id)
-                self._arns.add(str(response["KeyMetadata"]["Arn"]))
-            return key_id in self._arns
+            return self._is_own(key_id)
+
+    def _is_own(self, key_id: str) -> bool:
+        """Whether ``key_id`` is the ARN of this provider's key (the lock held)."""
+        if key_id in self._arns:
+            return True
+        if len(self._arns) == 1:  # the ARN of key_id is not known yet: ask KMS once
+            response = self._call("DescribeKey", KeyId=self.key_id)
+            self._arns.add(str(response["KeyMetadata"]["Arn"]))
+        return key_id in self._arns
 
     def write_key_due(self) -> bool:
         """Whether the next encryption would call GenerateDataKey although this provider

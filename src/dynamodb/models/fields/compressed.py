@@ -8,13 +8,13 @@ from dynamodb.core import compression
 from dynamodb.core.codec import AttributeValue
 from dynamodb.core.errors import ModelDefinitionError
 from dynamodb.core.packing import pack_attribute, unpack_attribute
-from dynamodb.models.fields.base import Field, T
+from dynamodb.models.fields.base import Field, T, V
 from dynamodb.models.fields.wrapped import WrappingField
 
 __all__ = ["CompressedField"]
 
 
-class CompressedField(WrappingField[T]):
+class CompressedField(WrappingField[T, V]):
     """Stores the inner field's values compressed once they are large.
 
     ``CompressedField(TextField(), algorithm="zstd", min_bytes=1024)``: a value
@@ -36,7 +36,7 @@ class CompressedField(WrappingField[T]):
 
     def __init__(
         self,
-        inner: Field[T],
+        inner: Field[T, Any],
         name: str | None = None,
         *,
         algorithm: str = "zstd",

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from dynamodb.core.codec import AttributeValue
 from dynamodb.core.envelope import KeyProvider, open_envelope, seal_envelope
 from dynamodb.core.errors import FieldValidationError, ModelDefinitionError
 from dynamodb.core.packing import pack_attribute, unpack_attribute
-from dynamodb.models.fields.base import Decoder, Encoder, Field, T
+from dynamodb.models.fields.base import Decoder, Encoder, Field, T, V
 from dynamodb.models.fields.wrapped import WrappingField
 
 __all__ = ["EncryptedField"]
 
+R = TypeVar("R")
 
-class EncryptedField(WrappingField[T]):
+
+class EncryptedField(WrappingField[T, V]):
     """Stores the inner field's values encrypted: ``EncryptedField(CharField(), keys=keys)``.
 
     The inner field (any non-key field: ``CharField()``, ``DictField()``,
@@ -39,7 +42,7 @@ class EncryptedField(WrappingField[T]):
     binds_item = True
 
     def __init__(
-        self, inner: Field[T], name: str | None = None, *, keys: KeyProvider, **options: Any
+        self, inner: Field[T, Any], name: str | None = None, *, keys: KeyProvider, **options: Any
     ) -> None:
         if isinstance(inner, EncryptedField):
             raise ModelDefinitionError("EncryptedField(EncryptedField(...)): encrypt once")
@@ -54,10 +57,17 @@ class EncryptedField(WrappingField[T]):
 
     def clean(self, value: Any, model_name: str | None = None) -> T | None:
         """The inner field's checks; a refusal does not show the value (it is secret)."""
-        try:
-            return super().clean(value, model_name)
-        except FieldValidationError as error:
-            raise FieldValidationError(error.model, error.field, _Hidden(), error.reason) from None
+        return _hiding(super().clean, value, model_name)
+
+    def encode_update(self, value: Any) -> AttributeValue:
+        """The value of a SET (``Model.field.set(...)``); a refusal does not show it."""
+        return _hiding(super().encode_update, value)
+
+    def invalid(
+        self, value: Any, reason: str, model_name: str | None = None
+    ) -> FieldValidationError:
+        """The FieldValidationError for ``value``, which it does not show."""
+        return super().invalid(_Hidden(), reason, model_name)
 
     # The field-level codec is the inner field's: the item layer encrypts and decrypts
     # (models/sealing.py), because the authenticated data needs the item's key.
@@ -79,6 +89,34 @@ class EncryptedField(WrappingField[T]):
         if blob is None or len(stored) != 1:
             raise ValueError(f"stored as {sorted(stored)}, not as encrypted binary")
         return unpack_attribute(open_envelope(self.keys, blob, context))
+
+
+def _hiding(step: Callable[..., R], *arguments: Any) -> R:
+    """``step(*arguments)``, a FieldValidationError it raises shown without its value."""
+    try:
+        return step(*arguments)
+    except FieldValidationError as error:
+        reason = _scrubbed(error.reason, arguments[0] if arguments else None)
+        raise FieldValidationError(error.model, error.field, _Hidden(), reason) from None
+
+
+def _scrubbed(reason: str, value: Any) -> str:
+    """``reason`` with the value and its members (a container's refusal names the member
+    it refuses: ``element 'x': ...``) replaced by ``<encrypted value>``."""
+    shown: set[str] = set()
+    pending = [value]
+    while pending:
+        member = pending.pop()
+        if isinstance(member, Mapping):
+            pending.extend(member.keys())
+            pending.extend(member.values())
+        elif isinstance(member, (list, tuple, set, frozenset)):
+            pending.extend(member)
+        elif member is not None and not isinstance(member, bool):
+            shown.update(form for form in (repr(member), str(member)) if len(form) >= 3)
+    for form in sorted(shown, key=len, reverse=True):
+        reason = reason.replace(form, "<encrypted value>")
+    return reason
 
 
 class _Hidden:

@@ -3,26 +3,31 @@
 The inner field validates, converts and encodes the value; the wrapper turns the
 inner field's AttributeValue into what is stored (``wrap``) and back (``unwrap``).
 The wrapper's value type is the inner field's, so ``EncryptedField(CharField())``
-is a ``Field[str]``. The stored form is opaque to DynamoDB: conditions can only ask
-whether it exists, updates can only set or remove it, and it can never be a key.
+is a ``Field[str]``; like any field it takes a read type second
+(``EncryptedField[str, str | None]`` for a field that may be unset). The stored
+form is opaque to DynamoDB: conditions can only ask whether it exists, updates can
+only set or remove it, and it can never be a key.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar, NoReturn
 
 from dynamodb.core.codec import AttributeValue
 from dynamodb.core.errors import InvalidArgument, ModelDefinitionError
 from dynamodb.core.expressions import Condition, SizeOf
 from dynamodb.core.updates import UpdateAction
-from dynamodb.models.fields.base import MISSING, Decoder, Encoder, Field, T
+from dynamodb.models.fields.base import MISSING, Decoder, Encoder, Field, T, V
+from dynamodb.models.fields.containers import DictField, ListField
 from dynamodb.models.fields.paths import NestedAttribute
+from dynamodb.models.fields.temporal import TTLField
+from dynamodb.models.fields.version import VersionField
 
 __all__ = ["WrappingField", "check_wrapping_fields"]
 
 
-class WrappingField(Field[T]):
+class WrappingField(Field[T, V]):
     """Base of :class:`EncryptedField` and :class:`CompressedField` (see the module)."""
 
     opaque_as: ClassVar[str] = "wrapped"
@@ -30,7 +35,7 @@ class WrappingField(Field[T]):
     binds_item: ClassVar[bool] = False
     """Whether the stored form is bound to its item's key (encrypted at the item level)."""
 
-    def __init__(self, inner: Field[T], name: str | None = None, **options: Any) -> None:
+    def __init__(self, inner: Field[T, Any], name: str | None = None, **options: Any) -> None:
         if not isinstance(inner, Field):
             raise ModelDefinitionError(
                 f"{type(self).__name__} wraps a field (e.g. CharField()), not {inner!r}"
@@ -39,7 +44,7 @@ class WrappingField(Field[T]):
         if options.get("default", MISSING) is MISSING:
             options["default"] = inner.default
         super().__init__(name or inner.name or None, **options)
-        self.inner: Field[T] = inner
+        self.inner: Field[T, Any] = inner
         self.type_label = inner.type_label  # type: ignore[misc]
 
     def __set_name__(self, owner: type[Any], attr: str) -> None:
@@ -162,13 +167,48 @@ class WrappingField(Field[T]):
         )
 
 
+def _chain(field: Field[Any]) -> Iterator[Field[Any]]:
+    """``field`` and, while it wraps another, each field it wraps."""
+    yield field
+    while isinstance(field, WrappingField):
+        field = field.inner
+        yield field
+
+
+def _nested_wrapping(field: Field[Any]) -> WrappingField[Any] | None:
+    """The first wrapping field stored as a container's element inside ``field``
+    (a list's or dict's ``of=``, at any depth), or None."""
+    for link in _chain(field):
+        element = link.of if isinstance(link, (ListField, DictField)) else None
+        if element is None:
+            continue
+        if isinstance(element, WrappingField):
+            return element
+        found = _nested_wrapping(element)
+        if found is not None:
+            return found
+    return None
+
+
 def check_wrapping_fields(model: str, fields: Mapping[str, Field[Any]], *, is_map: bool) -> None:
     """ModelDefinitionError for a wrapping field used where its stored form cannot serve:
-    a table or local index key, unique, a key-template part, or (encrypted) in a map model."""
+    a table or local index key, unique, a key-template part, (encrypted) in a map model,
+    an element of a list or dict (at any depth), or around a field whose value DynamoDB
+    must read (a VersionField's condition, a TTLField's expiry)."""
+    for attr, field in fields.items():
+        nested = _nested_wrapping(field)
+        if nested is not None:
+            kind = nested.opaque_as
+            verb = "encrypt" if kind == "encrypted" else "compress"
+            raise ModelDefinitionError(
+                f"model {model}: field {attr} holds {kind} elements ({nested!r}), which a "
+                f"list or dict cannot store: {verb} the whole container instead, e.g. "
+                f"{type(nested).__name__}(ListField(...))"
+            )
     wrapped = {attr: field for attr, field in fields.items() if isinstance(field, WrappingField)}
     for attr, field in wrapped.items():
         kind = field.opaque_as
-        for candidate in (field, field.inner):
+        for candidate in _chain(field):
             if candidate.is_key or candidate.indexed:
                 raise ModelDefinitionError(
                     f"model {model}: field {attr} is {kind}, so it cannot be a table or index "
@@ -177,6 +217,16 @@ def check_wrapping_fields(model: str, fields: Mapping[str, Field[Any]], *, is_ma
             if candidate.unique or candidate.template is not None:
                 raise ModelDefinitionError(
                     f"model {model}: field {attr} is {kind}, so it cannot be unique or templated"
+                )
+            if isinstance(candidate, (VersionField, TTLField)):
+                role = (
+                    "the version of optimistic locking"
+                    if isinstance(candidate, VersionField)
+                    else "the expiry time of TTL"
+                )
+                raise ModelDefinitionError(
+                    f"model {model}: field {attr} is {kind}, so it cannot hold {role} "
+                    f"({type(candidate).__name__}): DynamoDB must read that value"
                 )
         if is_map and field.binds_item:
             raise ModelDefinitionError(
