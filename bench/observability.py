@@ -63,7 +63,7 @@ def without_edge() -> Iterator[None]:
     """The edge taken out: no watch per run, no span per item call."""
     for_run, traced = telemetry.RequestWatch.for_run, options.ModelOptions.traced
     telemetry.RequestWatch.for_run = classmethod(lambda cls, connection: None)  # type: ignore[assignment,method-assign]
-    options.ModelOptions.traced = lambda self: contextlib.nullcontext()  # type: ignore[method-assign]
+    options.ModelOptions.traced = lambda self, connection=None: contextlib.nullcontext()  # type: ignore[method-assign]
     try:
         yield
     finally:

@@ -22,6 +22,7 @@ from opentelemetry.util._once import Once
 
 import dynamodb
 from dynamodb import CharField, ConditionalCheckFailed, Connection, IntegerField, Model
+from dynamodb.testing import faults
 
 Tables = Callable[..., None]
 
@@ -203,3 +204,77 @@ def test_a_transaction_and_a_table_call_are_spans_too(
         "DescribeTable test_tracing_orders",
         "DescribeTimeToLive test_tracing_orders",
     ]
+
+
+@pytest.fixture
+def dev(dynamodb_endpoint: str, connection: Connection) -> Iterator[Connection]:
+    """A connection with ``table_prefix="trace_dev_"``, its Order table made and dropped."""
+    conn = Connection(
+        endpoint_url=dynamodb_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        table_prefix="trace_dev_",
+    )
+    dynamodb.create_table(Order, force=True, connection=conn)
+    yield conn
+    dynamodb.delete_table(Order, connection=conn)
+    conn.close()
+
+
+def test_call_spans_name_the_table_with_the_connection_prefix(
+    dev: Connection, spans: InMemorySpanExporter
+) -> None:
+    prefixed = "trace_dev_test_tracing_orders"
+    spans.clear()
+    Order(customer="hal", n=1).save(connection=dev)
+    Order.batch_write([Order(customer="hal", n=n) for n in range(2, 5)], connection=dev)
+    items, _ = Order.query().where(Order.customer == "hal").using(dev).get_items()
+    assert len(items) == 4
+    dynamodb.Table(Order, connection=dev).info()
+
+    async def read() -> None:
+        await Order.aget(customer="hal", n=1, connection=dev)
+        await dev.aclose()
+
+    asyncio.run(read())
+    finished = spans.get_finished_spans()
+    calls = [span for span in finished if span.kind == trace.SpanKind.INTERNAL]
+    assert sorted(span.name for span in calls) == [
+        "Order.batch_write",
+        "Order.get",
+        "Order.query",
+        "Order.save",
+        "Table.info",
+    ]
+    for span in calls:
+        attributes = dict(span.attributes or {})
+        assert attributes["db.collection.name"] == prefixed, span.name
+        assert attributes["aws.dynamodb.table_names"] == (prefixed,), span.name
+        for child in _children(finished, span):
+            assert dict(child.attributes or {})["db.collection.name"] == prefixed
+
+
+def test_a_retried_request_has_its_retries_on_its_span(
+    tables: Tables, spans: InMemorySpanExporter
+) -> None:
+    tables(Order)
+    Order.batch_write([Order(customer="ivy", n=n) for n in range(6)])
+    spans.clear()
+    with faults(throttle=0.5, seed=5, operations=["GetItem"]) as f:
+        for n in range(6):
+            assert Order.get(customer="ivy", n=n) is not None
+    assert f.injected["throttle"] > 0
+    requests = _by_name(spans.get_finished_spans(), "GetItem test_tracing_orders")
+    assert len(requests) == 6  # one span per request, however many attempts it took
+    retried = [span for span in requests if _int(span, "dynamodb.retries") > 0]
+    assert retried
+    for span in requests:
+        events = [event for event in span.events if event.name == "retry"]
+        assert len(events) == _int(span, "dynamodb.retries")
+        for attempt, event in enumerate(events, start=1):
+            attributes = dict(event.attributes or {})
+            assert attributes["error.type"] == "ProvisionedThroughputExceededException"
+            assert attributes["dynamodb.attempt"] == attempt
+        assert span.status.status_code != trace.StatusCode.ERROR
+    assert sum(_int(span, "dynamodb.retries") for span in requests) == f.injected["throttle"]

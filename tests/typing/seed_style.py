@@ -56,6 +56,11 @@ def results() -> None:
     page, cursor = query.get_items()
     assert_type(page, list[Game])
     assert_type(cursor, Cursor | None)
+    game = Game(name="a", score=1)
+    assert_type(game.save(), Game)
+    assert_type(game.update(Game.score.add(1)), Game)
+    assert_type(game.condition(Game.score.gt(0)).save(), Game)
+    assert_type(Game.batch_write([game]), list[Game])
     Game.query().where(
         Game.nope == "a"  # type: ignore[attr-defined]  # pyright: ignore[reportAttributeAccessIssue, reportUnknownMemberType, reportUnknownArgumentType]
     )
@@ -66,3 +71,11 @@ async def async_results() -> None:
     assert_type(await Game.aget(name="a", score=1), Game | None)
     assert_type(await Game.abatch_get({"name": "a", "score": 1}), list[Game])
     assert_type(await Game.query().where(Game.name == "a").aall(), list[Game])
+    page, cursor = await Game.query().where(Game.name == "a").aget_items()
+    assert_type(page, list[Game])
+    assert_type(cursor, Cursor | None)
+    game = Game(name="a", score=1)
+    assert_type(await game.asave(), Game)
+    assert_type(await game.aupdate(Game.score.add(1)), Game)
+    assert_type(await game.condition(Game.score.gt(0)).asave(), Game)
+    assert_type(await Game.abatch_write([game]), list[Game])

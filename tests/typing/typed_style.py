@@ -179,7 +179,10 @@ def queries() -> None:
     optional: Condition = Player.nickname.begins_with("a") | Player.office["city"].not_exists()
     cleared: UpdateAction = Player.rank.remove()
     assert_type(Player.query(Player.nickname, Player.office["street"]).all(), list[Player])
-    del condition, action, optional, cleared
+    # operands are not checked against the field's type: refused at run time (FieldValidationError)
+    unchecked: Condition = Player.score == "x"
+    unset: UpdateAction = Player.score.set("x")
+    del condition, action, optional, cleared, unchecked, unset
 
 
 async def async_twins() -> None:
@@ -193,8 +196,15 @@ async def async_twins() -> None:
     assert_type(await Player.query().where(Player.name == "a").aall(), list[Player])
     async for player in Player.query().where(Player.name == "a"):
         assert_type(player, Player)
+    page, cursor = await Player.query().where(Player.name == "a").limit(10).aget_items()
+    assert_type(page, list[Player])
+    assert_type(cursor, Cursor | None)
     item = Player(name="a", score=1)
     assert_type(await item.asave(), Player)
+    assert_type(await item.aupdate(Player.score.add(1)), Player)
+    assert_type(await item.condition(Player.score.gt(0)).asave(), Player)
+    assert_type(await Player.abatch_write([item]), list[Player])
+    assert_type(await Player.abatch_write([{"name": "a", "score": 1}]), list[Player])
 
 
 class Patient(Model, Typed):

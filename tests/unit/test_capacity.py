@@ -97,6 +97,58 @@ def test_read_and_write_units_reported_apart_are_taken_as_reported() -> None:
     assert record.units == Units(1.0, 2.0)
 
 
+@pytest.mark.parametrize(
+    ("operation", "params", "answer"),
+    [
+        (
+            "GetItem",
+            {"TableName": "T"},
+            {"ConsumedCapacity": {"TableName": "T", "CapacityUnits": 1}},
+        ),
+        (
+            "PutItem",
+            {"TableName": "T"},
+            {"ConsumedCapacity": {"TableName": "T", "CapacityUnits": 2}},
+        ),
+        ("GetItem", {"TableName": "T"}, {"Item": {}}),
+        (
+            "Query",
+            {"TableName": "T", "IndexName": "by_email"},
+            {"ConsumedCapacity": {"TableName": "T", "CapacityUnits": 0.5}},
+        ),
+        (
+            "ExecuteStatement",
+            {"Statement": "SELECT * FROM T"},
+            {"ConsumedCapacity": {"TableName": "T", "CapacityUnits": 0.5}},
+        ),
+        (
+            "BatchWriteItem",
+            {"RequestItems": {"A": [], "B": []}},
+            {
+                "ConsumedCapacity": [
+                    {"TableName": "A", "CapacityUnits": 2.0},
+                    {"TableName": "B", "CapacityUnits": 3.0},
+                ]
+            },
+        ),
+    ],
+)
+def test_counting_an_answer_counts_what_its_records_say(
+    operation: str, params: Params, answer: dict[str, Any]
+) -> None:
+    # Connection.capacity counts answers without building records when nobody else
+    # wants them: the totals must be the records' totals.
+    counted, recorded = Capacity(), Capacity()
+    for _ in range(2):
+        counted.add_answer(operation, params, answer)
+        recorded.add(consumed_of(operation, params, answer))
+    assert counted.requests == recorded.requests == 2
+    assert counted.units == recorded.units
+    assert counted.by_table == recorded.by_table
+    assert counted.by_index == recorded.by_index
+    assert counted.by_operation == recorded.by_operation
+
+
 def test_partiql_statements_are_reads_or_writes_by_their_verb() -> None:
     assert kind_of("ExecuteStatement", {"Statement": "  select * FROM T"}) == "read"
     assert kind_of("ExecuteStatement", {"Statement": "UPDATE T SET a = 1"}) == "write"

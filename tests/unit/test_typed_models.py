@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,7 @@ import pytest
 from dynamodb import (
     BinaryField,
     CharField,
+    Connection,
     DecimalField,
     DictField,
     EnumField,
@@ -32,6 +34,7 @@ from dynamodb import (
     MapField,
     MapModel,
     MissingDependency,
+    MockTransport,
     Model,
     SetField,
     TimeDeltaField,
@@ -395,3 +398,29 @@ def test_defaults_holding_nested_models_become_their_pydantic_models() -> None:
     main = Kit.json_schema()["properties"]["main"]
     assert main["default"] == {"street": "1 Main St", "city": None}
     assert Kit.from_pydantic(made) == Kit(id="k")
+
+
+def test_operands_the_checkers_pass_are_refused_at_run_time_before_sending() -> None:
+    # tests/typing/typed_style.py shows both checkers accept these: operands of
+    # conditions and update actions are not checked against the field's type.
+    sent: list[str] = []
+
+    def answer(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        sent.append(operation)
+        return {"Items": [], "Count": 0, "ScannedCount": 0}
+
+    connection = Connection(transport=MockTransport(answer))
+    item = Player(name="ada", score=1, nickname="a")
+    attempts: list[Callable[[], object]] = [
+        lambda: Player.score == "x",
+        lambda: Player.score.set("x"),
+        lambda: (
+            Player.query().where(Player.name == "ada", Player.score > "x").using(connection).all()
+        ),
+        lambda: item.update(Player.score.add("x"), connection=connection),
+        lambda: item.save(condition=Player.score.lt("x"), connection=connection),
+    ]
+    for attempt in attempts:
+        with pytest.raises(FieldValidationError, match=r"Player\.score: 'x' is not valid"):
+            attempt()
+    assert sent == []

@@ -145,16 +145,11 @@ def consumed_of(
     reported = answer.get("ConsumedCapacity")
     if not reported:
         return []
-    kind = "read" if operation in READ_OPERATIONS else kind_of(operation, params)
+    usual = _usual(operation, params, reported)
+    if usual is not None:
+        return [Consumed(operation, *usual)]
+    kind = kind_of(operation, params)
     index = params.get("IndexName")
-    if type(reported) is dict and len(reported) == 2 and index is None:
-        # the usual answer, TOTAL for one table: {"TableName": ..., "CapacityUnits": ...}
-        total = reported.get("CapacityUnits")
-        if total is not None:
-            table = str(reported.get("TableName", ""))
-            if kind == "read":
-                return [Consumed(operation, table, float(total), 0.0)]
-            return [Consumed(operation, table, 0.0, float(total))]
     entries = reported if isinstance(reported, list) else (reported,)
     records = []
     for entry in entries:
@@ -172,6 +167,21 @@ def consumed_of(
             detail = ((index, Units(read, write)),)
         records.append(Consumed(operation, str(entry.get("TableName", "")), read, write, detail))
     return records
+
+
+def _usual(
+    operation: str, params: Mapping[str, Any], reported: Any
+) -> tuple[str, float, float] | None:
+    """``(table, read units, write units)`` of the usual ``ConsumedCapacity``, TOTAL for
+    one table and no index read (``{"TableName": ..., "CapacityUnits": ...}``); else None."""
+    if type(reported) is dict and len(reported) == 2 and params.get("IndexName") is None:
+        total = reported.get("CapacityUnits")
+        if total is not None:
+            table = str(reported.get("TableName", ""))
+            if kind_of(operation, params) == "read":
+                return table, float(total), 0.0
+            return table, 0.0, float(total)
+    return None
 
 
 class Capacity:
@@ -210,6 +220,24 @@ class Capacity:
                     _accumulate(
                         self._indexes, (record.table, name), part.read_units, part.write_units
                     )
+
+    def add_answer(
+        self, operation: str, params: Mapping[str, Any], answer: Mapping[str, Any]
+    ) -> None:
+        """Count one answered request and what its ``ConsumedCapacity`` reports: as
+        ``add(consumed_of(...))``, without building records for the usual answer."""
+        reported = answer.get("ConsumedCapacity")
+        usual = _usual(operation, params, reported) if reported else None
+        if usual is None:
+            self.add(consumed_of(operation, params, answer))
+            return
+        table, read, write = usual
+        with self._lock:
+            self._requests += 1
+            self._read += read
+            self._write += write
+            _accumulate(self._tables, table, read, write)
+            _accumulate(self._operations, operation, read, write)
 
     def reset(self) -> None:
         """Forget everything counted so far."""

@@ -120,6 +120,7 @@ class BatchPlan(Generic[R]):
     name: str = "batch"
     """The call, as its span is named (``"Test.batch_write"``)."""
     table: str | None = None
+    """The table as DynamoDB knows it (with the connection's ``table_prefix``)."""
     rate_limit: RateLimit | None = None
 
     def run(self) -> R:
@@ -146,14 +147,17 @@ def _plan(
         raise InvalidArgument(
             f"{cls.__name__}.{call}(rate_limit=...) takes a dynamodb.RateLimit, not {limit!r}"
         )
+    connection = cls._meta.connection(options.get("connection"))
     return BatchPlan(
         [naming_missing_tables(flow, (cls,)) for flow in flows],
         finish,
         options.get("concurrency") or DEFAULT_CONCURRENCY,
-        cls._meta.connection(options.get("connection")),
+        connection,
         (cls,),
         name=f"{cls.__name__}.{call}",
-        table=cls._meta.table_name if cls._meta.schema is not None else None,
+        table=(
+            connection.table_prefix + cls._meta.table_name if cls._meta.schema is not None else None
+        ),
         rate_limit=limit,
     )
 

@@ -242,29 +242,31 @@ class ModelOptions:
             method = method[1:]
         return f"{self.name}.{method}"
 
-    def traced(self) -> Any:
+    def traced(self, connection: Connection | None = None) -> Any:
         """The span of one item call (a no-op block when the application does not trace).
 
         Named after the public method that called :meth:`run` or :meth:`arun`
         (``save``, ``get``, ``commit_changes`` ...), read from the stack only when
-        tracing, so that no call site has to name itself.
+        tracing, so that no call site has to name itself. Its table is named as
+        DynamoDB knows it: with ``connection``'s ``table_prefix``.
         """
         if tracing.tracer() is None:
             return tracing.call_span("")
         method = sys._getframe(2).f_code.co_name
         schema = self.schema
-        return tracing.call_span(self.call_name(method), schema.table_name if schema else None)
+        table = self.connection(connection).table_prefix + schema.table_name if schema else None
+        return tracing.call_span(self.call_name(method), table)
 
     def run(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Run an item call's flow on :meth:`connection`; a missing table raises
         TableNotFound naming it and this model."""
-        with self.traced():
+        with self.traced(connection):
             return self.connection(connection).run(naming_missing_tables(flow, (self.model,)))
 
     async def arun(self, flow: Flow[T], connection: Connection | None = None) -> T:
         """Async twin of :meth:`run`."""
         flow = naming_missing_tables(warming_keys(flow, (self.model,)), (self.model,))
-        with self.traced():
+        with self.traced(connection):
             return await self.connection(connection).arun(flow)
 
     def unknown_fields(self, problem: str, names: Iterable[str], advice: str = "") -> str:

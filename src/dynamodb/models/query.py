@@ -247,10 +247,11 @@ class _Reader(Generic[M]):
         return self._consumed if self._consumed is not None else Capacity()
 
     def _reading(self) -> _Reading:
+        table = self._model._meta.table_name
+        if tracing.tracer() is not None:  # the span names the table as DynamoDB knows it
+            table = self._model._meta.connection(self._spec.connection).table_prefix + table
         reading = _Reading(
-            f"{self._model.__name__}.{self._operation().lower()}",
-            self._model._meta.table_name,
-            self._spec.rate_limit,
+            f"{self._model.__name__}.{self._operation().lower()}", table, self._spec.rate_limit
         )
         self._consumed = reading.collector
         return reading

@@ -48,11 +48,11 @@ class Table:
         return f"<Table {self.name} of {self.model.__name__}>"
 
     def _run(self, call: str, flow: Flow[T]) -> T:
-        with tracing.call_span(f"Table.{call}", self.schema.table_name):
+        with tracing.call_span(f"Table.{call}", self.name):
             return self.connection.run(flow)
 
     async def _arun(self, call: str, flow: Flow[T]) -> T:
-        with tracing.call_span(f"Table.{call}", self.schema.table_name):
+        with tracing.call_span(f"Table.{call}", self.name):
             return await self.connection.arun(flow)
 
     def _create(self, wait: bool) -> Flow[dict[str, Any]]:

@@ -278,6 +278,11 @@ class RequestWatch:
     def answered(self, token: _Pending, reply: dict[str, Any], attempts: int) -> None:
         """Count the capacity, charge the limits, log, end the span."""
         request = token.request
+        if not (self.collectors or self.limited or token.span is not None) and not (
+            logger.isEnabledFor(logging.DEBUG)
+        ):  # only the connection's totals want the capacity: no records to build
+            self.capacity.add_answer(request.operation, request.params, reply)
+            return
         records = consumed_of(request.operation, request.params, reply)
         self.capacity.add(records)
         for collector in self.collectors:
