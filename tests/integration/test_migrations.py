@@ -16,6 +16,7 @@ from dynamodb.migrations import (
     MARKER,
     Migration,
     MigrationRunner,
+    amigration_status,
     arun_pending,
     load_migrations,
     migration_status,
@@ -233,9 +234,19 @@ def test_files_run_in_order_once(tickets: None, connection: Connection, tmp_path
 
 async def test_the_async_twin(tickets: None, aconnection: Connection) -> None:
     migration = Migration("0009_async", Ticket, set_open, segments=2)
+    (pending,) = await amigration_status([migration], aconnection, store=STORE)
+    assert pending.state == "pending"
     (result,) = await arun_pending([migration], aconnection, store=STORE, concurrency=2)
     assert result.applied
     assert result.counts.upgraded == 60
+    (status,) = await amigration_status([migration], aconnection, store=STORE)
+    assert (status.id, status.state, status.segments, status.done) == (
+        "0009_async",
+        "applied",
+        2,
+        2,
+    )
+    assert status.counts.upgraded == 60
 
 
 def test_bad_migration_files_are_named(tmp_path: Path) -> None:

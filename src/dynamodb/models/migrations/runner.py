@@ -66,6 +66,7 @@ __all__ = [
     "MigrationResult",
     "MigrationRunner",
     "MigrationStatus",
+    "amigration_status",
     "arun_pending",
     "migration_status",
     "run_pending",
@@ -545,6 +546,18 @@ def migration_status(
     """Each migration's state (applied, running, pending), segments done and counts."""
     flow = _status_flow(migrations, store or TableCheckpoints(MIGRATIONS_TABLE), time.time)
     result: list[MigrationStatus] = connection.run(flow)
+    return result
+
+
+async def amigration_status(
+    migrations: Iterable[Migration],
+    connection: Any,
+    *,
+    store: TableCheckpoints | None = None,
+) -> list[MigrationStatus]:
+    """Async twin of :func:`migration_status`."""
+    flow = _status_flow(migrations, store or TableCheckpoints(MIGRATIONS_TABLE), time.time)
+    result: list[MigrationStatus] = await connection.arun(flow)
     return result
 
 
