@@ -138,6 +138,42 @@ def test_a_concurrent_change_is_read_again_and_kept(tickets: None, connection: C
     assert (stored.note, stored.status) == ("theirs", "open")
 
 
+def test_an_item_a_concurrent_change_moves_out_of_where_is_left_alone(
+    tickets: None, connection: Connection
+) -> None:
+    def claim(item: Ticket) -> Ticket:
+        if item.id == 4 and item.note is None:  # another writer closes it meanwhile
+            connection.client.update_item(
+                TableName=Ticket.__table_name__,
+                Key={"id": {"N": "4"}},
+                UpdateExpression="SET #s = :s, note = :n",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": {"S": "closed"}, ":n": {"S": "theirs"}},
+            )
+        if item.id == 6 and item.note is None:  # and another only touches a note
+            connection.client.update_item(
+                TableName=Ticket.__table_name__,
+                Key={"id": {"N": "6"}},
+                UpdateExpression="SET note = :n",
+                ExpressionAttributeValues={":n": {"S": "theirs"}},
+            )
+        item.status = "new"
+        return item
+
+    migration = Migration("0004_where", Ticket, claim, where=Ticket.status.not_exists())
+    result = MigrationRunner(migration, store=STORE).run(connection)
+    assert result.counts.scanned == 30  # the even ids have no status
+    assert result.counts.conflicts == 2
+    assert (result.counts.upgraded, result.counts.unchanged) == (29, 1)
+    rows = raw_items(connection, Ticket.__table_name__)
+    assert rows[4]["status"] == {"S": "closed"}  # the concurrent write is kept
+    assert MARKER not in rows[4]
+    assert (rows[6]["status"], rows[6]["note"]) == ({"S": "new"}, {"S": "theirs"})
+    assert {n for n, row in rows.items() if row.get("status") == {"S": "new"}} == {
+        n for n in range(0, 60, 2) if n != 4
+    }
+
+
 def test_a_killed_run_resumes_and_skips_what_it_wrote(
     tickets: None, connection: Connection
 ) -> None:

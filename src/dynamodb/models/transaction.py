@@ -295,8 +295,7 @@ class Transaction(WithBlock):
             # log_values=True; otherwise its type and the items' models and keys.
             shown = error if self._connection().log_values else type(error).__name__
             _log.warning(
-                "transaction %s committed, but reading back its %d updated items (%s) "
-                "failed: %s",
+                "transaction %s committed, but reading back its %d updated items (%s) failed: %s",
                 self.client_request_token,
                 len(stale),
                 ", ".join(_label("", type(item), item.get_primary_key_dict()) for item in stale),

@@ -51,7 +51,7 @@ from dynamodb.core.errors import (
     MigrationError,
     ResourceNotFound,
 )
-from dynamodb.core.expressions import Placeholders, and_all
+from dynamodb.core.expressions import Condition, Placeholders, and_all
 from dynamodb.core.flow import Flow, call, sleep
 from dynamodb.core.leases import Lease, TableCheckpoints
 from dynamodb.core.operations import describe_table
@@ -97,7 +97,8 @@ class Counts:
     upgraded: int = 0
     """Written (or, in a dry run, that would be)."""
     unchanged: int = 0
-    """``upgrade`` returned None (or the item is another entity's)."""
+    """``upgrade`` returned None (or the item is another entity's, or a concurrent change
+    moved it out of the migration's ``where``)."""
     already: int = 0
     """Carried this migration's id already (written before a crash or by another worker)."""
     conflicts: int = 0
@@ -217,12 +218,14 @@ class MigrationRunner:
         self.field_names = frozenset(f.name for f in meta.fields.values())
         version = meta.version_field
         self.version_name: str | None = version.name if version is not None else None
+        self.filter: Condition | None = None
+        """What the scan reads: the migration's ``where`` and the model's entity."""
         self.scan_request = self._scan_request()
 
     def _scan_request(self) -> dict[str, Any]:
         meta = self.migration.model._meta
         request: dict[str, Any] = {"TableName": self.schema.table_name, "Limit": self.page_size}
-        condition = and_all(
+        condition = self.filter = and_all(
             [c for c in (meta.entity_filter(), self.migration.condition()) if c is not None]
         )
         if condition is not None:
@@ -276,6 +279,22 @@ class MigrationRunner:
         names.apply(request)
         return request if changed else None
 
+    def _reread_request(self, raw: Item) -> dict[str, Any]:
+        """A consistent read of ``raw``'s item, filtered as the scan is (by ``where`` and
+        the entity): a Query on its whole key, so one request says whether it is still
+        there (ScannedCount) and still the migration's (Items)."""
+        request = {**self.scan_request, "Limit": 1, "ConsistentRead": True}
+        names = Placeholders()
+        request["KeyConditionExpression"] = " AND ".join(
+            f"{names.name(name)} = {names.value(raw[name])}" for name in self.key_names
+        )
+        if self.filter is not None:
+            request["FilterExpression"] = self.filter.render(names)
+        request.pop("ExpressionAttributeNames", None)
+        request.pop("ExpressionAttributeValues", None)
+        names.apply(request)
+        return request
+
     def _item(self, raw: Item) -> Flow[tuple[str, int]]:
         """Upgrade one item: (outcome, conflicts); the outcome names a Counts field."""
         model = self.migration.model
@@ -306,14 +325,13 @@ class MigrationRunner:
                 return "upgraded", conflicts
             except ConditionalCheckFailed:
                 conflicts += 1
-            key = {name: raw[name] for name in self.key_names}
-            response = yield from call(
-                "GetItem", {"TableName": self.schema.table_name, "Key": key, "ConsistentRead": True}
-            )
-            fresh = response.get("Item")
-            if fresh is None:
+            response = yield from call("Query", self._reread_request(raw))
+            if not response.get("ScannedCount"):
                 return "vanished", conflicts
-            raw = fresh
+            items = response.get("Items", [])
+            if not items:  # changed out of the migration's where: no longer its to upgrade
+                return "unchanged", conflicts
+            raw = items[0]
         raise MigrationError(
             f"migration {self.migration.id}: item {raw and {n: raw[n] for n in self.key_names}} "
             f"changed {_MAX_ATTEMPTS} times while it was being upgraded"
