@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 import dynamodb
-from dynamodb import CharField, Connection, IntegerField, Model, VersionField
+from dynamodb import CharField, Connection, EncryptedField, IntegerField, Model, VersionField
 from dynamodb.core.leases import TableCheckpoints
+from dynamodb.encryption import StaticKeys
 from dynamodb.exceptions import MigrationError
 from dynamodb.migrations import (
     MARKER,
@@ -24,6 +25,7 @@ from dynamodb.migrations import (
 )
 
 STORE = TableCheckpoints("test_migrations_store")
+KEYS = StaticKeys({"k": bytes(range(32))})
 
 
 class Ticket(Model):
@@ -172,6 +174,42 @@ def test_an_item_a_concurrent_change_moves_out_of_where_is_left_alone(
     assert {n for n, row in rows.items() if row.get("status") == {"S": "new"}} == {
         n for n in range(0, 60, 2) if n != 4
     }
+
+
+class Sealed(Model):
+    __table_name__ = "test_migrations_sealed"
+
+    id = IntegerField(hash_key=True)
+    code = EncryptedField(CharField(), keys=KEYS)
+    hint = EncryptedField(CharField(), keys=KEYS)
+
+
+def test_a_migration_encrypts_what_it_writes(connection: Connection) -> None:
+    dynamodb.create_table(Sealed, force=True)
+    connection.run(STORE.prepare())
+    try:
+        Sealed.batch_write([Sealed(id=n, hint=f"hint {n}") for n in range(3)])
+        before = raw_items(connection, Sealed.__table_name__)
+
+        def set_code(item: Sealed) -> Sealed:
+            item.code = f"pin {item.id}"
+            return item
+
+        result = MigrationRunner(Migration("0001_code", Sealed, set_code), store=STORE).run(
+            connection
+        )
+        assert result.counts.upgraded == 3
+        rows = raw_items(connection, Sealed.__table_name__)
+        for n, row in rows.items():
+            assert list(row["code"]) == ["B"]
+            assert f"pin {n}".encode() not in row["code"]["B"]
+            assert row["hint"] == before[n]["hint"]  # unchanged: the stored ciphertext kept
+            stored = Sealed.get(id=n, consistent=True)
+            assert stored is not None
+            assert (stored.code, stored.hint) == (f"pin {n}", f"hint {n}")
+    finally:
+        dynamodb.delete_table(Sealed)
+        connection.client.delete_table(TableName=STORE.table_name)
 
 
 def test_a_killed_run_resumes_and_skips_what_it_wrote(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,17 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 import dynamodb
-from dynamodb import BinaryField, CharField, Connection, DictField, IntegerField, Model, SetField
+from dynamodb import (
+    BinaryField,
+    CharField,
+    Connection,
+    DictField,
+    EncryptedField,
+    IntegerField,
+    Model,
+    SetField,
+)
+from dynamodb.encryption import StaticKeys
 from dynamodb.exceptions import TransferError
 from dynamodb.models.transfer import export_items, import_items, read_lines
 from tests.support.movies import MOVIE_COUNT, movies
@@ -161,3 +172,34 @@ async def test_the_async_twins(loaded: None, copy_table: None, aconnection: Conn
     assert raw_scan(aconnection, ImportedMovie.__table_name__) == raw_scan(
         aconnection, ExportedMovie.__table_name__
     )
+
+
+class Secret(Model):
+    __table_name__ = "test_transfer_secrets"
+
+    id = CharField(hash_key=True)
+    code = EncryptedField(CharField(), keys=StaticKeys({"k": os.urandom(32)}))
+
+
+@pytest.mark.parametrize("format", ["json", "csv"])
+def test_an_import_of_decrypted_values_stores_them_encrypted(
+    connection: Connection, format: str
+) -> None:
+    dynamodb.create_table(Secret, force=True)
+    try:
+        Secret(id="a", code="pin 4711").save()
+        out = io.StringIO()
+        export_items(connection, Secret.__table_name__, out, format=format, model=Secret)
+        assert "pin 4711" in out.getvalue()  # json and csv hold the decrypted values
+        Secret.delete_by_key(id="a")
+        out.seek(0)
+        result = import_items(connection, Secret.__table_name__, read_lines(out, format, Secret))
+        assert result.written == 1
+        (row,) = connection.client.scan(TableName=Secret.__table_name__)["Items"]
+        assert list(row["code"]) == ["B"]
+        assert b"pin 4711" not in row["code"]["B"]
+        stored = Secret.get(id="a", consistent=True)
+        assert stored is not None
+        assert stored.code == "pin 4711"
+    finally:
+        dynamodb.delete_table(Secret)

@@ -37,6 +37,8 @@ from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import describe_table
 from dynamodb.core.ratelimit import RateLimit
+from dynamodb.models.limit_checks import check_items
+from dynamodb.models.sealing import seal_item
 from dynamodb.wire.telemetry import limiting
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "from_ddb_json",
     "import_items",
     "read_lines",
+    "stored_item",
     "to_ddb_json",
 ]
 
@@ -71,6 +74,18 @@ def check_rate_limit(rate_limit: Any, owner: str) -> RateLimit | None:
     raise InvalidArgument(
         f"{owner}: rate_limit must be a dynamodb.RateLimit or None, not {rate_limit!r}"
     )
+
+
+def stored_item(item: Any, call: str) -> Item:
+    """``item`` (a model instance) as a put stores it: its encrypted fields sealed, and
+    DynamoDB's limits checked before anything is sent (``call`` names the caller).
+
+    Imports of ``json``/``csv`` and migrations write what this returns, as saves and
+    batch writes do.
+    """
+    wire = seal_item(item, item._to_wire_map())
+    check_items(type(item), call, [item], [wire])
+    return wire
 
 
 def to_ddb_json(value: AttributeValue) -> Any:
@@ -301,7 +316,7 @@ def read_lines(
                     for name, value in row.items()
                     if value not in ("", None)
                 }
-                yield model.from_son(data)._to_wire_map()
+                yield stored_item(model.from_son(data), "import")
             except Exception as error:
                 raise TransferError(f"line {number}: {error}") from error
         return
@@ -316,7 +331,7 @@ def read_lines(
                 yield {name: from_ddb_json(v) for name, v in document["Item"].items()}
             else:
                 assert model is not None
-                yield model.from_son(document)._to_wire_map()
+                yield stored_item(model.from_son(document), "import")
         except Exception as error:
             if isinstance(error, TransferError) and str(error).startswith("line "):
                 raise

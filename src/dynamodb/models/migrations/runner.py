@@ -57,7 +57,7 @@ from dynamodb.core.leases import Lease, TableCheckpoints
 from dynamodb.core.operations import describe_table
 from dynamodb.core.ulid import ulid
 from dynamodb.models.migrations.files import Migration
-from dynamodb.models.transfer import check_rate_limit, from_ddb_json, to_ddb_json
+from dynamodb.models.transfer import check_rate_limit, from_ddb_json, stored_item, to_ddb_json
 from dynamodb.wire.telemetry import limiting
 
 __all__ = [
@@ -313,7 +313,9 @@ class MigrationRunner:
                     f"migration {self.migration.id}: upgrade returned {result!r}, not a "
                     f"{model.__name__} or None"
                 )
-            request = self._write_request(raw, result._to_wire_map())
+            request = self._write_request(
+                raw, stored_item(result, f"migration {self.migration.id}")
+            )
             if request is None:
                 return "unchanged", conflicts
             if self.dry_run:
