@@ -28,6 +28,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any
 
 from dynamodb.core.batch import batch_get, get_chunks, key_identity, write_chunks
@@ -173,7 +174,8 @@ class _Writer:
         sons = [son.to_son() for son in loaded if son is not None]
         if self.format == "json":
             return [json.dumps(son, default=_son_default) + "\n" for son in sons]
-        return [[_cell(son.get(column)) for column in self.columns] for son in sons]
+        fields = self.model._meta.fields
+        return [[_cell(fields[column], son.get(column)) for column in self.columns] for son in sons]
 
     def write(self, items: list[Item]) -> int:
         rows = self.lines(items)
@@ -186,14 +188,14 @@ class _Writer:
         return len(rows)
 
 
-def _cell(value: Any) -> str:
+def _cell(field: Any, value: Any) -> str:
+    """A ``to_son()`` value as a CSV cell: text as it is, anything else as JSON; empty: no
+    value."""
     if value is None:
         return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=_son_default)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    if _text_field(field) and isinstance(value, str):
+        return value
+    return json.dumps(value, default=_son_default)
 
 
 def _scan_request(table: str, model: type[Any] | None) -> dict[str, Any]:
@@ -338,21 +340,49 @@ def read_lines(
             raise TransferError(f"line {number}: {error}") from error
 
 
-def _from_cell(field: Any, text: str) -> Any:
-    from dynamodb.models.fields import BooleanField, FloatField, IntegerField
+def _inner(field: Any) -> Any:
+    """The field a wrapper (EncryptedField, CompressedField) holds, else ``field``."""
+    from dynamodb.models.fields.wrapped import WrappingField
 
-    if isinstance(field, IntegerField):
-        return int(text)
-    if isinstance(field, FloatField):
-        return float(text)
-    if isinstance(field, BooleanField):
-        return text == "true"
-    if text[:1] in "[{":
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
+    while isinstance(field, WrappingField):
+        field = field.inner
+    return field
+
+
+def _text_field(field: Any) -> bool:
+    """Whether ``field``'s ``to_son()`` values are text, written to a CSV cell as they are
+    (every other field's cell is JSON: numbers, true/false, lists, objects)."""
+    from dynamodb.models.fields import (
+        BinaryField,
+        CharField,
+        DateField,
+        DateTimeField,
+        EnumField,
+        TTLField,
+        UUIDField,
+    )
+
+    field = _inner(field)
+    if isinstance(field, EnumField):
+        return field.key_type == "S"
+    return isinstance(
+        field, (CharField, BinaryField, UUIDField, DateTimeField, DateField, TTLField)
+    )
+
+
+def _from_cell(field: Any, text: str) -> Any:
+    """A CSV cell as the ``to_son()`` value of ``field``: read by the field's type, so a
+    CharField holding ``[1]`` stays text."""
+    from dynamodb.models.fields import DecimalField
+
+    if _text_field(field):
+        return text
+    try:
+        return json.loads(
+            text, parse_float=Decimal if isinstance(_inner(field), DecimalField) else float
+        )
+    except ValueError:
+        raise TransferError(f"{field.attr}: not a JSON value: {text!r}") from None
 
 
 def _key_names(table: str) -> Flow[tuple[str, ...]]:
