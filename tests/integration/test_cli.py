@@ -326,3 +326,32 @@ def test_bad_usage_exits_2(invoke: Invoke, tmp_path: Path, monkeypatch: pytest.M
         "\nError: cannot import --models badmodels (in badmodels.broken): ModuleNotFoundError: "
         "No module named 'no_such_dependency_xyz'\n"
     )
+
+
+def test_gzipped_files_import_and_export_by_their_suffix(invoke: Invoke, tmp_path: Path) -> None:
+    import gzip
+
+    assert invoke("schema", "apply", "--yes").exit_code == 0
+    lines = [
+        json.dumps({"Item": {"customer": {"S": "c"}, "number": {"N": str(n)}}}) for n in range(3)
+    ]
+    source = tmp_path / "0123-abcd.json.gz"  # as DynamoDB's export to S3 names its files
+    with gzip.open(source, "wt") as out:
+        out.write("\n".join(lines) + "\n")
+    result = invoke("import", str(source), "CliOrder", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "imported 3 items into cli_orders, skipped 0 already stored (read 3)" in result.stderr
+    exported = tmp_path / "again.jsonl.gz"
+    result = invoke("export", "CliOrder", "--out", str(exported), "--no-progress")
+    assert result.exit_code == 0, result.output
+    with gzip.open(exported, "rt") as back:
+        assert sorted(map(json.loads, back.read().splitlines()), key=str) == sorted(
+            map(json.loads, lines), key=str
+        )
+    csv_file = tmp_path / "orders.csv.gz"
+    result = invoke(
+        "export", "CliOrder", "--format", "csv", "--out", str(csv_file), "--no-progress"
+    )
+    assert result.exit_code == 0, result.output
+    result = invoke("import", str(csv_file), "CliOrder", "--no-progress")
+    assert "imported 0 items into cli_orders, skipped 3 already stored (read 3)" in result.stderr

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import base64
 import csv
+import gzip
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -50,8 +52,10 @@ __all__ = [
     "aimport_items",
     "check_rate_limit",
     "export_items",
+    "format_of",
     "from_ddb_json",
     "import_items",
+    "open_file",
     "read_lines",
     "stored_item",
     "to_ddb_json",
@@ -75,6 +79,23 @@ def check_rate_limit(rate_limit: Any, owner: str) -> RateLimit | None:
     raise InvalidArgument(
         f"{owner}: rate_limit must be a dynamodb.RateLimit or None, not {rate_limit!r}"
     )
+
+
+def open_file(path: str | os.PathLike[str], mode: str = "r") -> IO[str]:
+    """An export file opened as text (``mode`` ``"r"`` or ``"w"``), gzipped when its name
+    ends in ``.gz`` (DynamoDB's export to S3 writes ``.json.gz`` files)."""
+    if mode not in ("r", "w"):
+        raise InvalidArgument(f"open_file: mode is 'r' or 'w', not {mode!r}")
+    if os.fspath(path).endswith(".gz"):
+        return gzip.open(path, mode + "t", encoding="utf-8", newline="")
+    return open(path, mode, encoding="utf-8", newline="")
+
+
+def format_of(path: str | os.PathLike[str]) -> str:
+    """The format a file's name says: ``csv`` for ``*.csv`` (or ``*.csv.gz``), else
+    ``ddb-json``."""
+    name = os.fspath(path).removesuffix(".gz")
+    return "csv" if name.endswith(".csv") else "ddb-json"
 
 
 def stored_item(item: Any, call: str) -> Item:
