@@ -42,6 +42,7 @@ from dynamodb.core.operations import describe_table
 from dynamodb.core.ratelimit import RateLimit
 from dynamodb.models.limit_checks import check_items
 from dynamodb.models.sealing import seal_item
+from dynamodb.wire import tracing
 from dynamodb.wire.telemetry import limiting
 
 __all__ = [
@@ -294,7 +295,7 @@ def export_items(
     ``rate_limit``: a :class:`~dynamodb.RateLimit` for every request it makes.
     """
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
-    with limiting(rate_limit):
+    with tracing.call_span("export_items", table), limiting(rate_limit):
         _raise_any(connection.run_many(flows, segments))
     return ExportResult(table, writer.count)
 
@@ -312,7 +313,7 @@ async def aexport_items(
 ) -> ExportResult:
     """Async twin of :func:`export_items` (segments as tasks)."""
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
-    with limiting(rate_limit):
+    with tracing.call_span("export_items", table), limiting(rate_limit):
         _raise_any(await connection.arun_many(flows, segments))
     return ExportResult(table, writer.count)
 
@@ -499,8 +500,8 @@ def import_items(
     every request it makes.
     """
     limit = check_rate_limit(rate_limit, "import_items")
-    job = _Import(table, connection.run(_key_names(table)), on_items)
-    with limiting(limit):
+    with tracing.call_span("import_items", table), limiting(limit):
+        job = _Import(table, connection.run(_key_names(table)), on_items)
         for batch in job.batches(items, concurrency):
             job.take(batch, connection.run_many(job.flows(batch), concurrency))
     return job.result()
@@ -517,8 +518,8 @@ async def aimport_items(
 ) -> ImportResult:
     """Async twin of :func:`import_items` (chunks as tasks)."""
     limit = check_rate_limit(rate_limit, "import_items")
-    job = _Import(table, await connection.arun(_key_names(table)), on_items)
-    with limiting(limit):
+    with tracing.call_span("import_items", table), limiting(limit):
+        job = _Import(table, await connection.arun(_key_names(table)), on_items)
         for batch in job.batches(items, concurrency):
             job.take(batch, await connection.arun_many(job.flows(batch), concurrency))
     return job.result()

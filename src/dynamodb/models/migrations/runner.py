@@ -58,6 +58,7 @@ from dynamodb.core.operations import describe_table
 from dynamodb.core.ulid import ulid
 from dynamodb.models.migrations.files import Migration
 from dynamodb.models.transfer import check_rate_limit, from_ddb_json, stored_item, to_ddb_json
+from dynamodb.wire import tracing
 from dynamodb.wire.telemetry import limiting
 
 __all__ = [
@@ -472,7 +473,14 @@ class MigrationRunner:
         return [f"{self.worker}/{n}" for n in range(self.concurrency)]
 
     def run(self, connection: Any) -> MigrationResult:
-        """Run the migration as this worker until every segment is done (blocking)."""
+        """Run the migration as this worker until every segment is done (blocking).
+
+        One span (``MigrationRunner.run``) holds its requests, from every thread.
+        """
+        with tracing.call_span("MigrationRunner.run", self.schema.table_name):
+            return self._run(connection)
+
+    def _run(self, connection: Any) -> MigrationResult:
         counts = Counts()
         if self.dry_run:
             with limiting(self.rate_limit):
@@ -491,6 +499,10 @@ class MigrationRunner:
 
     async def arun(self, connection: Any) -> MigrationResult:
         """Async twin of :meth:`run`."""
+        with tracing.call_span("MigrationRunner.run", self.schema.table_name):
+            return await self._arun(connection)
+
+    async def _arun(self, connection: Any) -> MigrationResult:
         counts = Counts()
         if self.dry_run:
             with limiting(self.rate_limit):
@@ -564,8 +576,10 @@ def migration_status(
     store: TableCheckpoints | None = None,
 ) -> list[MigrationStatus]:
     """Each migration's state (applied, running, pending), segments done and counts."""
-    flow = _status_flow(migrations, store or TableCheckpoints(MIGRATIONS_TABLE), time.time)
-    result: list[MigrationStatus] = connection.run(flow)
+    store = store or TableCheckpoints(MIGRATIONS_TABLE)
+    with tracing.call_span("migration_status", store.table_name):
+        flow = _status_flow(migrations, store, time.time)
+        result: list[MigrationStatus] = connection.run(flow)
     return result
 
 
@@ -576,8 +590,10 @@ async def amigration_status(
     store: TableCheckpoints | None = None,
 ) -> list[MigrationStatus]:
     """Async twin of :func:`migration_status`."""
-    flow = _status_flow(migrations, store or TableCheckpoints(MIGRATIONS_TABLE), time.time)
-    result: list[MigrationStatus] = await connection.arun(flow)
+    store = store or TableCheckpoints(MIGRATIONS_TABLE)
+    with tracing.call_span("migration_status", store.table_name):
+        flow = _status_flow(migrations, store, time.time)
+        result: list[MigrationStatus] = await connection.arun(flow)
     return result
 
 
