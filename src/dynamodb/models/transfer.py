@@ -41,6 +41,7 @@ from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import describe_table
 from dynamodb.core.ratelimit import RateLimit
 from dynamodb.models.limit_checks import check_items
+from dynamodb.models.persistence import check_schema_version
 from dynamodb.models.sealing import seal_item
 from dynamodb.wire import tracing
 from dynamodb.wire.telemetry import limiting
@@ -106,6 +107,7 @@ def stored_item(item: Any, call: str) -> Item:
     Imports of ``json``/``csv`` and migrations write what this returns, as saves and
     batch writes do.
     """
+    check_schema_version(item)  # a migration must not stamp a newer item older
     wire = seal_item(item, item._to_wire_map())
     check_items(type(item), call, [item], [wire])
     return wire
