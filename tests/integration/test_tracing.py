@@ -257,7 +257,7 @@ def test_an_export_an_import_and_a_migration_are_one_span_each(
         (call,) = _by_name(finished, "MigrationRunner.run")
         children = _children(finished, call)
         assert len(children) == len(finished) - 1  # every request, from every thread
-        assert len(_by_name(children, f"UpdateItem {table}")) == 30
+        assert len(_by_name(tuple(children), f"UpdateItem {table}")) == 30
         spans.clear()
         migration_status([runner.migration], connection, store=store)
         finished = spans.get_finished_spans()

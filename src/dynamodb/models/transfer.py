@@ -89,7 +89,7 @@ def open_file(path: str | os.PathLike[str], mode: str = "r") -> IO[str]:
     if mode not in ("r", "w"):
         raise InvalidArgument(f"open_file: mode is 'r' or 'w', not {mode!r}")
     if os.fspath(path).endswith(".gz"):
-        return gzip.open(path, mode + "t", encoding="utf-8", newline="")
+        return gzip.open(path, "rt" if mode == "r" else "wt", encoding="utf-8", newline="")
     return open(path, mode, encoding="utf-8", newline="")
 
 
