@@ -267,3 +267,91 @@ def test_a_real_process(dynamodb_endpoint: str) -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("Error: No such option")
+
+
+def test_the_root_options_are_accepted_after_the_command(dynamodb_endpoint: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["infra", "--models", "tests.support.cli_models", "--format", "terraform"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith('resource "aws_dynamodb_table" "cli_orders" {')
+    result = runner.invoke(
+        cli,
+        [
+            "--models", "tests.support.cli_models", "describe", "CliOrder",
+            "--endpoint-url", dynamodb_endpoint, "--region", "us-east-1",
+            "--table-prefix", "no_such_prefix_", "--debug",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Traceback (most recent call last)" in result.stderr  # --debug after the command
+    assert result.stderr.endswith("Error: table cli_orders does not exist\n")
+    result = runner.invoke(cli, ["migrate", "status", "--help"])
+    assert "--models MODULE" in result.stdout
+
+
+def test_bad_usage_exits_2(invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = invoke("migrate", "--path", str(tmp_path / "nonexistent"))
+    assert result.exit_code == 2
+    assert f"Error: Invalid value for '--path': no migrations folder '{tmp_path}/nonexistent'" in (
+        result.stderr
+    )
+    result = invoke("migrate", "status", "--path", str(tmp_path / "nonexistent"))
+    assert result.exit_code == 2
+
+    result = invoke("query", "CliOrder", "--where", "total > 1")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "Error: no key of CliOrder fits this query (it has conditions on total):" in (
+        result.stderr
+    )
+    assert "the table needs an eq() condition on customer" in result.stderr
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--models", "no.such.module", "tables"])
+    assert result.exit_code == 2
+    assert "cannot import --models no.such.module: ModuleNotFoundError: " in result.stderr
+    package = tmp_path / "badmodels"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "good.py").write_text("X = 1\n")
+    (package / "broken.py").write_text("import no_such_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = runner.invoke(
+        cli, ["--models", "badmodels", "--endpoint-url", "http://127.0.0.1:9", "tables"]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr.endswith(
+        "\nError: cannot import --models badmodels (in badmodels.broken): ModuleNotFoundError: "
+        "No module named 'no_such_dependency_xyz'\n"
+    )
+
+
+def test_gzipped_files_import_and_export_by_their_suffix(invoke: Invoke, tmp_path: Path) -> None:
+    import gzip
+
+    assert invoke("schema", "apply", "--yes").exit_code == 0
+    lines = [
+        json.dumps({"Item": {"customer": {"S": "c"}, "number": {"N": str(n)}}}) for n in range(3)
+    ]
+    source = tmp_path / "0123-abcd.json.gz"  # as DynamoDB's export to S3 names its files
+    with gzip.open(source, "wt") as out:
+        out.write("\n".join(lines) + "\n")
+    result = invoke("import", str(source), "CliOrder", "--no-progress")
+    assert result.exit_code == 0, result.output
+    assert "imported 3 items into cli_orders, skipped 0 already stored (read 3)" in result.stderr
+    exported = tmp_path / "again.jsonl.gz"
+    result = invoke("export", "CliOrder", "--out", str(exported), "--no-progress")
+    assert result.exit_code == 0, result.output
+    with gzip.open(exported, "rt") as back:
+        assert sorted(map(json.loads, back.read().splitlines()), key=str) == sorted(
+            map(json.loads, lines), key=str
+        )
+    csv_file = tmp_path / "orders.csv.gz"
+    result = invoke(
+        "export", "CliOrder", "--format", "csv", "--out", str(csv_file), "--no-progress"
+    )
+    assert result.exit_code == 0, result.output
+    result = invoke("import", str(csv_file), "CliOrder", "--no-progress")
+    assert "imported 0 items into cli_orders, skipped 3 already stored (read 3)" in result.stderr

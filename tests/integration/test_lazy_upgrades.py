@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import dynamodb
-from dynamodb import CharField, Connection, IntegerField, Model
+from dynamodb import CharField, Connection, IntegerField, Model, NewerSchemaVersion
 from dynamodb.models.upgrades import SCHEMA_VERSION_ATTRIBUTE
 
 TABLE = "test_lazy_upgrades_people"
@@ -85,8 +86,54 @@ def test_the_next_save_writes_the_upgrade_back(people: None, connection: Connect
     after = stored(connection, 1)
     assert after["full_name"] == {"S": "Person 1"}
     assert after[SCHEMA_VERSION_ATTRIBUTE] == {"N": "2"}
+    assert "name" not in after  # the attribute the upgrade removed is removed
     again = Person.get(group="g", id=1)
     assert again is not None
     assert again.full_name == "Person 1"  # read as current: not upgraded a second time
     Person(group="g", id=9, full_name="New").save()
     assert stored(connection, 9)[SCHEMA_VERSION_ATTRIBUTE] == {"N": "2"}
+
+
+class PersonV3(Model):
+    """A newer release's model, running next to the current one in a rolling deploy."""
+
+    __table_name__ = TABLE
+    __entity__ = "Person"
+    __schema_version__ = 3
+
+    group = CharField(hash_key=True)
+    id = IntegerField(range_key=True)
+    full_name = CharField()
+    nick = CharField()
+
+    @staticmethod
+    def upgrade_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+        return Person.upgrade_to_2(raw)
+
+    @staticmethod
+    def upgrade_to_3(raw: dict[str, Any]) -> None:
+        raw["nick"] = raw["full_name"].split()[0]
+
+
+def test_an_item_of_a_newer_version_is_not_written_back_as_older(
+    people: None, connection: Connection
+) -> None:
+    PersonV3(group="g", id=7, full_name="Ada Lovelace", nick="ada").save()
+    before = stored(connection, 7)
+    person = Person.get(group="g", id=7)
+    assert person is not None
+    assert person.full_name == "Ada Lovelace"  # it reads
+    person.full_name = "Ada King"
+    message = (
+        "Person {'group': 'g', 'id': 7} is stored with _schema_version 3, newer than the "
+        "model's __schema_version__ 2"
+    )
+    with pytest.raises(NewerSchemaVersion, match=re.escape(message)) as raised:
+        person.save()
+    assert (raised.value.model, raised.value.stored, raised.value.current) == ("Person", 3, 2)
+    with pytest.raises(NewerSchemaVersion):
+        person.save(full=True)
+    with pytest.raises(NewerSchemaVersion):
+        Person.batch_write([person])
+    assert stored(connection, 7) == before  # nothing was sent
+    assert before[SCHEMA_VERSION_ATTRIBUTE] == {"N": "3"}

@@ -9,13 +9,15 @@ from typing import Any
 import pytest
 
 import dynamodb
-from dynamodb import CharField, Connection, IntegerField, Model, VersionField
+from dynamodb import CharField, Connection, EncryptedField, IntegerField, Model, VersionField
 from dynamodb.core.leases import TableCheckpoints
+from dynamodb.encryption import StaticKeys
 from dynamodb.exceptions import MigrationError
 from dynamodb.migrations import (
     MARKER,
     Migration,
     MigrationRunner,
+    amigration_status,
     arun_pending,
     load_migrations,
     migration_status,
@@ -23,6 +25,7 @@ from dynamodb.migrations import (
 )
 
 STORE = TableCheckpoints("test_migrations_store")
+KEYS = StaticKeys({"k": bytes(range(32))})
 
 
 class Ticket(Model):
@@ -137,6 +140,78 @@ def test_a_concurrent_change_is_read_again_and_kept(tickets: None, connection: C
     assert (stored.note, stored.status) == ("theirs", "open")
 
 
+def test_an_item_a_concurrent_change_moves_out_of_where_is_left_alone(
+    tickets: None, connection: Connection
+) -> None:
+    def claim(item: Ticket) -> Ticket:
+        if item.id == 4 and item.note is None:  # another writer closes it meanwhile
+            connection.client.update_item(
+                TableName=Ticket.__table_name__,
+                Key={"id": {"N": "4"}},
+                UpdateExpression="SET #s = :s, note = :n",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":s": {"S": "closed"}, ":n": {"S": "theirs"}},
+            )
+        if item.id == 6 and item.note is None:  # and another only touches a note
+            connection.client.update_item(
+                TableName=Ticket.__table_name__,
+                Key={"id": {"N": "6"}},
+                UpdateExpression="SET note = :n",
+                ExpressionAttributeValues={":n": {"S": "theirs"}},
+            )
+        item.status = "new"
+        return item
+
+    migration = Migration("0004_where", Ticket, claim, where=Ticket.status.not_exists())
+    result = MigrationRunner(migration, store=STORE).run(connection)
+    assert result.counts.scanned == 30  # the even ids have no status
+    assert result.counts.conflicts == 2
+    assert (result.counts.upgraded, result.counts.unchanged) == (29, 1)
+    rows = raw_items(connection, Ticket.__table_name__)
+    assert rows[4]["status"] == {"S": "closed"}  # the concurrent write is kept
+    assert MARKER not in rows[4]
+    assert (rows[6]["status"], rows[6]["note"]) == ({"S": "new"}, {"S": "theirs"})
+    assert {n for n, row in rows.items() if row.get("status") == {"S": "new"}} == {
+        n for n in range(0, 60, 2) if n != 4
+    }
+
+
+class Sealed(Model):
+    __table_name__ = "test_migrations_sealed"
+
+    id = IntegerField(hash_key=True)
+    code = EncryptedField(CharField(), keys=KEYS)
+    hint = EncryptedField(CharField(), keys=KEYS)
+
+
+def test_a_migration_encrypts_what_it_writes(connection: Connection) -> None:
+    dynamodb.create_table(Sealed, force=True)
+    connection.run(STORE.prepare())
+    try:
+        Sealed.batch_write([Sealed(id=n, hint=f"hint {n}") for n in range(3)])
+        before = raw_items(connection, Sealed.__table_name__)
+
+        def set_code(item: Sealed) -> Sealed:
+            item.code = f"pin {item.id}"
+            return item
+
+        result = MigrationRunner(Migration("0001_code", Sealed, set_code), store=STORE).run(
+            connection
+        )
+        assert result.counts.upgraded == 3
+        rows = raw_items(connection, Sealed.__table_name__)
+        for n, row in rows.items():
+            assert list(row["code"]) == ["B"]
+            assert f"pin {n}".encode() not in row["code"]["B"]
+            assert row["hint"] == before[n]["hint"]  # unchanged: the stored ciphertext kept
+            stored = Sealed.get(id=n, consistent=True)
+            assert stored is not None
+            assert (stored.code, stored.hint) == (f"pin {n}", f"hint {n}")
+    finally:
+        dynamodb.delete_table(Sealed)
+        connection.client.delete_table(TableName=STORE.table_name)
+
+
 def test_a_killed_run_resumes_and_skips_what_it_wrote(
     tickets: None, connection: Connection
 ) -> None:
@@ -233,9 +308,19 @@ def test_files_run_in_order_once(tickets: None, connection: Connection, tmp_path
 
 async def test_the_async_twin(tickets: None, aconnection: Connection) -> None:
     migration = Migration("0009_async", Ticket, set_open, segments=2)
+    (pending,) = await amigration_status([migration], aconnection, store=STORE)
+    assert pending.state == "pending"
     (result,) = await arun_pending([migration], aconnection, store=STORE, concurrency=2)
     assert result.applied
     assert result.counts.upgraded == 60
+    (status,) = await amigration_status([migration], aconnection, store=STORE)
+    assert (status.id, status.state, status.segments, status.done) == (
+        "0009_async",
+        "applied",
+        2,
+        2,
+    )
+    assert status.counts.upgraded == 60
 
 
 def test_bad_migration_files_are_named(tmp_path: Path) -> None:

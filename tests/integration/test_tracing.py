@@ -278,3 +278,84 @@ def test_a_retried_request_has_its_retries_on_its_span(
             assert attributes["dynamodb.attempt"] == attempt
         assert span.status.status_code != trace.StatusCode.ERROR
     assert sum(_int(span, "dynamodb.retries") for span in requests) == f.injected["throttle"]
+
+
+def test_an_export_an_import_and_a_migration_are_one_span_each(
+    tables: Tables, spans: InMemorySpanExporter, connection: Connection
+) -> None:
+    import io
+
+    from dynamodb.core.leases import TableCheckpoints
+    from dynamodb.migrations import Migration, MigrationRunner, migration_status
+    from dynamodb.transfer import export_items, import_items, read_lines
+
+    tables(Order)
+    Order.batch_write([Order(customer="di", n=n) for n in range(30)])
+    table = Order.__table_name__
+    spans.clear()
+    out = io.StringIO()
+    export_items(connection, table, out, segments=3)
+    finished = spans.get_finished_spans()
+    (call,) = _by_name(finished, "export_items")
+    assert dict(call.attributes or {})["aws.dynamodb.table_names"] == (table,)
+    scans = _children(finished, call)
+    assert len(scans) == 3  # one page per segment, from three threads
+    assert {span.name for span in scans} == {f"Scan {table}"}
+    assert len(finished) == 4  # nothing outside the call's span
+
+    spans.clear()
+    Order.batch_delete([{"customer": "di", "n": n} for n in range(30)])
+    spans.clear()
+    out.seek(0)
+    import_items(connection, table, read_lines(out), concurrency=2)
+    finished = spans.get_finished_spans()
+    (call,) = _by_name(finished, "import_items")
+    assert {span.name for span in _children(finished, call)} == {
+        f"DescribeTable {table}",
+        f"BatchGetItem {table}",
+        f"BatchWriteItem {table}",
+    }
+    assert len(_children(finished, call)) == len(finished) - 1
+
+    store = TableCheckpoints("test_tracing_migrations")
+    connection.run(store.prepare())
+    try:
+
+        def mark(item: Order) -> Order:
+            item.status = "marked"
+            return item
+
+        spans.clear()
+        runner = MigrationRunner(Migration("0001_mark", Order, mark, segments=2), store=store)
+        runner.run(connection)
+        finished = spans.get_finished_spans()
+        (call,) = _by_name(finished, "MigrationRunner.run")
+        children = _children(finished, call)
+        assert len(children) == len(finished) - 1  # every request, from every thread
+        assert len(_by_name(tuple(children), f"UpdateItem {table}")) == 30
+        spans.clear()
+        migration_status([runner.migration], connection, store=store)
+        finished = spans.get_finished_spans()
+        (call,) = _by_name(finished, "migration_status")
+        assert len(_children(finished, call)) == len(finished) - 1 >= 1
+    finally:
+        connection.client.delete_table(TableName=store.table_name)
+
+
+def test_a_schema_apply_is_one_span(spans: InMemorySpanExporter, connection: Connection) -> None:
+    class Traced(Model):
+        __table_name__ = "test_tracing_schema"
+
+        id = CharField(hash_key=True)
+
+    try:
+        plan = dynamodb.plan_schema(Traced)
+        spans.clear()
+        dynamodb.apply_schema(plan)
+        finished = spans.get_finished_spans()
+        (call,) = _by_name(finished, "apply_schema")
+        children = _children(finished, call)
+        assert f"CreateTable {Traced.__table_name__}" in {span.name for span in children}
+        assert len(children) == len(finished) - 1
+    finally:
+        dynamodb.delete_table(Traced)

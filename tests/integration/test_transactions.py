@@ -589,7 +589,10 @@ def test_a_failed_read_back_does_not_turn_a_commit_into_an_error(
     assert failing.operations == ["TransactWriteItems"] + ["TransactGetItems"] * 5
     assert tx.committed is True
     assert isinstance(tx.refresh_error, dynamodb.TransportError)
-    assert "committed, but reading back its 1 updated items failed" in caplog.text
+    assert (
+        "committed, but reading back its 1 updated items (Account {'owner': 'ann'}) failed: "
+        "TransportError" in caplog.text
+    )
     assert read(Account, owner="ann").balance == 70  # applied once
     assert ann.balance == 100  # the item in memory keeps what it held before
 
@@ -621,3 +624,49 @@ def test_a_put_without_overwrite_on_a_taken_key_says_it_exists() -> None:
     tx.put(Account(owner="ann", balance=1), overwrite=False)
     with pytest.raises(TransactionCanceled, match=re.escape("{'owner': 'ann'} exists already")):
         tx.commit()
+
+
+class AccountNoteAsNumber(Model):
+    """Account's table, read with ``note`` as a number: a stored note does not decode."""
+
+    __table_name__ = Account.__table_name__
+
+    owner = CharField(hash_key=True)
+    balance = IntegerField(default=0)
+    note = IntegerField()
+
+
+@pytest.mark.parametrize("log_values", [False, True])
+@pytest.mark.usefixtures("bank")
+def test_a_read_back_that_does_not_decode_logs_no_stored_value(
+    connection: Connection, caplog: pytest.LogCaptureFixture, log_values: bool
+) -> None:
+    Account.create(owner="gil", balance=1, note="pin 4711")
+    quiet = Connection(
+        endpoint_url=connection.endpoint_url,
+        region_name=connection.region_name,
+        aws_access_key_id=connection.aws_access_key_id,
+        aws_secret_access_key=connection.aws_secret_access_key,
+        log_values=log_values,
+    )
+    try:
+        tx = dynamodb.transaction(connection=quiet)
+        tx.update(AccountNoteAsNumber(owner="gil"), AccountNoteAsNumber.balance.add(1))
+        with caplog.at_level("WARNING", logger="dynamodb.transaction"):
+            tx.commit()
+    finally:
+        quiet.close()
+    assert isinstance(tx.refresh_error, dynamodb.DecodeError)
+    assert "pin 4711" in str(tx.refresh_error)  # the error itself names what it read
+    (record,) = [r for r in caplog.records if r.name == "dynamodb.transaction"]
+    message = record.getMessage()
+    assert "reading back its 1 updated items (AccountNoteAsNumber {'owner': 'gil'})" in message
+    if log_values:
+        assert "pin 4711" in message
+    else:
+        assert message.endswith("failed: DecodeError")
+        assert "pin 4711" not in message
+    stored = connection.client.get_item(
+        TableName=Account.__table_name__, Key={"owner": {"S": "gil"}}
+    )
+    assert stored["Item"]["balance"] == {"N": "2"}  # the commit stands

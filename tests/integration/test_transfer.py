@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import os
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
 import dynamodb
-from dynamodb import BinaryField, CharField, Connection, DictField, IntegerField, Model, SetField
+from dynamodb import (
+    BinaryField,
+    BooleanField,
+    CharField,
+    Connection,
+    DecimalField,
+    DictField,
+    EncryptedField,
+    FloatField,
+    IntegerField,
+    JSONField,
+    ListField,
+    Model,
+    SetField,
+)
+from dynamodb.encryption import StaticKeys
 from dynamodb.exceptions import TransferError
 from dynamodb.models.transfer import export_items, import_items, read_lines
 from tests.support.movies import MOVIE_COUNT, movies
@@ -161,3 +179,101 @@ async def test_the_async_twins(loaded: None, copy_table: None, aconnection: Conn
     assert raw_scan(aconnection, ImportedMovie.__table_name__) == raw_scan(
         aconnection, ExportedMovie.__table_name__
     )
+
+
+class Secret(Model):
+    __table_name__ = "test_transfer_secrets"
+
+    id = CharField(hash_key=True)
+    code = EncryptedField(CharField(), keys=StaticKeys({"k": os.urandom(32)}))
+
+
+@pytest.mark.parametrize("format", ["json", "csv"])
+def test_an_import_of_decrypted_values_stores_them_encrypted(
+    connection: Connection, format: str
+) -> None:
+    dynamodb.create_table(Secret, force=True)
+    try:
+        Secret(id="a", code="pin 4711").save()
+        out = io.StringIO()
+        export_items(connection, Secret.__table_name__, out, format=format, model=Secret)
+        assert "pin 4711" in out.getvalue()  # json and csv hold the decrypted values
+        Secret.delete_by_key(id="a")
+        out.seek(0)
+        result = import_items(connection, Secret.__table_name__, read_lines(out, format, Secret))
+        assert result.written == 1
+        (row,) = connection.client.scan(TableName=Secret.__table_name__)["Items"]
+        assert list(row["code"]) == ["B"]
+        assert b"pin 4711" not in row["code"]["B"]
+        stored = Secret.get(id="a", consistent=True)
+        assert stored is not None
+        assert stored.code == "pin 4711"
+    finally:
+        dynamodb.delete_table(Secret)
+
+
+class Row(Model):
+    __table_name__ = "test_transfer_csv_rows"
+
+    id = CharField(hash_key=True)
+    text = CharField()
+    count = IntegerField()
+    ratio = FloatField()
+    price = DecimalField()
+    flag = BooleanField()
+    names = SetField(of=str)
+    numbers = SetField(of=int)
+    info = DictField()
+    items = ListField()
+    blob = BinaryField()
+    doc = JSONField()
+
+
+ROWS = [
+    Row(id="[1]", text="[1]", count=-3, ratio=0.25, price=Decimal("12.50"), flag=False,
+        names={"a", "[b]"}, numbers={1, 20}, info={"k": [1, "x"], "n": None}, items=[1, "two"],
+        blob=b"\x00[", doc={"a": [1, 2]}),
+    Row(id='{"a": 1}', text='{"not": "json"', count=0, ratio=1e-7, price=Decimal("0.1"),
+        flag=True, doc="just text"),
+    Row(id="true", text="123"),
+    Row(id="1.5", text='"quoted", and, commas\nand a line'),
+    Row(id="empty"),
+]  # fmt: skip
+
+
+def test_csv_round_trips_values_by_field_type(connection: Connection) -> None:
+    dynamodb.create_table(Row, force=True)
+    try:
+        Row.batch_write(ROWS)
+        before = raw_scan_by_id(connection)
+        out = io.StringIO()
+        result = export_items(connection, Row.__table_name__, out, format="csv", model=Row)
+        assert result.items == len(ROWS)
+        rows = {row["id"]: row for row in csv.DictReader(io.StringIO(out.getvalue()))}
+        assert rows["[1]"]["text"] == "[1]"  # text as it is
+        assert rows["[1]"]["flag"] == "false"
+        assert rows["empty"]["count"] == ""  # no value: an empty cell
+        assert rows["true"]["text"] == "123"
+        Row.batch_delete([{"id": row.id} for row in ROWS])
+        out.seek(0)
+        imported = import_items(connection, Row.__table_name__, read_lines(out, "csv", Row))
+        assert (imported.read, imported.written) == (len(ROWS), len(ROWS))
+        assert raw_scan_by_id(connection) == before
+    finally:
+        dynamodb.delete_table(Row)
+
+
+def raw_scan_by_id(connection: Connection) -> dict[str, Any]:
+    rows = connection.client.scan(TableName=Row.__table_name__, ConsistentRead=True)["Items"]
+    for row in rows:
+        for value in row.values():
+            for tag in ("SS", "NS", "BS"):
+                if tag in value:
+                    value[tag] = sorted(value[tag])
+    return {row["id"]["S"]: row for row in rows}
+
+
+def test_a_csv_cell_that_is_not_a_value_of_its_field_names_the_line() -> None:
+    source = io.StringIO("id,count\na,1\nb,[not json\n")
+    with pytest.raises(TransferError, match=r"^line 3: count: not a JSON value: '\[not json'"):
+        list(read_lines(source, "csv", Row))

@@ -68,12 +68,14 @@ def test_the_next_save_writes_the_upgrade_and_the_version_back() -> None:
     item = Lazy._from_wire(V1)
     plan = changes_of(item)
     assert plan is not None
-    written = {str(action.path): action.value for action in plan._actions.values()}
+    written = {str(action.path): (action.kind, action.value) for action in plan._actions.values()}
     assert written == {
-        "full_name": {"S": "Ann"},
-        "cents": {"N": "125"},
-        "history": {"L": [{"N": "3"}]},
-        SCHEMA_VERSION_ATTRIBUTE: {"N": "3"},
+        "full_name": ("set", {"S": "Ann"}),
+        "cents": ("set", {"N": "125"}),
+        "history": ("set", {"L": [{"N": "3"}]}),
+        "name": ("remove", None),  # what the steps popped is removed
+        "total": ("remove", None),
+        SCHEMA_VERSION_ATTRIBUTE: ("set", {"N": "3"}),
     }
     assert item._to_wire_map()[SCHEMA_VERSION_ATTRIBUTE] == {"N": "3"}
 

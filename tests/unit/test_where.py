@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 from typing import Any
 
@@ -115,3 +116,39 @@ def test_nothing_is_evaluated() -> None:
         parse_condition(WhereOrder, "__class__ = 1")
     with pytest.raises(UnknownField, match="'__import__'"):
         parse_condition(WhereOrder, "__import__('os').system('x')")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('status = "a" and', "expected a field name, found the end at position 16"),
+        ("total = 1 or", "expected a field name, found the end at position 12"),
+        ("not", "expected a field name, found the end at position 3"),
+        ("(", "expected a field name, found the end at position 1"),
+        ("not not", "expected a field name, found the end at position 7"),
+        ("total = 1 and (", "expected a field name, found the end at position 15"),
+    ],
+)
+def test_text_ending_after_a_connective_is_a_syntax_error(text: str, where: str) -> None:
+    with pytest.raises(WhereSyntaxError) as raised:
+        parse_condition(WhereOrder, text)
+    assert str(raised.value) == f"cannot parse {text!r}: {where}"
+
+
+VALID = [
+    'status = "open" and total > 10',
+    '(status = "a" or status = "b") and not total between 1 and 5',
+    'status in ("a", "b") or begins_with(status, "op") or contains(tags, "x")',
+    "size(tags) > 2 and info.rating >= 7.5 and tags[0] = 'first'",
+    "exists(status) and attribute_not_exists(info.gone) or info.flag = true",
+]
+
+
+@pytest.mark.parametrize("text", VALID)
+def test_every_truncation_either_parses_or_is_a_typed_error(text: str) -> None:
+    """No prefix or suffix of a valid expression escapes as an IndexError or the like."""
+    parse_condition(WhereOrder, text)
+    pieces = {text[:end] for end in range(len(text))} | {text[start:] for start in range(len(text))}
+    for piece in sorted(pieces):
+        with contextlib.suppress(WhereSyntaxError, UnknownField):
+            parse_condition(WhereOrder, piece)

@@ -44,6 +44,7 @@ __all__ = [
     "MissingDependency",
     "ModelDefinitionError",
     "NestingTooDeep",
+    "NewerSchemaVersion",
     "NoIndexForQuery",
     "NotACondition",
     "OutcomeUnknown",
@@ -115,6 +116,23 @@ class DecodeError(DynamoDBError, ValueError):
 
 class UpgradeError(DynamoDBError, ValueError):
     """A lazy upgrade (``upgrade_to_N(raw)``) failed on a stored item, or returned a non-dict."""
+
+
+class NewerSchemaVersion(DynamoDBError, ValueError):
+    """A save of an item stored with a newer ``_schema_version`` than its model's
+    ``__schema_version__`` (a rolling deploy): it would write the item back in the older
+    shape, so it is refused before anything is sent."""
+
+    def __init__(self, model: str, key: dict[str, Any], stored: int, current: int) -> None:
+        self.model = model
+        self.key = key
+        self.stored = stored
+        self.current = current
+        super().__init__(
+            f"{model} {key} is stored with _schema_version {stored}, newer than the model's "
+            f"__schema_version__ {current}: saving it here would write it back in the older "
+            "shape; save it where the newer model runs"
+        )
 
 
 class AssociationNotLoaded(DynamoDBError, RuntimeError):

@@ -178,7 +178,7 @@ class _Parser:
             self.expect("punct", ")", "')'")
             return condition
         token = self.current
-        following = self.tokens[self.index + 1]
+        following = self.tokens[min(self.index + 1, len(self.tokens) - 1)]
         if token.kind == "name" and token.text.lower() in _FUNCTIONS and following.text == "(":
             return self.function()
         return self.comparison()

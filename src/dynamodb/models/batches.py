@@ -37,7 +37,13 @@ from dynamodb.core.retries import RetryPolicy
 from dynamodb.models import lifecycle
 from dynamodb.models.limit_checks import check_items, each_within_limits
 from dynamodb.models.options import naming_missing_tables
-from dynamodb.models.persistence import check_whole, prepare_delete, prepare_put, run_write
+from dynamodb.models.persistence import (
+    check_schema_version,
+    check_whole,
+    prepare_delete,
+    prepare_put,
+    run_write,
+)
 from dynamodb.models.projection import ProjectionEntry, projection_of, read_with
 from dynamodb.models.sealing import seal_item, warming_keys
 from dynamodb.wire import tracing
@@ -222,6 +228,7 @@ def plan_batch_write(
     written_at = lifecycle.now()
     for instance in instances:
         check_whole(instance, "batch_write()")
+        check_schema_version(instance)
         lifecycle.stamp(instance, written_at, created=instance._original is None)
     key_names = _key_names(cls)
     version = cls._meta.version_field

@@ -138,6 +138,7 @@ class ModelMeta(type):
         if versioned is not None:
             version, steps = versioned
             meta.schema_version = version
+            meta.schema_steps = steps
             meta.schema_version_value = {"N": str(version)}
             careful = cast("type[Model]", cls)._decode_carefully
             meta.decode_item = upgrading_decoder(name, version, steps, meta.decode_item, careful)

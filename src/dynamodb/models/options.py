@@ -76,6 +76,7 @@ class ModelOptions:
         "model",
         "name",
         "schema",
+        "schema_steps",
         "schema_version",
         "schema_version_value",
         "templated",
@@ -112,6 +113,8 @@ class ModelOptions:
         self.schema: TableSchema | None = None
         self.schema_version: int | None = None
         """``__schema_version__`` (None: items are not versioned; see models/upgrades.py)."""
+        self.schema_steps: tuple[Callable[[dict[str, Any]], Any], ...] = ()
+        """The ``upgrade_to_N(raw)`` steps, from version 2 on."""
         self.schema_version_value: dict[str, str] | None = None
         """The ``_schema_version`` AttributeValue written on every item (None: none)."""
         self.templated: tuple[Field[Any], ...] = bind_templates(self.name, fields)

@@ -29,6 +29,7 @@ from dynamodb.core.errors import (
     ItemAlreadyExists,
     ItemNotFound,
     KeyUpdateError,
+    NewerSchemaVersion,
     OutcomeUnknown,
     PartialItemError,
     TransactionCanceled,
@@ -51,7 +52,7 @@ from dynamodb.models.projection import nested_changes
 from dynamodb.models.sealing import seal_item, seal_plan
 from dynamodb.models.single_table.templates import template_actions
 from dynamodb.models.single_table.unique import UniqueChange, refuse_unknowable, run_guarded
-from dynamodb.models.upgrades import SCHEMA_VERSION_ATTRIBUTE
+from dynamodb.models.upgrades import SCHEMA_VERSION_ATTRIBUTE, stored_version, upgrade_stored
 
 if TYPE_CHECKING:
     from dynamodb.models.model import Model
@@ -297,6 +298,7 @@ def prepare_put(
     cls = type(item)
     schema = cls._meta.require_table()
     check_whole(item, "a put (save(full=True), a changed key, or a put in a transaction)")
+    check_schema_version(item)
     if cls._meta.auto_now or cls._meta.auto_now_add:
         lifecycle.stamp(item, lifecycle.now(), created=item._original is None)
     plain = item._to_wire_map()
@@ -389,8 +391,34 @@ def changes_of(item: Model) -> UpdatePlan | None:
     if stamp is not None and projection is None:
         stored = original.get(SCHEMA_VERSION_ATTRIBUTE)
         if stored is None or not wire_equal(stored, stamp):  # upgraded on read: written back
+            check_schema_version(item)
+            for name in _removed_by_upgrade(cls, original):
+                plan.add(UpdateAction(Path.of(name), "remove"))
             plan.add(UpdateAction(Path.of(SCHEMA_VERSION_ATTRIBUTE), "set", stamp))
     return plan
+
+
+def check_schema_version(item: Model) -> None:
+    """NewerSchemaVersion if ``item`` was read with a newer ``_schema_version`` than its
+    model's: writing it back would stamp the older version on a newer item."""
+    cls = type(item)
+    current = cls._meta.schema_version
+    if current is None or item._original is None:
+        return
+    stored = stored_version(item._original)
+    if stored > current:
+        raise NewerSchemaVersion(cls.__name__, item.get_primary_key_dict(), stored, current)
+
+
+def _removed_by_upgrade(cls: type[Model], original: Item) -> list[str]:
+    """The stored attributes the upgrade steps dropped (``raw.pop("name")``), which are
+    no field of the model: the save that writes the upgrade back removes them. The
+    steps run again on the stored item (they are functions of it)."""
+    meta = cls._meta
+    assert meta.schema_version is not None
+    upgraded = upgrade_stored(cls.__name__, meta.schema_version, meta.schema_steps, original)
+    fields = {field.name for field in meta.fields.values()}
+    return sorted(name for name in original if name not in upgraded and name not in fields)
 
 
 def _partial_wire(item: Model, original: Item) -> Item:

@@ -26,6 +26,7 @@ from dynamodb.core.errors import ResourceNotFound
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import WaitPolicy
 from dynamodb.models.schema import IndexSpec, TableSchema
+from dynamodb.wire import tracing
 
 __all__ = [
     "Blocker",
@@ -442,12 +443,14 @@ def plan_schema(*models: type[Any], connection: Any = None) -> SchemaPlan:
     ``dynamodb.plan_schema(Order, Customer).changes`` lists the changes in the
     order :func:`apply_schema` makes them; ``.blocked`` what cannot change in place.
     """
-    return _connection_of(models, connection).run(plan_schema_flow(models))  # type: ignore[no-any-return]
+    with tracing.call_span("plan_schema"):
+        return _connection_of(models, connection).run(plan_schema_flow(models))  # type: ignore[no-any-return]
 
 
 async def aplan_schema(*models: type[Any], connection: Any = None) -> SchemaPlan:
     """Async twin of :func:`plan_schema`."""
-    return await _connection_of(models, connection).arun(plan_schema_flow(models))  # type: ignore[no-any-return]
+    with tracing.call_span("plan_schema"):
+        return await _connection_of(models, connection).arun(plan_schema_flow(models))  # type: ignore[no-any-return]
 
 
 def apply_schema(
@@ -459,7 +462,8 @@ def apply_schema(
 ) -> list[Change]:
     """Apply a plan of :func:`plan_schema`, one change at a time; the changes applied."""
     driver, flow = _applying(plan, connection, wait, on_change)
-    return driver.run(flow)  # type: ignore[no-any-return]
+    with tracing.call_span("apply_schema"):
+        return driver.run(flow)  # type: ignore[no-any-return]
 
 
 async def aapply_schema(
@@ -471,7 +475,8 @@ async def aapply_schema(
 ) -> list[Change]:
     """Async twin of :func:`apply_schema`."""
     driver, flow = _applying(plan, connection, wait, on_change)
-    return await driver.arun(flow)  # type: ignore[no-any-return]
+    with tracing.call_span("apply_schema"):
+        return await driver.arun(flow)  # type: ignore[no-any-return]
 
 
 def _applying(

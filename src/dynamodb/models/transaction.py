@@ -91,7 +91,7 @@ class _Action:
 
 
 def _label(kind: str, model: type[Model], key: Mapping[str, Any]) -> str:
-    return f"{kind.lower()} {model.__name__} {dict(key)}"
+    return f"{kind.lower()} {model.__name__} {dict(key)}".lstrip()
 
 
 class Transaction(WithBlock):
@@ -291,11 +291,15 @@ class Transaction(WithBlock):
         except DynamoDBError as error:
             # The writes are committed; a failed read-back must not report them as failed.
             self.refresh_error = error
+            # An error's text may hold a stored value (a DecodeError does): only with
+            # log_values=True; otherwise its type and the items' models and keys.
+            shown = error if self._connection().log_values else type(error).__name__
             _log.warning(
-                "transaction %s committed, but reading back its %d updated items failed: %s",
+                "transaction %s committed, but reading back its %d updated items (%s) failed: %s",
                 self.client_request_token,
                 len(stale),
-                error,
+                ", ".join(_label("", type(item), item.get_primary_key_dict()) for item in stale),
+                shown,
             )
             return
         for item, stored in zip(stale, fresh, strict=True):

@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import base64
 import csv
+import gzip
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO, Any
 
 from dynamodb.core.batch import batch_get, get_chunks, key_identity, write_chunks
@@ -37,6 +40,10 @@ from dynamodb.core.expressions import Placeholders
 from dynamodb.core.flow import Flow, call
 from dynamodb.core.operations import describe_table
 from dynamodb.core.ratelimit import RateLimit
+from dynamodb.models.limit_checks import check_items
+from dynamodb.models.persistence import check_schema_version
+from dynamodb.models.sealing import seal_item
+from dynamodb.wire import tracing
 from dynamodb.wire.telemetry import limiting
 
 __all__ = [
@@ -47,9 +54,12 @@ __all__ = [
     "aimport_items",
     "check_rate_limit",
     "export_items",
+    "format_of",
     "from_ddb_json",
     "import_items",
+    "open_file",
     "read_lines",
+    "stored_item",
     "to_ddb_json",
 ]
 
@@ -71,6 +81,36 @@ def check_rate_limit(rate_limit: Any, owner: str) -> RateLimit | None:
     raise InvalidArgument(
         f"{owner}: rate_limit must be a dynamodb.RateLimit or None, not {rate_limit!r}"
     )
+
+
+def open_file(path: str | os.PathLike[str], mode: str = "r") -> IO[str]:
+    """An export file opened as text (``mode`` ``"r"`` or ``"w"``), gzipped when its name
+    ends in ``.gz`` (DynamoDB's export to S3 writes ``.json.gz`` files)."""
+    if mode not in ("r", "w"):
+        raise InvalidArgument(f"open_file: mode is 'r' or 'w', not {mode!r}")
+    if os.fspath(path).endswith(".gz"):
+        return gzip.open(path, "rt" if mode == "r" else "wt", encoding="utf-8", newline="")
+    return open(path, mode, encoding="utf-8", newline="")
+
+
+def format_of(path: str | os.PathLike[str]) -> str:
+    """The format a file's name says: ``csv`` for ``*.csv`` (or ``*.csv.gz``), else
+    ``ddb-json``."""
+    name = os.fspath(path).removesuffix(".gz")
+    return "csv" if name.endswith(".csv") else "ddb-json"
+
+
+def stored_item(item: Any, call: str) -> Item:
+    """``item`` (a model instance) as a put stores it: its encrypted fields sealed, and
+    DynamoDB's limits checked before anything is sent (``call`` names the caller).
+
+    Imports of ``json``/``csv`` and migrations write what this returns, as saves and
+    batch writes do.
+    """
+    check_schema_version(item)  # a migration must not stamp a newer item older
+    wire = seal_item(item, item._to_wire_map())
+    check_items(type(item), call, [item], [wire])
+    return wire
 
 
 def to_ddb_json(value: AttributeValue) -> Any:
@@ -158,7 +198,8 @@ class _Writer:
         sons = [son.to_son() for son in loaded if son is not None]
         if self.format == "json":
             return [json.dumps(son, default=_son_default) + "\n" for son in sons]
-        return [[_cell(son.get(column)) for column in self.columns] for son in sons]
+        fields = self.model._meta.fields
+        return [[_cell(fields[column], son.get(column)) for column in self.columns] for son in sons]
 
     def write(self, items: list[Item]) -> int:
         rows = self.lines(items)
@@ -171,14 +212,14 @@ class _Writer:
         return len(rows)
 
 
-def _cell(value: Any) -> str:
+def _cell(field: Any, value: Any) -> str:
+    """A ``to_son()`` value as a CSV cell: text as it is, anything else as JSON; empty: no
+    value."""
     if value is None:
         return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=_son_default)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    if _text_field(field) and isinstance(value, str):
+        return value
+    return json.dumps(value, default=_son_default)
 
 
 def _scan_request(table: str, model: type[Any] | None) -> dict[str, Any]:
@@ -256,7 +297,7 @@ def export_items(
     ``rate_limit``: a :class:`~dynamodb.RateLimit` for every request it makes.
     """
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
-    with limiting(rate_limit):
+    with tracing.call_span("export_items", table), limiting(rate_limit):
         _raise_any(connection.run_many(flows, segments))
     return ExportResult(table, writer.count)
 
@@ -274,7 +315,7 @@ async def aexport_items(
 ) -> ExportResult:
     """Async twin of :func:`export_items` (segments as tasks)."""
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
-    with limiting(rate_limit):
+    with tracing.call_span("export_items", table), limiting(rate_limit):
         _raise_any(await connection.arun_many(flows, segments))
     return ExportResult(table, writer.count)
 
@@ -301,7 +342,7 @@ def read_lines(
                     for name, value in row.items()
                     if value not in ("", None)
                 }
-                yield model.from_son(data)._to_wire_map()
+                yield stored_item(model.from_son(data), "import")
             except Exception as error:
                 raise TransferError(f"line {number}: {error}") from error
         return
@@ -316,28 +357,56 @@ def read_lines(
                 yield {name: from_ddb_json(v) for name, v in document["Item"].items()}
             else:
                 assert model is not None
-                yield model.from_son(document)._to_wire_map()
+                yield stored_item(model.from_son(document), "import")
         except Exception as error:
             if isinstance(error, TransferError) and str(error).startswith("line "):
                 raise
             raise TransferError(f"line {number}: {error}") from error
 
 
-def _from_cell(field: Any, text: str) -> Any:
-    from dynamodb.models.fields import BooleanField, FloatField, IntegerField
+def _inner(field: Any) -> Any:
+    """The field a wrapper (EncryptedField, CompressedField) holds, else ``field``."""
+    from dynamodb.models.fields.wrapped import WrappingField
 
-    if isinstance(field, IntegerField):
-        return int(text)
-    if isinstance(field, FloatField):
-        return float(text)
-    if isinstance(field, BooleanField):
-        return text == "true"
-    if text[:1] in "[{":
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
-    return text
+    while isinstance(field, WrappingField):
+        field = field.inner
+    return field
+
+
+def _text_field(field: Any) -> bool:
+    """Whether ``field``'s ``to_son()`` values are text, written to a CSV cell as they are
+    (every other field's cell is JSON: numbers, true/false, lists, objects)."""
+    from dynamodb.models.fields import (
+        BinaryField,
+        CharField,
+        DateField,
+        DateTimeField,
+        EnumField,
+        TTLField,
+        UUIDField,
+    )
+
+    field = _inner(field)
+    if isinstance(field, EnumField):
+        return field.key_type == "S"
+    return isinstance(
+        field, (CharField, BinaryField, UUIDField, DateTimeField, DateField, TTLField)
+    )
+
+
+def _from_cell(field: Any, text: str) -> Any:
+    """A CSV cell as the ``to_son()`` value of ``field``: read by the field's type, so a
+    CharField holding ``[1]`` stays text."""
+    from dynamodb.models.fields import DecimalField
+
+    if _text_field(field):
+        return text
+    try:
+        return json.loads(
+            text, parse_float=Decimal if isinstance(_inner(field), DecimalField) else float
+        )
+    except ValueError:
+        raise TransferError(f"{field.attr}: not a JSON value: {text!r}") from None
 
 
 def _key_names(table: str) -> Flow[tuple[str, ...]]:
@@ -433,8 +502,8 @@ def import_items(
     every request it makes.
     """
     limit = check_rate_limit(rate_limit, "import_items")
-    job = _Import(table, connection.run(_key_names(table)), on_items)
-    with limiting(limit):
+    with tracing.call_span("import_items", table), limiting(limit):
+        job = _Import(table, connection.run(_key_names(table)), on_items)
         for batch in job.batches(items, concurrency):
             job.take(batch, connection.run_many(job.flows(batch), concurrency))
     return job.result()
@@ -451,8 +520,8 @@ async def aimport_items(
 ) -> ImportResult:
     """Async twin of :func:`import_items` (chunks as tasks)."""
     limit = check_rate_limit(rate_limit, "import_items")
-    job = _Import(table, await connection.arun(_key_names(table)), on_items)
-    with limiting(limit):
+    with tracing.call_span("import_items", table), limiting(limit):
+        job = _Import(table, await connection.arun(_key_names(table)), on_items)
         for batch in job.batches(items, concurrency):
             job.take(batch, await connection.arun_many(job.flows(batch), concurrency))
     return job.result()

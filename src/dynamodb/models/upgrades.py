@@ -40,7 +40,13 @@ from typing import Any
 from dynamodb.core.codec import AttributeValue, Item, decode_value, encode_value
 from dynamodb.core.errors import ModelDefinitionError, UpgradeError
 
-__all__ = ["SCHEMA_VERSION_ATTRIBUTE", "schema_steps", "upgrade_stored", "upgrading_decoder"]
+__all__ = [
+    "SCHEMA_VERSION_ATTRIBUTE",
+    "schema_steps",
+    "stored_version",
+    "upgrade_stored",
+    "upgrading_decoder",
+]
 
 SCHEMA_VERSION_ATTRIBUTE = "_schema_version"
 """The number attribute that holds the version an item was written with."""

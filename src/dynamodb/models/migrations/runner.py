@@ -51,13 +51,14 @@ from dynamodb.core.errors import (
     MigrationError,
     ResourceNotFound,
 )
-from dynamodb.core.expressions import Placeholders, and_all
+from dynamodb.core.expressions import Condition, Placeholders, and_all
 from dynamodb.core.flow import Flow, call, sleep
 from dynamodb.core.leases import Lease, TableCheckpoints
 from dynamodb.core.operations import describe_table
 from dynamodb.core.ulid import ulid
 from dynamodb.models.migrations.files import Migration
-from dynamodb.models.transfer import check_rate_limit, from_ddb_json, to_ddb_json
+from dynamodb.models.transfer import check_rate_limit, from_ddb_json, stored_item, to_ddb_json
+from dynamodb.wire import tracing
 from dynamodb.wire.telemetry import limiting
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "MigrationResult",
     "MigrationRunner",
     "MigrationStatus",
+    "amigration_status",
     "arun_pending",
     "migration_status",
     "run_pending",
@@ -96,7 +98,8 @@ class Counts:
     upgraded: int = 0
     """Written (or, in a dry run, that would be)."""
     unchanged: int = 0
-    """``upgrade`` returned None (or the item is another entity's)."""
+    """``upgrade`` returned None (or the item is another entity's, or a concurrent change
+    moved it out of the migration's ``where``)."""
     already: int = 0
     """Carried this migration's id already (written before a crash or by another worker)."""
     conflicts: int = 0
@@ -216,12 +219,14 @@ class MigrationRunner:
         self.field_names = frozenset(f.name for f in meta.fields.values())
         version = meta.version_field
         self.version_name: str | None = version.name if version is not None else None
+        self.filter: Condition | None = None
+        """What the scan reads: the migration's ``where`` and the model's entity."""
         self.scan_request = self._scan_request()
 
     def _scan_request(self) -> dict[str, Any]:
         meta = self.migration.model._meta
         request: dict[str, Any] = {"TableName": self.schema.table_name, "Limit": self.page_size}
-        condition = and_all(
+        condition = self.filter = and_all(
             [c for c in (meta.entity_filter(), self.migration.condition()) if c is not None]
         )
         if condition is not None:
@@ -275,6 +280,22 @@ class MigrationRunner:
         names.apply(request)
         return request if changed else None
 
+    def _reread_request(self, raw: Item) -> dict[str, Any]:
+        """A consistent read of ``raw``'s item, filtered as the scan is (by ``where`` and
+        the entity): a Query on its whole key, so one request says whether it is still
+        there (ScannedCount) and still the migration's (Items)."""
+        request = {**self.scan_request, "Limit": 1, "ConsistentRead": True}
+        names = Placeholders()
+        request["KeyConditionExpression"] = " AND ".join(
+            f"{names.name(name)} = {names.value(raw[name])}" for name in self.key_names
+        )
+        if self.filter is not None:
+            request["FilterExpression"] = self.filter.render(names)
+        request.pop("ExpressionAttributeNames", None)
+        request.pop("ExpressionAttributeValues", None)
+        names.apply(request)
+        return request
+
     def _item(self, raw: Item) -> Flow[tuple[str, int]]:
         """Upgrade one item: (outcome, conflicts); the outcome names a Counts field."""
         model = self.migration.model
@@ -293,7 +314,9 @@ class MigrationRunner:
                     f"migration {self.migration.id}: upgrade returned {result!r}, not a "
                     f"{model.__name__} or None"
                 )
-            request = self._write_request(raw, result._to_wire_map())
+            request = self._write_request(
+                raw, stored_item(result, f"migration {self.migration.id}")
+            )
             if request is None:
                 return "unchanged", conflicts
             if self.dry_run:
@@ -305,14 +328,13 @@ class MigrationRunner:
                 return "upgraded", conflicts
             except ConditionalCheckFailed:
                 conflicts += 1
-            key = {name: raw[name] for name in self.key_names}
-            response = yield from call(
-                "GetItem", {"TableName": self.schema.table_name, "Key": key, "ConsistentRead": True}
-            )
-            fresh = response.get("Item")
-            if fresh is None:
+            response = yield from call("Query", self._reread_request(raw))
+            if not response.get("ScannedCount"):
                 return "vanished", conflicts
-            raw = fresh
+            items = response.get("Items", [])
+            if not items:  # changed out of the migration's where: no longer its to upgrade
+                return "unchanged", conflicts
+            raw = items[0]
         raise MigrationError(
             f"migration {self.migration.id}: item {raw and {n: raw[n] for n in self.key_names}} "
             f"changed {_MAX_ATTEMPTS} times while it was being upgraded"
@@ -451,7 +473,14 @@ class MigrationRunner:
         return [f"{self.worker}/{n}" for n in range(self.concurrency)]
 
     def run(self, connection: Any) -> MigrationResult:
-        """Run the migration as this worker until every segment is done (blocking)."""
+        """Run the migration as this worker until every segment is done (blocking).
+
+        One span (``MigrationRunner.run``) holds its requests, from every thread.
+        """
+        with tracing.call_span("MigrationRunner.run", self.schema.table_name):
+            return self._run(connection)
+
+    def _run(self, connection: Any) -> MigrationResult:
         counts = Counts()
         if self.dry_run:
             with limiting(self.rate_limit):
@@ -470,6 +499,10 @@ class MigrationRunner:
 
     async def arun(self, connection: Any) -> MigrationResult:
         """Async twin of :meth:`run`."""
+        with tracing.call_span("MigrationRunner.run", self.schema.table_name):
+            return await self._arun(connection)
+
+    async def _arun(self, connection: Any) -> MigrationResult:
         counts = Counts()
         if self.dry_run:
             with limiting(self.rate_limit):
@@ -543,8 +576,24 @@ def migration_status(
     store: TableCheckpoints | None = None,
 ) -> list[MigrationStatus]:
     """Each migration's state (applied, running, pending), segments done and counts."""
-    flow = _status_flow(migrations, store or TableCheckpoints(MIGRATIONS_TABLE), time.time)
-    result: list[MigrationStatus] = connection.run(flow)
+    store = store or TableCheckpoints(MIGRATIONS_TABLE)
+    with tracing.call_span("migration_status", store.table_name):
+        flow = _status_flow(migrations, store, time.time)
+        result: list[MigrationStatus] = connection.run(flow)
+    return result
+
+
+async def amigration_status(
+    migrations: Iterable[Migration],
+    connection: Any,
+    *,
+    store: TableCheckpoints | None = None,
+) -> list[MigrationStatus]:
+    """Async twin of :func:`migration_status`."""
+    store = store or TableCheckpoints(MIGRATIONS_TABLE)
+    with tracing.call_span("migration_status", store.table_name):
+        flow = _status_flow(migrations, store, time.time)
+        result: list[MigrationStatus] = await connection.arun(flow)
     return result
 
 

@@ -108,6 +108,50 @@ for module in (tables, schema, transfer, reading, infra, migrate):
     module.register(cli)
 
 
+def _set_root_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A root option given after the command: it sets the root's setting too."""
+    settings = ctx.find_object(Settings)
+    if settings is None or value in (None, (), False) or param.name is None:
+        return
+    if param.name == "models":
+        settings.models = (*settings.models, *value)
+    else:
+        setattr(settings, param.name, value)
+
+
+def _root_options() -> list[click.Parameter]:
+    """The root group's options (but --version), for its commands: ``infra --models m``."""
+    copies: list[click.Parameter] = []
+    for option in cli.params:
+        if not isinstance(option, click.Option) or option.name in (None, "version", "help"):
+            continue
+        copies.append(
+            click.Option(
+                option.opts,
+                option.name,
+                multiple=option.multiple,
+                is_flag=option.is_flag,
+                metavar=option.metavar,
+                default=() if option.multiple else False if option.is_flag else None,
+                expose_value=False,
+                callback=_set_root_option,
+                help=f"{option.help} (also before the command)",
+            )
+        )
+    return copies
+
+
+def _accept_root_options(group: click.Group) -> None:
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            _accept_root_options(command)
+        if command.callback is not None:
+            command.params.extend(_root_options())
+
+
+_accept_root_options(cli)
+
+
 def run(args: Sequence[str]) -> int:
     """Run the command line with ``args``; the exit status."""
     try:

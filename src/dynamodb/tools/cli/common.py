@@ -68,6 +68,8 @@ class Settings:
     def connection(self) -> Connection:
         """The connection, made once from the options (``DYNAMODB_ENDPOINT`` as endpoint)."""
         if self._connection is None:
+            if self.models:  # a bad --models is bad usage, said before anything is sent
+                self.load_models(required=False)
             options: dict[str, Any] = {"table_prefix": self.table_prefix}
             if self.profile:
                 options["profile_name"] = self.profile
@@ -139,16 +141,23 @@ def _configured_region() -> bool:
 
 
 def _import_tree(module_name: str) -> Iterator[str]:
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as error:
-        raise click.UsageError(f"cannot import --models {module_name}: {error}") from error
+    module = _import(module_name, module_name)
     yield module.__name__
     path = getattr(module, "__path__", None)
     if path is not None:
         for info in pkgutil.walk_packages(path, module.__name__ + "."):
-            importlib.import_module(info.name)
-            yield info.name
+            yield _import(info.name, module_name).__name__
+
+
+def _import(name: str, given: str) -> Any:
+    """The module ``name`` (of ``--models given``); an ImportError is bad usage."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        within = "" if name == given else f" (in {name})"
+        raise click.UsageError(
+            f"cannot import --models {given}{within}: {one_line(error)}"
+        ) from error
 
 
 pass_settings = click.make_pass_decorator(Settings)

@@ -44,6 +44,8 @@ _TABLE = click.option(
 
 
 def _load(path: Path) -> list[Migration]:
+    if not path.is_dir():  # checked here, not by --path: `migrate status --help` needs none
+        raise click.BadParameter(f"no migrations folder {str(path)!r}", param_hint="'--path'")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     return load_migrations(path)

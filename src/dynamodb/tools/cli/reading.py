@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from dynamodb.core.errors import NoIndexForQuery
 from dynamodb.core.expressions import Condition
 from dynamodb.models.fields import BooleanField, DecimalField, FloatField, IntegerField
 from dynamodb.models.model import Model
@@ -137,10 +138,13 @@ def register(cli: click.Group) -> None:
             built = built.use_index(index, asc=not desc)
         if limit is not None:
             built = built.limit(limit)
-        if explain:
-            click.echo(json.dumps(built.explain(), default=str, indent=2))
-            return
-        _print(built, model, output)
+        try:
+            if explain:
+                click.echo(json.dumps(built.explain(), default=str, indent=2))
+                return
+            _print(built, model, output)
+        except NoIndexForQuery as error:  # the conditions name no key: bad usage
+            raise click.UsageError(str(error)) from error
 
     @cli.command("scan")
     @click.argument("model_name", metavar="MODEL")

@@ -11,7 +11,14 @@ import click
 
 from dynamodb.core import operations
 from dynamodb.core.errors import ResourceNotFound
-from dynamodb.models.transfer import FORMATS, export_items, import_items, read_lines
+from dynamodb.models.transfer import (
+    FORMATS,
+    export_items,
+    format_of,
+    import_items,
+    open_file,
+    read_lines,
+)
 from dynamodb.tools.cli.common import (
     Settings,
     console,
@@ -48,7 +55,7 @@ def register(cli: click.Group) -> None:
     @click.option(
         "--out",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="The file to write (default: standard output).",
+        help="The file to write (default: standard output); *.gz is gzipped.",
     )
     @click.option("--no-progress", is_flag=True, help="No progress bar.")
     @rate_limit_options
@@ -71,6 +78,7 @@ def register(cli: click.Group) -> None:
           dynamodb-py export orders --format ddb-json --segments 8 > orders.jsonl
           dynamodb-py --models app.models export Order --format csv --out orders.csv
           dynamodb-py export orders --read-units-per-second 500 > orders.jsonl
+          dynamodb-py export orders --out orders.json.gz
         """
         target = settings.target(table_or_model)
         if format_ != "ddb-json" and target.model is None:
@@ -84,7 +92,7 @@ def register(cli: click.Group) -> None:
             raise fail(f"table {target.table} does not exist") from None
         with contextlib.ExitStack() as stack:
             stream: IO[str] = (
-                sys.stdout if out is None else stack.enter_context(out.open("w", newline=""))
+                sys.stdout if out is None else stack.enter_context(open_file(out, "w"))
             )
             bar = stack.enter_context(
                 progress(
@@ -114,7 +122,7 @@ def register(cli: click.Group) -> None:
         "format_",
         type=click.Choice(FORMATS),
         default=None,
-        help="The file's format (default: csv for *.csv, else ddb-json).",
+        help="The file's format (default: csv for *.csv, else ddb-json; *.gz is gunzipped).",
     )
     @click.option(
         "--concurrency",
@@ -146,16 +154,17 @@ def register(cli: click.Group) -> None:
           dynamodb-py import orders.jsonl orders
           dynamodb-py --models app.models import orders.json Order --format json
           dynamodb-py import orders.jsonl orders --write-units-per-second 200
+          dynamodb-py import AWSDynamoDB/01234/data/abcd.json.gz orders   # an S3 export
         """
         target = settings.target(table_or_model)
-        chosen = format_ or ("csv" if file.suffix == ".csv" else "ddb-json")
+        chosen = format_ or format_of(file)
         if chosen != "ddb-json" and target.model is None:
             raise click.UsageError(f"--format {chosen} needs a model: give --models and its name")
-        with file.open(newline="") as counting:
+        with open_file(file) as counting:
             lines = sum(1 for line in counting if line.strip()) - (chosen == "csv")
         connection = settings.connection()
         with (
-            file.open(newline="") as source,
+            open_file(file) as source,
             progress(lines, f"import {target.table}", enabled=not no_progress) as bar,
         ):
             task = bar.task_ids[0]
