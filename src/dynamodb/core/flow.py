@@ -12,11 +12,11 @@ the call of user code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-__all__ = ["Flow", "Invoke", "Request", "Sleep", "call", "invoke", "relay", "sleep"]
+__all__ = ["Flow", "Invoke", "Request", "Sleep", "call", "invoke", "relay", "sleep", "table_names"]
 
 T = TypeVar("T")
 
@@ -111,3 +111,20 @@ def relay(
                 failure = error
     finally:
         flow.close()
+
+
+def table_names(params: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every table a request's parameters name, in order, each once: its ``TableName``,
+    a batch's ``RequestItems`` tables, or each ``TransactItems`` action's table."""
+    name = params.get("TableName")
+    if name is not None:
+        return (str(name),)
+    items = params.get("RequestItems")
+    if isinstance(items, Mapping):
+        return tuple(str(table) for table in items)
+    names: dict[str, None] = {}
+    for action in params.get("TransactItems") or ():
+        for body in action.values() if isinstance(action, Mapping) else ():
+            if isinstance(body, Mapping) and "TableName" in body:
+                names[str(body["TableName"])] = None
+    return tuple(names)

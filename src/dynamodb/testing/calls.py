@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dynamodb.core.codec import decode_value
+from dynamodb.core.flow import table_names
 
 __all__ = ["Call"]
 
@@ -52,17 +53,7 @@ class Call:
     @property
     def tables(self) -> tuple[str, ...]:
         """Every table the request names, in order (several for a batch or transaction)."""
-        params = self.params
-        if "TableName" in params:
-            return (str(params["TableName"]),)
-        if "RequestItems" in params:
-            return tuple(params["RequestItems"])
-        names: dict[str, None] = {}
-        for action in params.get("TransactItems", ()):
-            for body in action.values():
-                if isinstance(body, Mapping) and "TableName" in body:
-                    names[str(body["TableName"])] = None
-        return tuple(names)
+        return table_names(self.params)
 
     @property
     def table(self) -> str | None:

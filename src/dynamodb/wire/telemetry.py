@@ -46,7 +46,7 @@ from dynamodb.core.capacity import (
     wants_indexes,
 )
 from dynamodb.core.errors import ServiceError
-from dynamodb.core.flow import Request
+from dynamodb.core.flow import Request, table_names
 from dynamodb.core.ratelimit import RateLimit
 from dynamodb.wire import tracing
 
@@ -118,22 +118,6 @@ def call_scope(
         if limit is not None:
             stack.enter_context(limiting(limit))
         yield
-
-
-def _tables(params: dict[str, Any]) -> list[str]:
-    name = params.get("TableName")
-    if isinstance(name, str):
-        return [name]
-    items = params.get("RequestItems")
-    if isinstance(items, dict):
-        return list(items)
-    tables: list[str] = []
-    for action in params.get("TransactItems") or ():
-        for body in action.values() if isinstance(action, dict) else ():
-            table = body.get("TableName") if isinstance(body, dict) else None
-            if isinstance(table, str) and table not in tables:
-                tables.append(table)
-    return tables
 
 
 def _batch_size(operation: str, params: dict[str, Any]) -> int | None:
@@ -338,7 +322,7 @@ class RequestWatch:
 
     def _names(self, request: Request) -> str:
         prefix = self.prefix
-        return ",".join(prefix + table for table in _tables(request.params)) or "-"
+        return ",".join(prefix + table for table in table_names(request.params)) or "-"
 
     def _log(
         self,
@@ -394,7 +378,7 @@ class RequestWatch:
 
         operation, params = request.operation, request.params
         prefix = self.prefix
-        tables = [prefix + table for table in _tables(params)]
+        tables = [prefix + table for table in table_names(params)]
         attributes: dict[str, Any] = {
             "db.system.name": tracing.DB_SYSTEM,
             "db.operation.name": operation,
