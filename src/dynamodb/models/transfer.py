@@ -31,7 +31,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from dynamodb.core.batch import batch_get, get_chunks, key_identity, write_chunks
 from dynamodb.core.codec import AttributeValue, Item, wire_equal
@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 FORMATS = ("ddb-json", "json", "csv")
+R = TypeVar("R")
+
 _IMPORT_CHUNK = 100
 Progress = Callable[[int], None]
 
@@ -270,13 +272,15 @@ def _export_flows(
     ]
 
 
-def _raise_any(outcomes: Iterable[Any]) -> list[Any]:
-    """The outcomes of ``run_many``; the first exception among them is raised."""
-    outcomes = list(outcomes)
+def raise_first(outcomes: Iterable[R | Exception]) -> list[R]:
+    """The results of ``run_many`` / ``arun_many``, in order; the first exception among
+    them is raised instead (exports, imports and migrations stop at a failed flow)."""
+    results: list[R] = []
     for outcome in outcomes:
         if isinstance(outcome, Exception):
             raise outcome
-    return outcomes
+        results.append(outcome)
+    return results
 
 
 def export_items(
@@ -298,7 +302,7 @@ def export_items(
     """
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
     with tracing.call_span("export_items", table), limiting(rate_limit):
-        _raise_any(connection.run_many(flows, segments))
+        raise_first(connection.run_many(flows, segments))
     return ExportResult(table, writer.count)
 
 
@@ -316,7 +320,7 @@ async def aexport_items(
     """Async twin of :func:`export_items` (segments as tasks)."""
     writer, flows = _export_flows(table, out, format, model, segments, on_items, rate_limit)
     with tracing.call_span("export_items", table), limiting(rate_limit):
-        _raise_any(await connection.arun_many(flows, segments))
+        raise_first(await connection.arun_many(flows, segments))
     return ExportResult(table, writer.count)
 
 
@@ -476,7 +480,7 @@ class _Import:
         return [_import_chunk(self.table, chunk, self.key_names) for chunk in batch]
 
     def take(self, batch: list[list[Item]], outcomes: Iterable[Any]) -> None:
-        for chunk, skipped in zip(batch, _raise_any(outcomes), strict=True):
+        for chunk, skipped in zip(batch, raise_first(outcomes), strict=True):
             self.skipped += skipped
             self.written += len(chunk) - skipped
             if self.on_items is not None:

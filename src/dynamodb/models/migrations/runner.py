@@ -40,7 +40,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -57,7 +57,13 @@ from dynamodb.core.leases import Lease, TableCheckpoints
 from dynamodb.core.operations import describe_table
 from dynamodb.core.ulid import ulid
 from dynamodb.models.migrations.files import Migration
-from dynamodb.models.transfer import check_rate_limit, from_ddb_json, stored_item, to_ddb_json
+from dynamodb.models.transfer import (
+    check_rate_limit,
+    from_ddb_json,
+    raise_first,
+    stored_item,
+    to_ddb_json,
+)
 from dynamodb.wire import tracing
 from dynamodb.wire.telemetry import limiting
 
@@ -485,14 +491,14 @@ class MigrationRunner:
         if self.dry_run:
             with limiting(self.rate_limit):
                 outcomes = connection.run_many(self._dry(), self.concurrency)
-            for outcome in _raised(outcomes):
+            for outcome in raise_first(outcomes):
                 counts.add(outcome)
             return MigrationResult(self.migration.id, counts, dry_run=True)
         segments = connection.run(self._prepare())
         flows = [self._work(segments, worker) for worker in self._workers()]
         with limiting(self.rate_limit):
             outcomes = connection.run_many(flows, self.concurrency)
-        for outcome in _raised(outcomes):
+        for outcome in raise_first(outcomes):
             counts.add(outcome)
         applied = connection.run(self._finish())
         return MigrationResult(self.migration.id, counts, applied=applied)
@@ -507,24 +513,17 @@ class MigrationRunner:
         if self.dry_run:
             with limiting(self.rate_limit):
                 outcomes = await connection.arun_many(self._dry(), self.concurrency)
-            for outcome in _raised(outcomes):
+            for outcome in raise_first(outcomes):
                 counts.add(outcome)
             return MigrationResult(self.migration.id, counts, dry_run=True)
         segments = await connection.arun(self._prepare())
         flows = [self._work(segments, worker) for worker in self._workers()]
         with limiting(self.rate_limit):
             outcomes = await connection.arun_many(flows, self.concurrency)
-        for outcome in _raised(outcomes):
+        for outcome in raise_first(outcomes):
             counts.add(outcome)
         applied = await connection.arun(self._finish())
         return MigrationResult(self.migration.id, counts, applied=applied)
-
-
-def _raised(outcomes: Sequence[Counts | Exception]) -> list[Counts]:
-    for outcome in outcomes:
-        if isinstance(outcome, Exception):
-            raise outcome
-    return [outcome for outcome in outcomes if not isinstance(outcome, Exception)]
 
 
 # -- status -----------------------------------------------------------------------------
